@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package hyperupcall needs. Idempotent: apt-get
+# skips what is already there. Run as root on a fresh machine.
+#   scripts/setup.sh          build, test and run on the sim backend
+#   scripts/setup.sh --xen    also what the Xen build and QEMU boot need
+set -euo pipefail
+
+want_xen=0
+for a in "$@"; do
+	case "$a" in
+	--xen) want_xen=1 ;;
+	*) echo "setup.sh: unknown option '$a' (known: --xen)" >&2; exit 2 ;;
+	esac
+done
+
+base=(
+	build-essential cmake ninja-build pkg-config git ca-certificates
+	clang llvm lld libclang-rt-14-dev clang-format
+	libgtest-dev libgmock-dev googletest libbenchmark-dev
+	libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+	libsqlite3-dev sqlite3
+	libbpf-dev libelf-dev zlib1g-dev
+	libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+	libvirt-dev libvirt-daemon libvirt-clients
+	python3 procps
+)
+xen=(
+	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen
+	linux-image-amd64 busybox-static cpio gzip kmod
+	flex bison dpkg-dev libxen-dev python3-dev iasl uuid-dev
+)
+
+pkgs=("${base[@]}")
+[ "$want_xen" = 1 ] && pkgs+=("${xen[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "setup: all ${#pkgs[@]} packages present"
+	exit 0
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The one test command: installs what is needed, builds, runs every test.
+# Stage 1 (fast): unit, conformance, verifier, integration on sim.
+# Stage 2 (xen): builds patched Xen and boots it under QEMU (label "xen").
+# Closes with one line: "tests: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+build=${BUILD_DIR:-$root/build}
+
+bash scripts/setup.sh --xen || exit 1
+cmake -S . -B "$build" -G Ninja || exit 1
+cmake --build "$build" -j"$(nproc)" || exit 1
+
+pass=0 fail=0
+run_stage() { # label-args...
+	local log
+	log=$(mktemp)
+	(cd "$build" && ctest --output-on-failure "$@") 2>&1 | tee "$log"
+	local line
+	line=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -1)
+	if [ -n "$line" ]; then
+		local total failed
+		total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+		failed=$(sed -E 's/.*, ([0-9]+) tests failed.*/\1/' <<<"$line")
+		pass=$((pass + total - failed))
+		fail=$((fail + failed))
+	elif ! grep -q 'No tests were found' "$log"; then
+		fail=$((fail + 1))
+	fi
+	rm -f "$log"
+}
+
+echo "=== stage 1: fast tests"
+run_stage -LE xen -j"$(nproc)"
+if [ "${HU_SKIP_XEN:-0}" != 1 ]; then
+	echo "=== stage 2: Xen build and QEMU boot"
+	run_stage -L xen
+fi
+echo "tests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
