@@ -1,0 +1,96 @@
+// The backend interface: what hyperupcalld needs from a hypervisor. Two
+// implementations: `sim` (in-process model, dom0-daemon/sim) and `xen`
+// (domctls of our Xen patches, dom0-daemon/xen). The daemon owns policy,
+// verification and persistence; a backend only installs, runs and reports.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hyperupcall/abi.h"
+#include "hyperupcall/ebpf.h"
+#include "hyperupcall/result.hpp"
+
+namespace hu::daemon {
+
+struct DomainInfo {
+  uint32_t domid = 0;
+  std::string name;  // the hypervisor's name for it (xenstore / sim config)
+  std::string uuid;  // canonical text form, empty if unknown
+  uint32_t vcpus = 0;
+  uint64_t memory_kib = 0;
+  bool running = false;
+};
+
+struct MapSpec {
+  std::string name;  // from the ELF object, for people
+  hu_map_def def{};
+};
+
+// A verified program, ready to install. Map references are still in the
+// form the verifier checked: lddw with src = HU_PSEUDO_MAP_IDX and
+// imm = index into `maps`; the backend relocates them to its own handles.
+struct ProgramImage {
+  uint64_t id = 0;  // daemon-wide, never reused
+  uint32_t domid = 0;
+  hu_hook_id hook = HU_HOOK_NONE;
+  std::string name;
+  std::vector<hu_insn> insns;
+  std::vector<MapSpec> maps;
+  std::vector<hu_region> regions;
+  uint64_t run_budget = 0;    // instructions per run, 0 = backend default
+  uint32_t max_grace_us = 0;  // sched.preempt cap from operator policy
+};
+
+struct ProgramStats {
+  uint64_t runs = 0;
+  uint64_t insns = 0;          // instructions executed, all runs
+  uint64_t run_ns = 0;         // time spent running, all runs
+  uint64_t budget_aborts = 0;  // runs stopped by the instruction budget
+  uint64_t errors = 0;         // runs stopped by any other runtime error
+  uint64_t last_result = 0;    // r0 of the last completed run
+};
+
+struct MapEntry {
+  std::vector<uint8_t> key;
+  std::vector<uint8_t> value;
+};
+
+struct TraceRecord {
+  uint32_t domid = 0;
+  uint64_t prog_id = 0;
+  uint64_t time_ns = 0;
+  std::vector<uint8_t> data;
+};
+
+// Lifecycle changes the backend observes on its own (domain destroyed, ...).
+struct DomainEvent {
+  enum class Kind { kStarted, kStopped } kind = Kind::kStarted;
+  DomainInfo domain;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string Name() const = 0;
+
+  virtual std::vector<DomainInfo> Domains() = 0;
+  virtual Status Install(const ProgramImage& image) = 0;
+  virtual Status Uninstall(uint32_t domid, uint64_t prog_id) = 0;
+  virtual Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) = 0;
+  virtual Result<std::vector<MapEntry>> MapDump(uint32_t domid, uint64_t prog_id,
+                                                uint32_t map_index) = 0;
+  virtual Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
+                           const MapEntry& entry) = 0;
+  // Records produced by trace_output since the last call, oldest first.
+  virtual std::vector<TraceRecord> DrainTrace() = 0;
+  // Called from a backend thread; set once, before Start().
+  virtual void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) = 0;
+  virtual Status Start() = 0;
+  virtual void Stop() = 0;
+};
+
+}  // namespace hu::daemon
