@@ -27,7 +27,8 @@ enum hu_run_err {
 	HU_RUN_CALL_DEPTH = 7, /* more than HU_MAX_CALL_DEPTH frames */
 	HU_RUN_BAD_JUMP = 8, /* jump or call target outside the program */
 	HU_RUN_FELL_OFF = 9, /* ran past the last instruction */
-	HU_RUN_BAD_CONFIG = 10 /* stack too small, no program, ... */
+	HU_RUN_BAD_CONFIG = 10, /* stack too small, no program, ... */
+	HU_RUN_MISALIGNED = 11 /* atomic access not naturally aligned */
 };
 
 /* Memory a program may touch besides its stack (context, map values...). */
@@ -78,6 +79,9 @@ int hu_interp_run(struct hu_run *run, uint64_t r1, uint64_t r2, uint64_t r3);
 /*
  * Checks that [addr, addr + len) lies inside the current run's stack or one
  * region (writable if `write`). For helpers, which receive raw pointers.
+ * Returns HU_RUN_OK (0) when the access is allowed, else HU_RUN_OOB_MEM or
+ * HU_RUN_READONLY: test it as `if (hu_interp_check(...) != HU_RUN_OK)`.
+ * len 0 is always allowed (nothing is touched).
  */
 int hu_interp_check(const struct hu_run *run, uint64_t addr, uint64_t len,
 		    int write);
