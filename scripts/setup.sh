@@ -21,13 +21,13 @@ base=(
 	libsqlite3-dev sqlite3
 	libbpf-dev libelf-dev zlib1g-dev
 	libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-	libvirt-dev libvirt-daemon libvirt-clients
+	libvirt-dev libvirt-daemon libvirt-clients libxml2-dev
 	python3 procps
 )
 xen=(
 	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen
 	linux-image-amd64 busybox-static cpio gzip kmod
-	flex bison dpkg-dev libxen-dev python3-dev iasl uuid-dev
+	flex bison dpkg-dev libxen-dev python3-dev iasl uuid-dev libvirt-daemon-driver-xen
 )
 
 pkgs=("${base[@]}")
