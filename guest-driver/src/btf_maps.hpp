@@ -1,0 +1,33 @@
+// Map definitions declared BTF-style, as libbpf reads them:
+//   struct { __uint(type, BPF_MAP_TYPE_ARRAY); __type(key, u32);
+//            __type(value, u64); __uint(max_entries, 16); } counts SEC(".maps");
+// The values live only in the object's BTF (__uint(name, N) is a pointer to
+// an array of N ints, __type(name, T) a pointer to T), so this decodes them
+// with libbpf's BTF API.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "elf_object.hpp"
+#include "hyperupcall/abi.h"
+#include "hyperupcall/result.hpp"
+
+namespace hu::guest::detail {
+
+struct MapDecl {
+  std::string name;
+  hu_map_def def{};
+  size_t symbol = 0;  // its ELF symbol in .maps
+};
+
+struct BtfFacts {
+  std::vector<MapDecl> maps;              // in .maps order
+  std::set<std::string> kconfig_externs;  // `extern ... __kconfig`: unsupported
+};
+
+// Decodes and checks every map against the ABI limits (abi.h).
+Result<BtfFacts> ReadBtfFacts(const ElfObject& elf);
+
+}  // namespace hu::guest::detail

@@ -1,0 +1,3 @@
+#include "hu_test_bpf.h"
+
+SEC("hyperupcall/mem.recalim") int typo(void* ctx) { return ctx != 0; }
