@@ -300,9 +300,9 @@ class Assembler {
       if (close == std::string_view::npos) return Fail("missing ']' in", v);
       size_t open = v.find('[');
       auto idx = ParseNumber(v.substr(open + 1, close - open - 1));
-      if (!idx || idx->negative || idx->magnitude > INT32_MAX) return Fail("bad map index in", v);
+      if (!idx || idx->negative || idx->magnitude > UINT32_MAX) return Fail("bad map index in", v);
       lo.src = value ? HU_PSEUDO_MAP_IDX_VALUE : HU_PSEUDO_MAP_IDX;
-      lo.imm = static_cast<int32_t>(idx->magnitude);
+      lo.imm = static_cast<int32_t>(static_cast<uint32_t>(idx->magnitude));
       std::string_view rest = v.substr(close + 1);
       if (!rest.empty()) {
         if (!value) return Fail("map[] takes no offset", v);

@@ -91,8 +91,8 @@ Status ValidateInsn(const hu_insn& insn, const hu_insn* next) {
       break;
     case HU_INSN_LDDW_BAD_NEXT:
       std::snprintf(buf, sizeof buf,
-                    "lddw second slot must have code, registers and off 0 (code 0x%02x)",
-                    next ? next->code : 0);
+                    "lddw second slot has reserved fields set (code 0x%02x, off %d, imm %d)",
+                    next ? next->code : 0, next ? next->off : 0, next ? next->imm : 0);
       break;
   }
   return MakeError(ErrorCode::kInvalidArgument, buf);

@@ -85,10 +85,12 @@ std::string Lddw(std::span<const hu_insn> prog, size_t pc) {
   char buf[96];
   switch (insn.src) {
     case HU_PSEUDO_MAP_IDX:
-      std::snprintf(buf, sizeof buf, "lddw %%r%d, map[%d]", insn.dst, insn.imm);
+      std::snprintf(buf, sizeof buf, "lddw %%r%d, map[%u]", insn.dst,
+                    static_cast<uint32_t>(insn.imm));
       break;
     case HU_PSEUDO_MAP_IDX_VALUE:
-      std::snprintf(buf, sizeof buf, "lddw %%r%d, map_value[%d]%+d", insn.dst, insn.imm, hi.imm);
+      std::snprintf(buf, sizeof buf, "lddw %%r%d, map_value[%u]%+d", insn.dst,
+                    static_cast<uint32_t>(insn.imm), hi.imm);
       break;
     default: {
       uint64_t v = static_cast<uint64_t>(static_cast<uint32_t>(insn.imm)) |

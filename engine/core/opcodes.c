@@ -228,6 +228,9 @@ enum hu_insn_fault hu_insn_validate(const struct hu_insn *insn,
         if ( next->code != 0 || next->dst != 0 || next->src != 0 ||
              next->off != 0 )
             return HU_INSN_LDDW_BAD_NEXT;
+        /* A map reference has no second immediate (map values do). */
+        if ( insn->src == HU_PSEUDO_MAP_IDX && next->imm != 0 )
+            return HU_INSN_LDDW_BAD_NEXT;
     }
     return HU_INSN_OK;
 }
@@ -251,7 +254,7 @@ const char *hu_insn_fault_str(enum hu_insn_fault fault)
     case HU_INSN_LDDW_MISSING:
         return "lddw without its second slot";
     case HU_INSN_LDDW_BAD_NEXT:
-        return "lddw second slot has non-zero code, registers or off";
+        return "lddw second slot has reserved fields set";
     }
     return "unknown fault";
 }

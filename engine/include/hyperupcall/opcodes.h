@@ -73,7 +73,8 @@ enum hu_insn_fault {
     HU_INSN_BAD_OFF = 4,        /* off not allowed for this opcode */
     HU_INSN_BAD_IMM = 5,        /* imm not allowed for this opcode */
     HU_INSN_LDDW_MISSING = 6,   /* lddw is the last slot */
-    HU_INSN_LDDW_BAD_NEXT = 7   /* lddw second slot has code/dst/src/off */
+    HU_INSN_LDDW_BAD_NEXT = 7   /* lddw second slot: code/dst/src/off set,
+                                 * or imm set after a map reference */
 };
 
 /*
