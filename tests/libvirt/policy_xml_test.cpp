@@ -94,12 +94,12 @@ INSTANTIATE_TEST_SUITE_P(
         Bad{"<policy><max-programs>-1</max-programs></policy>",
             "policy metadata line 1: <max-programs>: '-1' is not a decimal integer"},
         Bad{"<policy><max-instructions>0</max-instructions></policy>",
-            "policy metadata line 1: <max-instructions>: 0 is out of range [1, 1048576]"},
+            "policy metadata line 1: <max-instructions>: 0 is out of range [1, 1000000]"},
         Bad{"<policy><run-budget>99999999999999999999999</run-budget></policy>",
             "policy metadata line 1: <run-budget>: 99999999999999999999999 is out of range [1, "
             "1000000000]"},
-        Bad{"<policy><max-grace-us>1000001</max-grace-us></policy>",
-            "policy metadata line 1: <max-grace-us>: 1000001 is out of range [0, 1000000]"},
+        Bad{"<policy><max-grace-us>100001</max-grace-us></policy>",
+            "policy metadata line 1: <max-grace-us>: 100001 is out of range [0, 100000]"},
         Bad{"<policy><require-approval>maybe</require-approval></policy>",
             "policy metadata line 1: <require-approval>: 'maybe' is not yes/no/true/false"},
         Bad{"<policy>\n\n<hooks><hook name=\"mem.reclaim\"/><hook name=\"tlb.shootdown\"/></hooks>"

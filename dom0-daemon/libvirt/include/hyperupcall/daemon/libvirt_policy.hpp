@@ -16,11 +16,12 @@ namespace hu::daemon {
 inline constexpr const char* kLibvirtPolicyNamespace = "https://hyperupcall.org/xmlns/policy/1";
 inline constexpr const char* kLibvirtPolicyPrefix = "hu";
 
-// Documented bounds; a value outside them is rejected, not clamped.
-inline constexpr uint32_t kPolicyMaxInstructionsLimit = 1'048'576;
+// Documented bounds, the daemon's own caps (dom0-daemon/src/policy.hpp); a
+// value outside them is rejected, not clamped.
+inline constexpr uint32_t kPolicyMaxInstructionsLimit = 1'000'000;
 inline constexpr uint64_t kPolicyRunBudgetLimit = 1'000'000'000;
-inline constexpr uint32_t kPolicyMaxProgramsLimit = 4096;
-inline constexpr uint32_t kPolicyMaxGraceUsLimit = 1'000'000;
+inline constexpr uint32_t kPolicyMaxProgramsLimit = 1024;
+inline constexpr uint32_t kPolicyMaxGraceUsLimit = 100'000;
 
 struct LibvirtPolicy {
   // Bit i set: hook id i (enum hu_hook_id) may be attached.
