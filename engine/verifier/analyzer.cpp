@@ -1,0 +1,262 @@
+// The work list, the per-instruction dispatch, and frames (local calls and
+// exits). The transfer functions live in alu.cpp, mem.cpp, jump.cpp and
+// helper.cpp.
+#include "analyzer.hpp"
+
+#include "hyperupcall/disasm.hpp"
+
+namespace hu::verifier {
+namespace {
+
+// After this many visits of one loop head (in one call chain) its state is
+// widened: a loop that really ends has usually done so long before.
+constexpr uint64_t kWidenAfter = 65536;
+
+}  // namespace
+
+Analyzer::Analyzer(std::span<const hu_insn> prog, const Cfg& cfg, const Options& opts,
+                   const Platform& platform)
+    : prog_(prog),
+      cfg_(cfg),
+      opts_(opts),
+      platform_(platform),
+      ctx_(platform.Context(opts.hook)),
+      entry_(platform.Entry(opts.hook)) {}
+
+Failure Analyzer::Fault(int32_t pc, std::string reason, const State& st,
+                        std::initializer_list<int> regs) const {
+  std::string s;
+  for (int r : regs) {
+    if (r < 0 || r >= HU_NREGS) continue;
+    if (s.find("r" + std::to_string(r) + "=") != std::string::npos) continue;
+    if (!s.empty()) s += ' ';
+    s += "r" + std::to_string(r) + "=" + st.reg(r).ToString();
+  }
+  return Failure{pc, std::move(reason), std::move(s)};
+}
+
+Analyzer::Fail Analyzer::Read(int32_t pc, const State& st, int r, const char* what) const {
+  const Value& v = st.reg(r);
+  std::string name = "r" + std::to_string(r);
+  if (what) name += std::string(" (") + what + ")";
+  if (v.kind == Kind::kUninit)
+    return Fault(pc,
+                 name +
+                     " is read before it is written (r1-r5 do not survive calls, r0 and "
+                     "r6-r9 start uninitialised)",
+                 st, {});
+  if (v.kind == Kind::kMixed)
+    return Fault(pc, name + " holds different types on different paths", st, {});
+  return std::nullopt;
+}
+
+std::vector<int32_t> Analyzer::Key(const State& st, int32_t pc) const {
+  std::vector<int32_t> k;
+  k.reserve(st.frames.size());
+  for (size_t i = 1; i < st.frames.size(); i++) k.push_back(st.frames[i].callsite);
+  k.push_back(pc);
+  return k;
+}
+
+void Analyzer::Push(int32_t pc, State&& st) {
+  states_++;
+  auto key = Key(st, pc);
+  auto it = pending_.find(key);
+  if (it == pending_.end()) {
+    pending_.emplace(std::move(key), std::move(st));
+  } else if (!st.In(it->second)) {
+    it->second = Join(it->second, st);
+  }
+}
+
+std::optional<Failure> Analyzer::Run(Report* report) {
+  auto start = std::chrono::steady_clock::now();
+  State init;
+  init.frames.emplace_back();
+  Frame& f = init.frames[0];
+  for (size_t i = 0; i < entry_.size() && i < 5; i++) {
+    const EntryArg& a = entry_[i];
+    Value& r = f.regs[i + 1];
+    switch (a.type) {
+      case EntryArg::Type::kNone:
+        break;
+      case EntryArg::Type::kCtx:
+        r = Value::Ptr(Kind::kCtx, 0);
+        break;
+      case EntryArg::Type::kMem:
+        r = Value::Ptr(Kind::kMem, static_cast<uint32_t>(i));
+        break;
+      case EntryArg::Type::kScalar:
+        r = Value::Num(Scalar::Const(a.value));
+        break;
+    }
+  }
+  f.regs[HU_REG_FP] = Value::Ptr(Kind::kStack, 0);
+  Push(0, std::move(init));
+
+  std::vector<Succ> out;
+  Fail fail;
+  while (!pending_.empty() && !fail) {
+    auto node = pending_.extract(pending_.begin());
+    int32_t pc = node.key().back();
+    State st = std::move(node.mapped());
+    if (cfg_.loop_head[pc]) {
+      auto [it, fresh] = heads_.try_emplace(node.key(), st, 0);
+      auto& [last, visits] = it->second;
+      if (!fresh) {
+        if (++visits > kWidenAfter) st = Widen(last, st);
+        if (st == last) {
+          int32_t from = cfg_.back_edge_from[pc];
+          fail = Fault(pc,
+                       "loop not proven to terminate: the state at its head repeats after " +
+                           std::to_string(visits) + " iteration(s) (back edge from insn " +
+                           std::to_string(from) + ")",
+                       st, {});
+          break;
+        }
+        last = st;
+      }
+    }
+    // Run straight-line code in place; stop where paths split or merge.
+    for (;;) {
+      if (++insns_ > opts_.max_states) {
+        fail = Failure{pc,
+                       "too complex: more than " + std::to_string(opts_.max_states) +
+                           " instruction states explored (a loop may not be bounded)",
+                       ""};
+        break;
+      }
+      if ((insns_ & 1023) == 0 && std::chrono::steady_clock::now() - start > opts_.time_limit) {
+        fail = Failure{pc,
+                       "verification time limit of " + std::to_string(opts_.time_limit.count()) +
+                           " ms exceeded",
+                       ""};
+        break;
+      }
+      if (opts_.log_level >= 2)
+        log_ += std::to_string(pc) + ": " + Disassemble(prog_, pc) + " ; " + st.ToString() + "\n";
+      out.clear();
+      if ((fail = Step(pc, st, out))) break;
+      if (out.size() == 1 && cfg_.preds[out[0].pc] == 1 && !cfg_.loop_head[out[0].pc] &&
+          out[0].st.frames.size() == st.frames.size() && out[0].pc > pc) {
+        pc = out[0].pc;
+        st = std::move(out[0].st);
+        continue;
+      }
+      for (auto& s : out) Push(s.pc, std::move(s.st));
+      break;
+    }
+  }
+
+  report->insns_processed = insns_;
+  report->states = states_;
+  if (have_r0_) {
+    report->r0.smin = r0_.smin;
+    report->r0.smax = r0_.smax;
+    report->r0.umin = r0_.umin;
+    report->r0.umax = r0_.umax;
+  }
+  if (opts_.log_level >= 1 && !fail)
+    log_ += "r0 at exit: " + (have_r0_ ? r0_.ToString() : std::string("none")) + "\n";
+  report->log += log_;
+  return fail;
+}
+
+Analyzer::Fail Analyzer::Step(int32_t pc, State& st, std::vector<Succ>& out) {
+  const hu_insn& insn = prog_[pc];
+  switch (HU_CLASS(insn.code)) {
+    case HU_CLS_ALU:
+    case HU_CLS_ALU64:
+      if (auto f = Alu(pc, insn, st)) return f;
+      break;
+    case HU_CLS_LD:
+      if (auto f = Lddw(pc, insn, st)) return f;
+      out.push_back({pc + 2, std::move(st)});
+      return std::nullopt;
+    case HU_CLS_LDX:
+      if (auto f = Load(pc, insn, st)) return f;
+      break;
+    case HU_CLS_ST:
+      if (auto f = Store(pc, insn, st)) return f;
+      break;
+    case HU_CLS_STX:
+      if (HU_MODE(insn.code) == HU_MODE_ATOMIC) {
+        if (auto f = Atomic(pc, insn, st)) return f;
+      } else if (auto f = Store(pc, insn, st)) {
+        return f;
+      }
+      break;
+    case HU_CLS_JMP:
+    case HU_CLS_JMP32: {
+      uint8_t op = HU_OP(insn.code);
+      if (op == HU_JMP_EXIT) return Exit(pc, st, out);
+      if (op == HU_JMP_CALL) {
+        if (insn.src == HU_CALL_LOCAL) return CallLocal(pc, insn, st, out);
+        if (auto f = CallHelper(pc, insn, st)) return f;
+        break;
+      }
+      return Jump(pc, insn, st, out);
+    }
+  }
+  out.push_back({pc + 1, std::move(st)});
+  return std::nullopt;
+}
+
+Analyzer::Fail Analyzer::Lddw(int32_t pc, const hu_insn& insn, State& st) {
+  const hu_insn& next = prog_[pc + 1];
+  Value& dst = st.reg(insn.dst);
+  if (insn.src == HU_PSEUDO_NONE) {
+    uint64_t v = static_cast<uint32_t>(insn.imm) |
+                 (static_cast<uint64_t>(static_cast<uint32_t>(next.imm)) << 32);
+    dst = Value::Num(Scalar::Const(v));
+    return std::nullopt;
+  }
+  if (insn.imm < 0 || static_cast<size_t>(insn.imm) >= opts_.maps.size())
+    return Failure{pc,
+                   "map index " + std::to_string(insn.imm) + " out of range (the program has " +
+                       std::to_string(opts_.maps.size()) + " maps)",
+                   ""};
+  uint32_t idx = static_cast<uint32_t>(insn.imm);
+  if (insn.src == HU_PSEUDO_MAP_IDX)
+    dst = Value::Ptr(Kind::kMapPtr, idx);
+  else
+    dst = Value::Ptr(Kind::kMapValue, idx, Scalar::Const(static_cast<uint32_t>(next.imm)));
+  return std::nullopt;
+}
+
+Analyzer::Fail Analyzer::CallLocal(int32_t pc, const hu_insn& insn, State& st,
+                                   std::vector<Succ>& out) {
+  if (st.frames.size() >= HU_MAX_CALL_DEPTH)
+    return Fault(pc, "call depth exceeds " + std::to_string(HU_MAX_CALL_DEPTH) + " frames", st, {});
+  Frame callee;
+  for (int r = 1; r <= 5; r++) callee.regs[r] = st.reg(r);
+  callee.regs[HU_REG_FP] = Value::Ptr(Kind::kStack, static_cast<uint32_t>(st.frames.size()));
+  callee.callsite = pc;
+  st.frames.push_back(std::move(callee));
+  out.push_back({static_cast<int32_t>(JumpTarget(insn, pc)), std::move(st)});
+  return std::nullopt;
+}
+
+Analyzer::Fail Analyzer::Exit(int32_t pc, State& st, std::vector<Succ>& out) {
+  if (auto f = Read(pc, st, 0, "return value")) return f;
+  const Value& r0 = st.reg(0);
+  if (st.frames.size() == 1) {
+    if (r0.kind != Kind::kScalar)
+      return Fault(pc, "r0 at exit is a pointer: returning it would leak its address", st, {0});
+    r0_ = have_r0_ ? Join(r0_, r0.s) : r0.s;
+    have_r0_ = true;
+    return std::nullopt;
+  }
+  if (r0.kind == Kind::kStack && r0.ref + 1 == st.frames.size())
+    return Fault(pc, "returning a pointer to the callee's own stack (it dangles after return)", st,
+                 {0});
+  Value ret = r0;
+  int32_t site = st.top().callsite;
+  st.frames.pop_back();
+  st.reg(0) = ret;
+  for (int r = 1; r <= 5; r++) st.reg(r) = Value::Uninit();
+  out.push_back({site + 1, std::move(st)});
+  return std::nullopt;
+}
+
+}  // namespace hu::verifier

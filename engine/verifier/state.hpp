@@ -1,0 +1,52 @@
+// The abstract machine state: a stack of call frames, each with its
+// registers and its 512-byte stack. Stack bytes are tracked one by one
+// (initialised or not, known zero); an aligned 8-byte slot can also hold a
+// spilled register, so pointers and precise scalars survive spill and fill.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hyperupcall/ebpf.h"
+#include "value.hpp"
+
+namespace hu::verifier {
+
+enum class Byte : uint8_t {
+  kInvalid,  // not written on some path: reading it is an error
+  kMisc,     // written with some scalar
+  kZero,     // written with zero
+  kSpill,    // part of a spilled register (the whole 8-byte slot)
+};
+
+constexpr int kSlots = HU_STACK_FRAME / 8;
+
+struct Frame {
+  std::array<Value, HU_NREGS> regs;
+  std::array<Byte, HU_STACK_FRAME> bytes{};  // bytes[i]: offset i - 512
+  std::array<Value, kSlots> spills;          // valid where bytes are kSpill
+  int32_t callsite = -1;                     // the call insn that made it
+  bool operator==(const Frame&) const = default;
+};
+
+struct State {
+  std::vector<Frame> frames;
+
+  Frame& top() { return frames.back(); }
+  const Frame& top() const { return frames.back(); }
+  Value& reg(int r) { return frames.back().regs[r]; }
+  const Value& reg(int r) const { return frames.back().regs[r]; }
+  bool operator==(const State&) const = default;
+  // Every concrete state of *this is one of `o`.
+  bool In(const State& o) const;
+  // The registers that are not uninitialised, e.g. "r0=1 r1=ctx+0 r10=fp+0".
+  std::string ToString() const;
+};
+
+// Same frame structure required (the analyzer keys states by call chain).
+State Join(const State& a, const State& b);
+State Widen(const State& prev, const State& next);
+
+}  // namespace hu::verifier
