@@ -1,0 +1,52 @@
+#include <fmt/format.h>
+
+#include <cstdio>
+
+#include "commands.hpp"
+#include "format.hpp"
+
+namespace hu::ctl {
+
+namespace {
+
+struct EventsArgs {
+  int64_t domid = -1;
+  bool no_trace = false;
+  uint64_t count = 0;
+};
+
+}  // namespace
+
+void AddEventsCommand(CLI::App& app, Context& ctx, int& rc) {
+  static EventsArgs a;
+  auto* ev = app.add_subcommand("events", "follow the daemon's events until interrupted");
+  ev->add_option("--domain", a.domid, "only this domain");
+  ev->add_flag("--no-trace", a.no_trace, "leave out trace ring records");
+  ev->add_option("--count", a.count, "stop after N events (0: never)");
+  ev->callback([&] {
+    opv1::EventsRequest req;
+    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    req.set_no_trace(a.no_trace);
+    auto c = ctx.Call(/*stream=*/true);
+    auto reader = ctx.Stub().Events(c.get(), req);
+    opv1::Event e;
+    uint64_t n = 0;
+    while (reader->Read(&e)) {
+      // One event per line, also with --json, so the output can be piped.
+      if (ctx.json) {
+        fmt::print("{}\n", ToJson(e).dump());
+      } else {
+        fmt::print("{}\n", EventLine(e));
+      }
+      std::fflush(stdout);
+      if (a.count && ++n >= a.count) {
+        c->TryCancel();
+        break;
+      }
+    }
+    auto st = reader->Finish();
+    if (!st.ok() && !(a.count && n >= a.count)) rc = Fail(ctx, st);
+  });
+}
+
+}  // namespace hu::ctl

@@ -1,0 +1,117 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "format.hpp"
+
+namespace hu::ctl {
+
+namespace {
+
+struct ProgArgs {
+  int64_t domid = -1;
+  bool all = false;
+  uint64_t id = 0;
+  std::string reason;
+};
+
+}  // namespace
+
+void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
+  static ProgArgs a;
+  auto* prog = app.add_subcommand("prog", "programs")->require_subcommand(1);
+
+  auto* list = prog->add_subcommand("list", "installed and pending programs");
+  list->add_option("--domain", a.domid, "only this domain");
+  list->add_flag("--all", a.all, "also rejected, detached and failed ones");
+  list->callback([&] {
+    opv1::ListProgramsRequest req;
+    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    req.set_all(a.all);
+    opv1::ListProgramsResponse resp;
+    auto c = ctx.Call();
+    auto st = ctx.Stub().ListPrograms(c.get(), req, &resp);
+    if (!st.ok()) {
+      rc = Fail(ctx, st);
+      return;
+    }
+    json j = json::array();
+    std::string text;
+    for (const auto& p : resp.programs()) {
+      j.push_back(ToJson(p));
+      text += ProgramLine(p) + "\n";
+    }
+    Emit(ctx, j, text);
+  });
+
+  auto get = [&](uint64_t id, opv1::GetProgramResponse* resp) {
+    opv1::GetProgramRequest req;
+    req.set_id(id);
+    auto c = ctx.Call();
+    return ctx.Stub().GetProgram(c.get(), req, resp);
+  };
+
+  auto* show = prog->add_subcommand("show", "one program: verdict and verifier log");
+  show->add_option("ID", a.id, "program id")->required();
+  show->callback([&] {
+    opv1::GetProgramResponse resp;
+    auto st = get(a.id, &resp);
+    if (!st.ok()) {
+      rc = Fail(ctx, st);
+      return;
+    }
+    json j = ToJson(resp.program());
+    j["verifier_log"] = resp.verifier_log();
+    j["verifier_states"] = resp.verifier_states();
+    j["verifier_ms"] = resp.verifier_ms();
+    const auto& p = resp.program();
+    std::string text = ProgramLine(p) + "\n";
+    text += fmt::format("\tverdict {}{}{}\n", VerdictName(p.verdict().kind()),
+                        p.verdict().stage().empty() ? "" : " (" + p.verdict().stage() + ")",
+                        p.verdict().message().empty() ? "" : ": " + p.verdict().message());
+    text += fmt::format("\tcreated {}  updated {}\n", TimeText(p.created_unix_ms()),
+                        TimeText(p.updated_unix_ms()));
+    for (const auto& r : p.regions()) {
+      text += fmt::format("\tregion 0x{:x}+0x{:x} flags 0x{:x}\n", r.start(), r.len(), r.flags());
+    }
+    text += fmt::format("\tverifier: {} states, {:.2f} ms\n", resp.verifier_states(),
+                        resp.verifier_ms());
+    if (!resp.verifier_log().empty()) text += "verifier log:\n" + resp.verifier_log() + "\n";
+    Emit(ctx, j, text);
+  });
+
+  auto* dump = prog->add_subcommand("dump", "one program's instructions, disassembled");
+  dump->add_option("ID", a.id, "program id")->required();
+  dump->callback([&] {
+    opv1::GetProgramResponse resp;
+    auto st = get(a.id, &resp);
+    if (!st.ok()) {
+      rc = Fail(ctx, st);
+      return;
+    }
+    json j = {{"id", resp.program().id()},
+              {"disassembly", resp.disassembly()},
+              {"insns_hex", Hex(resp.insns())}};
+    Emit(ctx, j,
+         resp.disassembly() +
+             (resp.disassembly().empty() || resp.disassembly().back() == '\n' ? "" : "\n"));
+  });
+
+  auto* detach = prog->add_subcommand("detach", "uninstall a program (or drop a pending one)");
+  detach->add_option("ID", a.id, "program id")->required();
+  detach->add_option("--reason", a.reason, "recorded in the audit log and told to the guest");
+  detach->callback([&] {
+    opv1::DetachRequest req;
+    req.set_id(a.id);
+    req.set_reason(a.reason);
+    opv1::DecisionResponse resp;
+    auto c = ctx.Call();
+    auto st = ctx.Stub().Detach(c.get(), req, &resp);
+    if (!st.ok()) {
+      rc = Fail(ctx, st);
+      return;
+    }
+    Emit(ctx, ToJson(resp.program()), fmt::format("detached {}\n", ProgramLine(resp.program())));
+  });
+}
+
+}  // namespace hu::ctl

@@ -1,0 +1,48 @@
+#include <fmt/format.h>
+
+#include "commands.hpp"
+#include "format.hpp"
+
+namespace hu::ctl {
+
+namespace {
+
+struct StatsArgs {
+  int64_t domid = -1;
+  uint64_t prog = 0;
+};
+
+}  // namespace
+
+void AddStatsCommand(CLI::App& app, Context& ctx, int& rc) {
+  static StatsArgs a;
+  auto* stats = app.add_subcommand("stats", "run statistics of installed programs");
+  stats->add_option("--domain", a.domid, "only this domain");
+  stats->add_option("--prog", a.prog, "only this program");
+  stats->callback([&] {
+    opv1::GetStatsRequest req;
+    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    req.set_prog_id(a.prog);
+    opv1::GetStatsResponse resp;
+    auto c = ctx.Call();
+    auto st = ctx.Stub().GetStats(c.get(), req, &resp);
+    if (!st.ok()) {
+      rc = Fail(ctx, st);
+      return;
+    }
+    json j = json::array();
+    std::string text = fmt::format(
+        "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7}\n", "ID", "DOM", "HOOK",
+        "NAME", "RUNS", "INSNS", "AVG_NS", "ABORTS", "ERRORS", "LAST_R0");
+    for (const auto& s : resp.stats()) {
+      j.push_back(ToJson(s));
+      text += fmt::format("{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7}\n",
+                          s.prog_id(), s.domid(), s.hook(), s.name(), s.runs(), s.insns(),
+                          s.runs() ? s.run_ns() / s.runs() : 0, s.budget_aborts(), s.errors(),
+                          s.last_result());
+    }
+    Emit(ctx, j, text);
+  });
+}
+
+}  // namespace hu::ctl

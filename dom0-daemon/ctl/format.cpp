@@ -1,0 +1,212 @@
+#include "format.hpp"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace hu::ctl {
+
+std::string StateName(commonv1::ProgramState s) {
+  switch (s) {
+    case commonv1::PROGRAM_STATE_INSTALLED:
+      return "installed";
+    case commonv1::PROGRAM_STATE_PENDING:
+      return "pending";
+    case commonv1::PROGRAM_STATE_REJECTED:
+      return "rejected";
+    case commonv1::PROGRAM_STATE_DETACHED:
+      return "detached";
+    case commonv1::PROGRAM_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
+std::string VerdictName(commonv1::VerdictKind k) {
+  switch (k) {
+    case commonv1::VERDICT_ACCEPTED:
+      return "accepted";
+    case commonv1::VERDICT_PENDING_APPROVAL:
+      return "pending_approval";
+    case commonv1::VERDICT_REJECTED:
+      return "rejected";
+    default:
+      return "unknown";
+  }
+}
+
+std::string EventKindName(opv1::EventKind k) {
+  switch (k) {
+    case opv1::EVENT_KIND_REGISTERED:
+      return "registered";
+    case opv1::EVENT_KIND_PENDING:
+      return "pending";
+    case opv1::EVENT_KIND_REJECTED:
+      return "rejected";
+    case opv1::EVENT_KIND_APPROVED:
+      return "approved";
+    case opv1::EVENT_KIND_DETACHED:
+      return "detached";
+    case opv1::EVENT_KIND_DOMAIN_STARTED:
+      return "domain_started";
+    case opv1::EVENT_KIND_DOMAIN_STOPPED:
+      return "domain_stopped";
+    case opv1::EVENT_KIND_TRACE:
+      return "trace";
+    case opv1::EVENT_KIND_POLICY_CHANGED:
+      return "policy_changed";
+    default:
+      return "unknown";
+  }
+}
+
+std::string Hex(const std::string& bytes) {
+  std::string out;
+  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
+  return out;
+}
+
+std::string TimeText(int64_t unix_ms) {
+  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json ToJson(const commonv1::Verdict& v) {
+  json j = {{"kind", VerdictName(v.kind())}};
+  if (!v.stage().empty()) j["stage"] = v.stage();
+  if (!v.message().empty()) j["message"] = v.message();
+  if (v.error_pc() >= 0) j["error_pc"] = v.error_pc();
+  if (v.code()) j["code"] = v.code();
+  if (!v.log().empty()) j["log"] = v.log();
+  return j;
+}
+
+json ToJson(const commonv1::ProgramSummary& p) {
+  json maps = json::array();
+  for (const auto& m : p.maps()) {
+    maps.push_back({{"name", m.name()},
+                    {"type", m.type()},
+                    {"key_size", m.key_size()},
+                    {"value_size", m.value_size()},
+                    {"max_entries", m.max_entries()}});
+  }
+  json regions = json::array();
+  for (const auto& r : p.regions()) {
+    regions.push_back({{"start", r.start()}, {"len", r.len()}, {"flags", r.flags()}});
+  }
+  return {{"id", p.id()},
+          {"domid", p.domid()},
+          {"hook", p.hook()},
+          {"name", p.name()},
+          {"state", StateName(p.state())},
+          {"insn_count", p.insn_count()},
+          {"created_unix_ms", p.created_unix_ms()},
+          {"updated_unix_ms", p.updated_unix_ms()},
+          {"maps", maps},
+          {"regions", regions},
+          {"verdict", ToJson(p.verdict())}};
+}
+
+json ToJson(const commonv1::ProgramStats& s) {
+  return {{"prog_id", s.prog_id()}, {"domid", s.domid()},
+          {"hook", s.hook()},       {"name", s.name()},
+          {"runs", s.runs()},       {"insns", s.insns()},
+          {"run_ns", s.run_ns()},   {"budget_aborts", s.budget_aborts()},
+          {"errors", s.errors()},   {"last_result", s.last_result()}};
+}
+
+json ToJson(const opv1::Domain& d) {
+  return {{"domid", d.domid()},
+          {"name", d.name()},
+          {"uuid", d.uuid()},
+          {"vcpus", d.vcpus()},
+          {"memory_kib", d.memory_kib()},
+          {"running", d.running()},
+          {"programs", d.programs()},
+          {"has_own_policy", d.has_own_policy()}};
+}
+
+json ToJson(const opv1::GetPolicyResponse& r) {
+  const auto& p = r.policy();
+  json j = {{"scope", r.has_domid() ? json(r.domid()) : json("default")},
+            {"inherited", r.inherited()},
+            {"allowed_hooks",
+             json(std::vector<std::string>(p.allowed_hooks().begin(), p.allowed_hooks().end()))},
+            {"allowed_helpers", json(std::vector<std::string>(p.allowed_helpers().begin(),
+                                                              p.allowed_helpers().end()))},
+            {"max_insns", p.max_insns()},
+            {"run_budget", p.run_budget()},
+            {"max_programs", p.max_programs()},
+            {"require_approval", p.require_approval()},
+            {"max_grace_us", p.max_grace_us()}};
+  return j;
+}
+
+json ToJson(const opv1::Event& e) {
+  json j = {{"seq", e.seq()},
+            {"time_unix_ns", e.time_unix_ns()},
+            {"kind", EventKindName(e.kind())},
+            {"domid", e.domid()}};
+  if (e.prog_id()) j["prog_id"] = e.prog_id();
+  if (!e.prog_name().empty()) j["prog_name"] = e.prog_name();
+  if (!e.hook().empty()) j["hook"] = e.hook();
+  if (!e.message().empty()) j["message"] = e.message();
+  if (e.kind() == opv1::EVENT_KIND_TRACE) {
+    j["trace_data"] = Hex(e.trace_data());
+    j["trace_time_ns"] = e.trace_time_ns();
+  }
+  return j;
+}
+
+std::string ProgramLine(const commonv1::ProgramSummary& p) {
+  std::string line = fmt::format("{}: {}  name {}  dom {}  {}  insns {}", p.id(), p.hook(),
+                                 p.name(), p.domid(), StateName(p.state()), p.insn_count());
+  if (p.maps_size()) {
+    std::string maps;
+    for (const auto& m : p.maps()) maps += (maps.empty() ? "" : ",") + m.name();
+    line += "  maps " + maps;
+  }
+  if (p.verdict().kind() == commonv1::VERDICT_REJECTED && !p.verdict().message().empty()) {
+    line += fmt::format("\n\t{}: {}", p.verdict().stage(), p.verdict().message());
+  }
+  return line;
+}
+
+std::string PolicyText(const opv1::GetPolicyResponse& r) {
+  const auto& p = r.policy();
+  auto list = [](const auto& items) {
+    std::string s;
+    for (const auto& i : items) s += (s.empty() ? "" : ",") + i;
+    return s.empty() ? std::string("(none)") : s;
+  };
+  std::string scope = r.has_domid() ? fmt::format("domain {}", r.domid()) : "default";
+  if (r.inherited()) scope += " (inherits the default)";
+  return fmt::format(
+      "policy {}\n  allowed_hooks     {}\n  allowed_helpers   {}\n  max_insns         {}\n"
+      "  run_budget        {}\n  max_programs      {}\n  require_approval  {}\n"
+      "  max_grace_us      {}\n",
+      scope, list(p.allowed_hooks()), list(p.allowed_helpers()), p.max_insns(),
+      p.run_budget() ? std::to_string(p.run_budget()) : "backend default", p.max_programs(),
+      p.require_approval() ? "yes" : "no", p.max_grace_us());
+}
+
+std::string EventLine(const opv1::Event& e) {
+  std::string line = fmt::format("{} #{} {} dom {}", TimeText(e.time_unix_ns() / 1'000'000),
+                                 e.seq(), EventKindName(e.kind()), e.domid());
+  if (e.prog_id()) line += fmt::format(" prog {}", e.prog_id());
+  if (!e.prog_name().empty()) line += fmt::format(" '{}'", e.prog_name());
+  if (!e.hook().empty()) line += " " + e.hook();
+  if (e.kind() == opv1::EVENT_KIND_TRACE) {
+    line += fmt::format(" data {}", Hex(e.trace_data()));
+  } else if (!e.message().empty()) {
+    line += ": " + e.message();
+  }
+  return line;
+}
+
+}  // namespace hu::ctl

@@ -1,0 +1,35 @@
+// What hyperupcallctl prints: JSON (stable keys, numbers as numbers) and
+// bpftool-like text.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "hyperupcall/common/v1/common.pb.h"
+#include "hyperupcall/operator_api/v1/operator.pb.h"
+
+namespace hu::ctl {
+
+namespace commonv1 = hyperupcall::common::v1;
+namespace opv1 = hyperupcall::operator_api::v1;
+using json = nlohmann::json;
+
+std::string StateName(commonv1::ProgramState s);
+std::string VerdictName(commonv1::VerdictKind k);
+std::string EventKindName(opv1::EventKind k);
+std::string Hex(const std::string& bytes);
+std::string TimeText(int64_t unix_ms);
+
+json ToJson(const commonv1::Verdict& v);
+json ToJson(const commonv1::ProgramSummary& p);
+json ToJson(const commonv1::ProgramStats& s);
+json ToJson(const opv1::Domain& d);
+json ToJson(const opv1::GetPolicyResponse& p);
+json ToJson(const opv1::Event& e);
+
+// One line per program, bpftool style: "3: mem.reclaim  name lazy  dom 1 ...".
+std::string ProgramLine(const commonv1::ProgramSummary& p);
+std::string PolicyText(const opv1::GetPolicyResponse& p);
+std::string EventLine(const opv1::Event& e);
+
+}  // namespace hu::ctl

@@ -1,0 +1,174 @@
+// Read-mostly operations: listings, maps, statistics, policies.
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core.hpp"
+#include "names.hpp"
+
+namespace hu::daemon {
+
+namespace opv1 = hyperupcall::operator_api::v1;
+
+std::vector<ProgramRecord> Core::GuestPrograms(uint32_t domid, bool all) {
+  return Programs(domid, all);
+}
+
+Result<MapRead> Core::ReadMap(uint32_t domid, uint64_t prog_id, const std::string& map_name,
+                              uint32_t map_index) {
+  MapSpec spec;
+  uint32_t index = map_index;
+  {
+    std::lock_guard lk(mu_);
+    auto it = programs_.find(prog_id);
+    if (it == programs_.end() || it->second.domid != domid ||
+        it->second.state != ProgState::kInstalled) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("no installed program with id {} in this domain", prog_id));
+    }
+    const auto& maps = it->second.maps;
+    if (!map_name.empty()) {
+      index = static_cast<uint32_t>(maps.size());
+      for (uint32_t i = 0; i < maps.size(); ++i) {
+        if (maps[i].name == map_name) index = i;
+      }
+      if (index == maps.size()) {
+        std::vector<std::string> names;
+        for (const auto& m : maps) names.push_back(m.name);
+        return MakeError(ErrorCode::kNotFound,
+                         fmt::format("program {} has no map named '{}' (maps: {})", prog_id,
+                                     map_name.substr(0, kMaxNameLen),
+                                     names.empty() ? "none" : Join(names, ", ")));
+      }
+    } else if (index >= maps.size()) {
+      return MakeError(ErrorCode::kNotFound, fmt::format("program {} has {} maps, no index {}",
+                                                         prog_id, maps.size(), index));
+    }
+    spec = maps[index];
+  }
+  auto entries = backend_.MapDump(domid, prog_id, index);
+  if (!entries) return entries.error();
+  return MapRead{spec, std::move(entries.value())};
+}
+
+std::vector<DomainView> Core::Domains() {
+  auto domains = backend_.Domains();
+  std::lock_guard lk(mu_);
+  std::vector<DomainView> out;
+  for (auto& d : domains) {
+    DomainView v;
+    v.info = d;
+    v.programs = LiveProgramsLocked(d.domid);
+    v.has_own_policy = domain_policies_.count(d.domid) > 0;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+std::vector<ProgramRecord> Core::Programs(std::optional<uint32_t> domid, bool all) {
+  std::lock_guard lk(mu_);
+  std::vector<ProgramRecord> out;
+  for (const auto& [id, r] : programs_) {
+    if (domid && r.domid != *domid) continue;
+    if (!all && !r.Live()) continue;
+    out.push_back(r);
+  }
+  return out;
+}
+
+std::vector<ProgramRecord> Core::Pending(std::optional<uint32_t> domid) {
+  std::lock_guard lk(mu_);
+  std::vector<ProgramRecord> out;
+  for (const auto& [id, r] : programs_) {
+    if (r.state == ProgState::kPending && (!domid || r.domid == *domid)) out.push_back(r);
+  }
+  return out;
+}
+
+Result<ProgramRecord> Core::Program(uint64_t id) {
+  std::lock_guard lk(mu_);
+  auto it = programs_.find(id);
+  if (it == programs_.end()) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("no program with id {}", id));
+  }
+  return it->second;
+}
+
+PolicyView Core::GetPolicy(std::optional<uint32_t> domid) {
+  std::lock_guard lk(mu_);
+  if (!domid) return PolicyView{std::nullopt, default_policy_, false};
+  auto it = domain_policies_.find(*domid);
+  if (it == domain_policies_.end()) return PolicyView{domid, default_policy_, true};
+  return PolicyView{domid, it->second, false};
+}
+
+Result<PolicyView> Core::SetPolicy(std::optional<uint32_t> domid, const Policy& p) {
+  if (auto st = ValidatePolicy(p); !st) return st.error();
+  std::string scope = domid ? fmt::format("domain {}", *domid) : "default";
+  std::string desc = fmt::format("{} policy set: {}", scope, PolicyToJson(p).dump());
+  {
+    std::lock_guard lk(mu_);
+    if (auto st = store_.PutPolicy(domid, p,
+                                   AuditRow{NowUnixMs(), domid.value_or(0), 0, "", "policy", desc});
+        !st) {
+      return st.error();
+    }
+    if (domid) {
+      domain_policies_[*domid] = p;
+    } else {
+      default_policy_ = p;
+    }
+  }
+  Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid.value_or(0), desc);
+  spdlog::info("{}", desc);
+  return GetPolicy(domid);
+}
+
+Result<PolicyView> Core::ClearPolicy(uint32_t domid) {
+  std::string desc = fmt::format("domain {} policy cleared: inherits the default", domid);
+  {
+    std::lock_guard lk(mu_);
+    if (!domain_policies_.count(domid)) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("domain {} has no policy of its own", domid));
+    }
+    if (auto st = store_.DeletePolicy(domid, AuditRow{NowUnixMs(), domid, 0, "", "policy", desc});
+        !st) {
+      return st.error();
+    }
+    domain_policies_.erase(domid);
+  }
+  Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid, desc);
+  return GetPolicy(domid);
+}
+
+Result<std::vector<StatsRow>> Core::Stats(std::optional<uint32_t> domid, uint64_t prog_id) {
+  std::vector<StatsRow> rows;
+  {
+    std::lock_guard lk(mu_);
+    if (prog_id) {
+      auto it = programs_.find(prog_id);
+      if (it == programs_.end()) {
+        return MakeError(ErrorCode::kNotFound, fmt::format("no program with id {}", prog_id));
+      }
+      if (it->second.state != ProgState::kInstalled) {
+        return MakeError(ErrorCode::kFailedPrecondition,
+                         fmt::format("program {} is {}, statistics exist only while installed",
+                                     prog_id, ProgStateName(it->second.state)));
+      }
+    }
+    for (const auto& [id, r] : programs_) {
+      if (r.state != ProgState::kInstalled) continue;
+      if (prog_id && id != prog_id) continue;
+      if (domid && r.domid != *domid) continue;
+      rows.push_back(StatsRow{id, r.domid, r.hook, r.name, {}});
+    }
+  }
+  for (auto& row : rows) {
+    auto st = backend_.Stats(row.domid, row.prog_id);
+    if (!st) return st.error();
+    row.stats = *st;
+  }
+  return rows;
+}
+
+}  // namespace hu::daemon

@@ -1,0 +1,50 @@
+// OperatorService: the operator's view of every domain and program.
+// Reached only through the operator endpoint (unix socket with file
+// permissions, or TCP with mutual TLS).
+#pragma once
+
+#include <atomic>
+
+#include "core.hpp"
+#include "hyperupcall/operator_api/v1/operator.grpc.pb.h"
+
+namespace hu::daemon {
+
+namespace opv1 = hyperupcall::operator_api::v1;
+
+class OperatorService final : public opv1::OperatorService::Service {
+ public:
+  OperatorService(Core& core, EventBus& bus) : core_(core), bus_(bus) {}
+  // Makes open Events streams return (daemon shutdown).
+  void Stop() { stopping_ = true; }
+
+  grpc::Status ListDomains(grpc::ServerContext*, const opv1::ListDomainsRequest*,
+                           opv1::ListDomainsResponse*) override;
+  grpc::Status ListPrograms(grpc::ServerContext*, const opv1::ListProgramsRequest*,
+                            opv1::ListProgramsResponse*) override;
+  grpc::Status GetProgram(grpc::ServerContext*, const opv1::GetProgramRequest*,
+                          opv1::GetProgramResponse*) override;
+  grpc::Status GetPolicy(grpc::ServerContext*, const opv1::GetPolicyRequest*,
+                         opv1::GetPolicyResponse*) override;
+  grpc::Status SetPolicy(grpc::ServerContext*, const opv1::SetPolicyRequest*,
+                         opv1::GetPolicyResponse*) override;
+  grpc::Status ListPending(grpc::ServerContext*, const opv1::ListPendingRequest*,
+                           opv1::ListProgramsResponse*) override;
+  grpc::Status Approve(grpc::ServerContext*, const opv1::ApproveRequest*,
+                       opv1::DecisionResponse*) override;
+  grpc::Status Reject(grpc::ServerContext*, const opv1::RejectRequest*,
+                      opv1::DecisionResponse*) override;
+  grpc::Status Detach(grpc::ServerContext*, const opv1::DetachRequest*,
+                      opv1::DecisionResponse*) override;
+  grpc::Status GetStats(grpc::ServerContext*, const opv1::GetStatsRequest*,
+                        opv1::GetStatsResponse*) override;
+  grpc::Status Events(grpc::ServerContext*, const opv1::EventsRequest*,
+                      grpc::ServerWriter<opv1::Event>*) override;
+
+ private:
+  Core& core_;
+  EventBus& bus_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace hu::daemon

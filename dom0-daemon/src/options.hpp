@@ -1,0 +1,25 @@
+// hyperupcalld's command line.
+#pragma once
+
+#include <string>
+
+#include "backend_registry.hpp"
+#include "operator_endpoint.hpp"
+
+namespace hu::daemon {
+
+struct DaemonOptions {
+  std::string backend = "sim";
+  std::string state_dir = "/var/lib/hyperupcall";
+  std::string guest_socket_dir = "/run/hyperupcall/guests";
+  OperatorEndpointOptions op;
+  BackendConfig backend_cfg;
+  std::string log_level = "info";
+  int verifier_log_level = 1;
+};
+
+// Parses argv; on --help or an error, returns the exit code to use.
+// Otherwise returns -1 and fills `out`.
+int ParseOptions(int argc, char** argv, DaemonOptions* out);
+
+}  // namespace hu::daemon

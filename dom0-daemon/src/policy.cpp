@@ -1,0 +1,139 @@
+#include "policy.hpp"
+
+#include <fmt/format.h>
+
+#include "names.hpp"
+
+namespace hu::daemon {
+
+Policy DefaultPolicy() {
+  Policy p;
+  p.allowed_hooks = AllHooksMask();
+  p.allowed_helpers = AllHelpersMask();
+  return p;
+}
+
+Status ValidatePolicy(const Policy& p) {
+  if (p.allowed_hooks & ~AllHooksMask()) {
+    return MakeError(ErrorCode::kInvalidArgument, "policy names a hook id outside the ABI");
+  }
+  if (p.allowed_helpers & ~AllHelpersMask()) {
+    return MakeError(ErrorCode::kInvalidArgument, "policy names a helper id outside the ABI");
+  }
+  if (p.max_insns == 0 || p.max_insns > kPolicyMaxInsnsCap) {
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("max_insns {} out of range 1..{}",
+                                                              p.max_insns, kPolicyMaxInsnsCap));
+  }
+  if (p.max_programs > kPolicyMaxProgramsCap) {
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("max_programs {} out of range 0..{}", p.max_programs, kPolicyMaxProgramsCap));
+  }
+  if (p.max_grace_us > kPolicyMaxGraceCap) {
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("max_grace_us {} out of range 0..{}",
+                                                              p.max_grace_us, kPolicyMaxGraceCap));
+  }
+  return Status::Ok();
+}
+
+nlohmann::json PolicyToJson(const Policy& p) {
+  return {
+      {"allowed_hooks", HookMaskNames(p.allowed_hooks)},
+      {"allowed_helpers", HelperMaskNames(p.allowed_helpers)},
+      {"max_insns", p.max_insns},
+      {"run_budget", p.run_budget},
+      {"max_programs", p.max_programs},
+      {"require_approval", p.require_approval},
+      {"max_grace_us", p.max_grace_us},
+  };
+}
+
+Result<Policy> PolicyFromJson(const nlohmann::json& j) {
+  try {
+    Policy p;
+    p.allowed_hooks = 0;
+    for (const auto& h : j.at("allowed_hooks")) {
+      hu_hook_id id = HookFromName(h.get<std::string>());
+      if (id == HU_HOOK_NONE) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         fmt::format("unknown hook '{}' (known: {})", h.get<std::string>(),
+                                     Join(AllHookNames(), ", ")));
+      }
+      p.allowed_hooks |= 1ull << id;
+    }
+    p.allowed_helpers = 0;
+    for (const auto& h : j.at("allowed_helpers")) {
+      auto id = HelperFromName(h.get<std::string>());
+      if (!id) {
+        return MakeError(ErrorCode::kInvalidArgument,
+                         fmt::format("unknown helper '{}' (known: {})", h.get<std::string>(),
+                                     Join(AllHelperNames(), ", ")));
+      }
+      p.allowed_helpers |= 1ull << *id;
+    }
+    p.max_insns = j.at("max_insns").get<uint32_t>();
+    p.run_budget = j.at("run_budget").get<uint64_t>();
+    p.max_programs = j.at("max_programs").get<uint32_t>();
+    p.require_approval = j.at("require_approval").get<bool>();
+    p.max_grace_us = j.at("max_grace_us").get<uint32_t>();
+    if (auto st = ValidatePolicy(p); !st) return st.error();
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError(ErrorCode::kInvalidArgument, fmt::format("policy JSON: {}", e.what()));
+  }
+}
+
+Status CheckPolicy(const Policy& p, const PolicyCandidate& c) {
+  if (!(p.allowed_hooks & (1ull << c.hook))) {
+    return MakeError(
+        ErrorCode::kPermissionDenied,
+        fmt::format("hook {} is not allowed for domain {} by operator policy "
+                    "(allowed: {})",
+                    HookName(c.hook), c.domid,
+                    p.allowed_hooks ? Join(HookMaskNames(p.allowed_hooks), ", ") : "none"));
+  }
+  const auto& insns = *c.insns;
+  if (insns.size() > p.max_insns) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("program has {} instructions, operator policy for domain {} "
+                                 "allows at most {}",
+                                 insns.size(), c.domid, p.max_insns));
+  }
+  for (size_t pc = 0; pc < insns.size(); ++pc) {
+    const hu_insn& in = insns[pc];
+    if (in.code == (HU_CLS_JMP | HU_JMP_CALL) && in.src == HU_CALL_HELPER) {
+      uint32_t id = static_cast<uint32_t>(in.imm);
+      if (id >= 64 || !(p.allowed_helpers & (1ull << id))) {
+        return MakeError(
+            ErrorCode::kPermissionDenied,
+            fmt::format(
+                "insn {} calls helper {} ({}), not allowed for domain {} "
+                "by operator policy (allowed: {})",
+                pc, HelperName(id), id, c.domid,
+                p.allowed_helpers ? Join(HelperMaskNames(p.allowed_helpers), ", ") : "none"));
+      }
+    }
+    // The second slot of an lddw is data, not an instruction.
+    if (in.code == (HU_CLS_LD | HU_MODE_IMM | HU_SIZE_DW)) ++pc;
+  }
+  if (c.live_programs >= p.max_programs) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("domain {} already has {} programs installed or pending, "
+                                 "operator policy allows at most {}; unload one first",
+                                 c.domid, c.live_programs, p.max_programs));
+  }
+  if (c.guest_memory_bytes) {
+    uint64_t total = 0;
+    for (const auto& r : *c.regions) total += r.len;
+    uint64_t cap = c.guest_memory_bytes * HU_REGION_RAM_PERCENT / 100;
+    if (total > cap) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       fmt::format("regions cover {} bytes, more than {}% of domain {}'s RAM "
+                                   "({} bytes)",
+                                   total, HU_REGION_RAM_PERCENT, c.domid, cap));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace hu::daemon

@@ -1,0 +1,50 @@
+// The daemon's record of one program a guest registered, and the decision
+// taken on it. Stored in SQLite, shown through both APIs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hyperupcall/daemon/backend.hpp"
+
+namespace hu::daemon {
+
+enum class ProgState { kInstalled = 1, kPending = 2, kRejected = 3, kDetached = 4, kFailed = 5 };
+
+const char* ProgStateName(ProgState s);  // "installed", ...
+bool ProgStateFromName(const std::string& name, ProgState* out);
+
+enum class VerdictKind { kAccepted = 1, kPending = 2, kRejected = 3 };
+
+struct Verdict {
+  VerdictKind kind = VerdictKind::kRejected;
+  std::string stage;    // decode, policy, verifier, operator, backend; "" if accepted
+  std::string message;  // one line
+  int32_t error_pc = -1;
+  int32_t code = 0;  // gRPC canonical code classifying a rejection
+};
+
+struct ProgramRecord {
+  uint64_t id = 0;
+  uint32_t domid = 0;
+  hu_hook_id hook = HU_HOOK_NONE;
+  std::string name;
+  std::vector<hu_insn> insns;
+  std::vector<MapSpec> maps;
+  std::vector<hu_region> regions;
+  ProgState state = ProgState::kRejected;
+  Verdict verdict;
+  std::string verifier_log;
+  uint64_t verifier_states = 0;
+  double verifier_ms = 0;
+  int64_t created_ms = 0;
+  int64_t updated_ms = 0;
+
+  bool Live() const { return state == ProgState::kInstalled || state == ProgState::kPending; }
+};
+
+int64_t NowUnixMs();
+int64_t NowUnixNs();
+
+}  // namespace hu::daemon

@@ -1,0 +1,432 @@
+#include "store.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace hu::daemon {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS programs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  domid INTEGER NOT NULL,
+  hook INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  insns BLOB NOT NULL,
+  maps TEXT NOT NULL,
+  regions TEXT NOT NULL,
+  state TEXT NOT NULL,
+  verdict TEXT NOT NULL,
+  verifier_log TEXT NOT NULL,
+  verifier_states INTEGER NOT NULL,
+  verifier_ms REAL NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS policies (
+  scope TEXT PRIMARY KEY,
+  policy TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL,
+  domid INTEGER NOT NULL,
+  prog_id INTEGER NOT NULL,
+  prog_name TEXT NOT NULL,
+  decision TEXT NOT NULL,
+  reason TEXT NOT NULL
+);
+)sql";
+
+// One prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(st_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Int(int i, int64_t v) {
+    sqlite3_bind_int64(st_, i, v);
+    return *this;
+  }
+  Stmt& Real(int i, double v) {
+    sqlite3_bind_double(st_, i, v);
+    return *this;
+  }
+  Stmt& Text(int i, const std::string& v) {
+    sqlite3_bind_text(st_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Blob(int i, const void* p, size_t n) {
+    sqlite3_bind_blob(st_, i, n ? p : "", static_cast<int>(n), SQLITE_TRANSIENT);
+    return *this;
+  }
+  int Step() { return sqlite3_step(st_); }
+  int64_t ColInt(int i) { return sqlite3_column_int64(st_, i); }
+  double ColReal(int i) { return sqlite3_column_double(st_, i); }
+  std::string ColText(int i) {
+    auto* p = sqlite3_column_text(st_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(st_, i)))
+             : std::string();
+  }
+  std::vector<uint8_t> ColBlob(int i) {
+    auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(st_, i));
+    return p ? std::vector<uint8_t>(p, p + sqlite3_column_bytes(st_, i)) : std::vector<uint8_t>();
+  }
+  std::string Err() const { return sqlite3_errmsg(db_); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* st_ = nullptr;
+  int rc_;
+};
+
+Error DbError(sqlite3* db, const std::string& what) {
+  return MakeError(ErrorCode::kInternal,
+                   fmt::format("state database: {}: {}", what, sqlite3_errmsg(db)));
+}
+
+json MapsToJson(const std::vector<MapSpec>& maps) {
+  json a = json::array();
+  for (const auto& m : maps) {
+    a.push_back({{"name", m.name},
+                 {"type", m.def.type},
+                 {"key_size", m.def.key_size},
+                 {"value_size", m.def.value_size},
+                 {"max_entries", m.def.max_entries}});
+  }
+  return a;
+}
+
+std::vector<MapSpec> MapsFromJson(const json& a) {
+  std::vector<MapSpec> out;
+  for (const auto& j : a) {
+    MapSpec m;
+    m.name = j.at("name").get<std::string>();
+    m.def.type = j.at("type").get<uint32_t>();
+    m.def.key_size = j.at("key_size").get<uint32_t>();
+    m.def.value_size = j.at("value_size").get<uint32_t>();
+    m.def.max_entries = j.at("max_entries").get<uint32_t>();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+json RegionsToJson(const std::vector<hu_region>& regions) {
+  json a = json::array();
+  for (const auto& r : regions)
+    a.push_back({{"start", r.start}, {"len", r.len}, {"flags", r.flags}});
+  return a;
+}
+
+std::vector<hu_region> RegionsFromJson(const json& a) {
+  std::vector<hu_region> out;
+  for (const auto& j : a) {
+    hu_region r{};
+    r.start = j.at("start").get<uint64_t>();
+    r.len = j.at("len").get<uint64_t>();
+    r.flags = j.at("flags").get<uint32_t>();
+    out.push_back(r);
+  }
+  return out;
+}
+
+json VerdictToJson(const Verdict& v) {
+  return {{"kind", static_cast<int>(v.kind)},
+          {"stage", v.stage},
+          {"message", v.message},
+          {"error_pc", v.error_pc},
+          {"code", v.code}};
+}
+
+Verdict VerdictFromJson(const json& j) {
+  Verdict v;
+  v.kind = static_cast<VerdictKind>(j.at("kind").get<int>());
+  v.stage = j.at("stage").get<std::string>();
+  v.message = j.at("message").get<std::string>();
+  v.error_pc = j.at("error_pc").get<int32_t>();
+  v.code = j.at("code").get<int32_t>();
+  return v;
+}
+
+std::string Scope(std::optional<uint32_t> domid) {
+  return domid ? fmt::format("domain:{}", *domid) : "default";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc =
+      sqlite3_open_v2(path.c_str(), &db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("cannot open state database {}: {}", path, msg));
+  }
+  std::unique_ptr<Store> s(new Store(db));
+  sqlite3_busy_timeout(db, 5000);
+  // WAL + FULL: a committed transaction survives kill -9 and power loss.
+  if (auto st = s->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !st)
+    return st.error();
+  if (auto st = s->Exec(kSchema); !st) return st.error();
+  return s;
+}
+
+Store::~Store() { sqlite3_close(db_); }
+
+Status Store::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return MakeError(ErrorCode::kInternal, fmt::format("state database: {}", msg));
+  }
+  return Status::Ok();
+}
+
+Status Store::InsertAudit(const AuditRow& row) {
+  Stmt st(db_,
+          "INSERT INTO audit(time_ms, domid, prog_id, prog_name, decision, reason) "
+          "VALUES(?,?,?,?,?,?)");
+  if (!st.ok()) return DbError(db_, "prepare audit");
+  st.Int(1, row.time_ms)
+      .Int(2, row.domid)
+      .Int(3, static_cast<int64_t>(row.prog_id))
+      .Text(4, row.prog_name)
+      .Text(5, row.decision)
+      .Text(6, row.reason);
+  if (st.Step() != SQLITE_DONE) return DbError(db_, "insert audit");
+  return Status::Ok();
+}
+
+Status Store::Audit(const AuditRow& row) {
+  std::lock_guard lk(mu_);
+  return InsertAudit(row);
+}
+
+Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& audit) {
+  std::lock_guard lk(mu_);
+  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s.error();
+  Stmt st(db_,
+          "INSERT INTO programs(domid, hook, name, insns, maps, regions, state, verdict, "
+          "verifier_log, verifier_states, verifier_ms, created_ms, updated_ms) "
+          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!st.ok()) {
+    (void)Exec("ROLLBACK");
+    return DbError(db_, "prepare program insert");
+  }
+  st.Int(1, rec.domid)
+      .Int(2, rec.hook)
+      .Text(3, rec.name)
+      .Blob(4, rec.insns.data(), rec.insns.size() * sizeof(hu_insn))
+      .Text(5, MapsToJson(rec.maps).dump())
+      .Text(6, RegionsToJson(rec.regions).dump())
+      .Text(7, ProgStateName(rec.state))
+      .Text(8, VerdictToJson(rec.verdict).dump())
+      .Text(9, rec.verifier_log)
+      .Int(10, static_cast<int64_t>(rec.verifier_states))
+      .Real(11, rec.verifier_ms)
+      .Int(12, rec.created_ms)
+      .Int(13, rec.updated_ms);
+  if (st.Step() != SQLITE_DONE) {
+    Error e = DbError(db_, "insert program");
+    (void)Exec("ROLLBACK");
+    return e;
+  }
+  uint64_t id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
+  AuditRow a = audit;
+  a.prog_id = id;
+  if (auto s = InsertAudit(a); !s) {
+    (void)Exec("ROLLBACK");
+    return s.error();
+  }
+  if (auto s = Exec("COMMIT"); !s) {
+    (void)Exec("ROLLBACK");
+    return s.error();
+  }
+  return id;
+}
+
+Status Store::UpdateProgram(const ProgramRecord& rec, const AuditRow& audit) {
+  std::lock_guard lk(mu_);
+  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
+  Stmt st(db_, "UPDATE programs SET state=?, verdict=?, updated_ms=? WHERE id=?");
+  if (!st.ok()) {
+    (void)Exec("ROLLBACK");
+    return DbError(db_, "prepare program update");
+  }
+  st.Text(1, ProgStateName(rec.state))
+      .Text(2, VerdictToJson(rec.verdict).dump())
+      .Int(3, rec.updated_ms)
+      .Int(4, static_cast<int64_t>(rec.id));
+  if (st.Step() != SQLITE_DONE) {
+    Error e = DbError(db_, "update program");
+    (void)Exec("ROLLBACK");
+    return e;
+  }
+  if (auto s = InsertAudit(audit); !s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  if (auto s = Exec("COMMIT"); !s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  return Status::Ok();
+}
+
+Status Store::DeleteProgram(uint64_t id) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, "DELETE FROM programs WHERE id=?");
+  if (!st.ok()) return DbError(db_, "prepare program delete");
+  st.Int(1, static_cast<int64_t>(id));
+  if (st.Step() != SQLITE_DONE) return DbError(db_, "delete program");
+  return Status::Ok();
+}
+
+Result<std::vector<ProgramRecord>> Store::LoadPrograms() {
+  std::lock_guard lk(mu_);
+  Stmt st(db_,
+          "SELECT id, domid, hook, name, insns, maps, regions, state, verdict, verifier_log, "
+          "verifier_states, verifier_ms, created_ms, updated_ms FROM programs ORDER BY id");
+  if (!st.ok()) return DbError(db_, "prepare program load");
+  std::vector<ProgramRecord> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    ProgramRecord r;
+    r.id = static_cast<uint64_t>(st.ColInt(0));
+    r.domid = static_cast<uint32_t>(st.ColInt(1));
+    r.hook = static_cast<hu_hook_id>(st.ColInt(2));
+    r.name = st.ColText(3);
+    auto blob = st.ColBlob(4);
+    r.insns.resize(blob.size() / sizeof(hu_insn));
+    if (!r.insns.empty())
+      std::memcpy(r.insns.data(), blob.data(), r.insns.size() * sizeof(hu_insn));
+    try {
+      r.maps = MapsFromJson(json::parse(st.ColText(5)));
+      r.regions = RegionsFromJson(json::parse(st.ColText(6)));
+      r.verdict = VerdictFromJson(json::parse(st.ColText(8)));
+    } catch (const json::exception& e) {
+      return MakeError(ErrorCode::kInternal,
+                       fmt::format("state database: program {} is corrupt: {}", r.id, e.what()));
+    }
+    if (!ProgStateFromName(st.ColText(7), &r.state)) {
+      return MakeError(
+          ErrorCode::kInternal,
+          fmt::format("state database: program {} has unknown state '{}'", r.id, st.ColText(7)));
+    }
+    r.verifier_log = st.ColText(9);
+    r.verifier_states = static_cast<uint64_t>(st.ColInt(10));
+    r.verifier_ms = st.ColReal(11);
+    r.created_ms = st.ColInt(12);
+    r.updated_ms = st.ColInt(13);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return DbError(db_, "load programs");
+  return out;
+}
+
+Status Store::PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit) {
+  std::lock_guard lk(mu_);
+  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
+  Stmt st(db_, "INSERT OR REPLACE INTO policies(scope, policy) VALUES(?,?)");
+  if (!st.ok()) {
+    (void)Exec("ROLLBACK");
+    return DbError(db_, "prepare policy");
+  }
+  st.Text(1, Scope(domid)).Text(2, PolicyToJson(p).dump());
+  if (st.Step() != SQLITE_DONE) {
+    Error e = DbError(db_, "store policy");
+    (void)Exec("ROLLBACK");
+    return e;
+  }
+  if (auto s = InsertAudit(audit); !s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  return Exec("COMMIT");
+}
+
+Status Store::DeletePolicy(uint32_t domid, const AuditRow& audit) {
+  std::lock_guard lk(mu_);
+  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
+  Stmt st(db_, "DELETE FROM policies WHERE scope=?");
+  if (!st.ok()) {
+    (void)Exec("ROLLBACK");
+    return DbError(db_, "prepare policy delete");
+  }
+  st.Text(1, Scope(domid));
+  if (st.Step() != SQLITE_DONE) {
+    Error e = DbError(db_, "delete policy");
+    (void)Exec("ROLLBACK");
+    return e;
+  }
+  if (auto s = InsertAudit(audit); !s) {
+    (void)Exec("ROLLBACK");
+    return s;
+  }
+  return Exec("COMMIT");
+}
+
+Result<StoredPolicies> Store::LoadPolicies() {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, "SELECT scope, policy FROM policies");
+  if (!st.ok()) return DbError(db_, "prepare policy load");
+  StoredPolicies out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    std::string scope = st.ColText(0);
+    json j;
+    try {
+      j = json::parse(st.ColText(1));
+    } catch (const json::exception& e) {
+      return MakeError(ErrorCode::kInternal,
+                       fmt::format("state database: policy {} is corrupt: {}", scope, e.what()));
+    }
+    auto p = PolicyFromJson(j);
+    if (!p) {
+      return MakeError(ErrorCode::kInternal,
+                       fmt::format("state database: policy {}: {}", scope, p.error().message));
+    }
+    if (scope == "default") {
+      out.default_policy = *p;
+    } else if (scope.rfind("domain:", 0) == 0) {
+      out.domains[static_cast<uint32_t>(std::stoul(scope.substr(7)))] = *p;
+    }
+  }
+  if (rc != SQLITE_DONE) return DbError(db_, "load policies");
+  return out;
+}
+
+Result<std::vector<AuditRow>> Store::AuditLog(size_t limit) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_,
+          "SELECT time_ms, domid, prog_id, prog_name, decision, reason FROM audit "
+          "ORDER BY id DESC LIMIT ?");
+  if (!st.ok()) return DbError(db_, "prepare audit load");
+  st.Int(1, static_cast<int64_t>(limit));
+  std::vector<AuditRow> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back(AuditRow{st.ColInt(0), static_cast<uint32_t>(st.ColInt(1)),
+                           static_cast<uint64_t>(st.ColInt(2)), st.ColText(3), st.ColText(4),
+                           st.ColText(5)});
+  }
+  if (rc != SQLITE_DONE) return DbError(db_, "load audit");
+  return out;
+}
+
+}  // namespace hu::daemon
