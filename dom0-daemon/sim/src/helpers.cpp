@@ -166,10 +166,12 @@ const hu_helper_fn kHelpers[HU_HELPER_MAX] = {
 
 }  // namespace
 
-// Only sched.preempt may write: to tell the guest it was granted a grace
-// period and should yield when it drops its locks (like a PV "preempted"
-// flag). Everywhere else the host only reads.
-bool HookAllowsGuestWrite(hu_hook_id hook) { return hook == HU_HOOK_SCHED_PREEMPT; }
+// The same hooks as the verifier's platform (engine/verifier/platform.cpp):
+// tlb.flush (to leave a deferred-flush mark in the guest) and mem.protect
+// (to emulate or redirect a write). Everywhere else the host only reads.
+bool HookAllowsGuestWrite(hu_hook_id hook) {
+  return hook == HU_HOOK_TLB_FLUSH || hook == HU_HOOK_MEM_PROTECT;
+}
 
 const hu_helper_fn* HelperTable() { return kHelpers; }
 
