@@ -260,6 +260,7 @@ struct LibvirtMonitor::Impl {
   std::shared_ptr<MonitorState> state = std::make_shared<MonitorState>();
   std::vector<int> callbacks;
   bool close_cb = false;
+  std::unique_ptr<StateRef> close_ref;  // outlives conn: destroyed after ~Impl's body
 
   ~Impl() {
     if (conn) {
@@ -336,19 +337,29 @@ Result<std::unique_ptr<LibvirtMonitor>> LibvirtMonitor::Open(const std::string& 
   }
   free(doms);
 
-  int id = virConnectDomainEventRegisterAny(impl->conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                            VIR_DOMAIN_EVENT_CALLBACK(LifecycleCb),
-                                            new StateRef(impl->state), FreeStateRef);
-  if (id < 0)
+  // libvirt frees the opaque only for a registration that succeeded.
+  auto opaque = [&] { return new StateRef(impl->state); };
+  StateRef* ref = opaque();
+  int id =
+      virConnectDomainEventRegisterAny(impl->conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                       VIR_DOMAIN_EVENT_CALLBACK(LifecycleCb), ref, FreeStateRef);
+  if (id < 0) {
+    delete ref;
     return LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot subscribe to events of " + uri);
+  }
   impl->callbacks.push_back(id);
+  ref = opaque();
   id = virConnectDomainEventRegisterAny(impl->conn, nullptr, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                        VIR_DOMAIN_EVENT_CALLBACK(MetadataCb),
-                                        new StateRef(impl->state), FreeStateRef);
+                                        VIR_DOMAIN_EVENT_CALLBACK(MetadataCb), ref, FreeStateRef);
   // Older drivers lack metadata events; lifecycle events are what matter.
-  if (id >= 0) impl->callbacks.push_back(id);
-  if (virConnectRegisterCloseCallback(impl->conn, CloseCb, new StateRef(impl->state),
-                                      FreeStateRef) == 0)
+  if (id >= 0)
+    impl->callbacks.push_back(id);
+  else
+    delete ref;
+  // Drivers without close callbacks (test) accept the registration and
+  // never free the opaque, so the monitor owns it (freed after close).
+  impl->close_ref = std::make_unique<StateRef>(impl->state);
+  if (virConnectRegisterCloseCallback(impl->conn, CloseCb, impl->close_ref.get(), nullptr) == 0)
     impl->close_cb = true;
   virResetLastError();
   return std::unique_ptr<LibvirtMonitor>(new LibvirtMonitor(std::move(impl)));
