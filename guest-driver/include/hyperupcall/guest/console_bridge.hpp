@@ -1,0 +1,60 @@
+// Carries a gRPC byte stream over a console channel (a Xen PV console,
+// /dev/hvcN in the guest; a pty in tests) by pumping bytes between the tty
+// and a local socket that gRPC uses.
+//
+// A console drops what is written before the other end opens it, so the
+// stream starts with a handshake: the guest side writes kHello every
+// 200 ms until it reads kReady; the host side answers the first kHello it
+// sees (the guest has the console open by then, so kReady is not lost).
+// Copies of the tokens that were still in
+// flight are stripped from the start of each direction. After that the
+// bridge is a transparent pipe; when either side closes, it stops and
+// alive() turns false, and the owner builds a new one (new handshake).
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace hu::guest {
+
+inline constexpr std::string_view kConsoleHello = "HUHELLO1\n";
+inline constexpr std::string_view kConsoleReady = "HUREADY1\n";
+
+enum class BridgeRole { kGuest, kHost };
+
+class ConsoleBridge {
+ public:
+  // Takes ownership of both descriptors. The tty should be in raw mode
+  // (MakeRaw below).
+  ConsoleBridge(BridgeRole role, int tty_fd, int sock_fd);
+  ~ConsoleBridge();
+  ConsoleBridge(const ConsoleBridge&) = delete;
+  ConsoleBridge& operator=(const ConsoleBridge&) = delete;
+
+  void Start();
+  bool alive() const { return alive_; }
+  bool connected() const { return connected_; }
+  std::string LastError() const;
+
+  // cfmakeraw on a tty; does nothing to other descriptors.
+  static bool MakeRaw(int fd);
+
+ private:
+  void Run();
+  void Fail(const std::string& why);
+
+  const BridgeRole role_;
+  int tty_;
+  int sock_;
+  int wake_[2] = {-1, -1};  // a pipe that ends Run()
+  std::atomic<bool> alive_{true};
+  std::atomic<bool> connected_{false};
+  mutable std::mutex mu_;
+  std::string error_;
+  std::thread thread_;
+};
+
+}  // namespace hu::guest

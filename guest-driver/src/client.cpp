@@ -1,0 +1,91 @@
+#include "hyperupcall/guest/client.hpp"
+
+#include <grpcpp/client_context.h>
+
+#include <thread>
+
+namespace hu::guest {
+
+template <class Req, class Resp, class Fn>
+CallResult<Resp> GuestClient::Call(const char* what, const Req& req, bool idempotent, Fn fn) {
+  using Clock = std::chrono::system_clock;
+  const auto deadline = Clock::now() + timeout_;
+  auto backoff = std::chrono::milliseconds(100);
+  CallResult<Resp> out;
+  while (true) {
+    auto channel = transport_->Channel();
+    auto stub = gv1::GuestService::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(deadline);
+    ctx.set_wait_for_ready(true);  // ride out a daemon that is (re)starting
+    Resp resp;
+    grpc::Status st = fn(*stub, &ctx, req, &resp);
+    if (st.ok()) {
+      out.value = std::move(resp);
+      return out;
+    }
+    const bool broken = st.error_code() == grpc::StatusCode::UNAVAILABLE;
+    if (broken) transport_->Reset();
+    if (broken && idempotent && Clock::now() + backoff < deadline) {
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+      continue;
+    }
+    out.error = std::make_unique<CallError>();
+    out.error->grpc_code = st.error_code();
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED || broken) {
+      out.error->transport = true;
+      const auto secs = std::chrono::duration<double>(timeout_).count();
+      std::string why = transport_->Diagnose();
+      if (broken && !idempotent) {
+        out.error->message = std::string(what) + ": connection to hyperupcalld at " +
+                             transport_->Describe() + " broke during the request (" +
+                             st.error_message() +
+                             "); it may or may not have been recorded: check with "
+                             "`hyperupcall list`";
+      } else {
+        char t[32];
+        snprintf(t, sizeof t, "%g", secs);
+        out.error->message = std::string(what) + ": no answer from hyperupcalld at " +
+                             transport_->Describe() + " within " + t + "s" +
+                             (why.empty() ? "" : ": " + why);
+      }
+    } else {
+      out.error->message = st.error_message();
+    }
+    return out;
+  }
+}
+
+CallResult<gv1::RegisterProgramResponse> GuestClient::Register(
+    const gv1::RegisterProgramRequest& req) {
+  return Call<gv1::RegisterProgramRequest, gv1::RegisterProgramResponse>(
+      "register", req, /*idempotent=*/false, [](auto& stub, auto* ctx, const auto& r, auto* resp) {
+        return stub.RegisterProgram(ctx, r, resp);
+      });
+}
+
+CallResult<gv1::UnregisterProgramResponse> GuestClient::Unregister(
+    const gv1::UnregisterProgramRequest& req) {
+  // Repeating it is harmless: the worst case is NOT_FOUND for a program the
+  // first attempt already removed, which the tool reports.
+  return Call<gv1::UnregisterProgramRequest, gv1::UnregisterProgramResponse>(
+      "unload", req, /*idempotent=*/true, [](auto& stub, auto* ctx, const auto& r, auto* resp) {
+        return stub.UnregisterProgram(ctx, r, resp);
+      });
+}
+
+CallResult<gv1::ListProgramsResponse> GuestClient::List(const gv1::ListProgramsRequest& req) {
+  return Call<gv1::ListProgramsRequest, gv1::ListProgramsResponse>(
+      "list", req, /*idempotent=*/true, [](auto& stub, auto* ctx, const auto& r, auto* resp) {
+        return stub.ListPrograms(ctx, r, resp);
+      });
+}
+
+CallResult<gv1::ReadMapResponse> GuestClient::ReadMap(const gv1::ReadMapRequest& req) {
+  return Call<gv1::ReadMapRequest, gv1::ReadMapResponse>(
+      "map dump", req, /*idempotent=*/true,
+      [](auto& stub, auto* ctx, const auto& r, auto* resp) { return stub.ReadMap(ctx, r, resp); });
+}
+
+}  // namespace hu::guest

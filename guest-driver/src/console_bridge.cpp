@@ -1,0 +1,173 @@
+#include "hyperupcall/guest/console_bridge.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hu::guest {
+namespace {
+
+constexpr int kHelloPeriodMs = 200;
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      pollfd pfd{fd, POLLOUT, 0};
+      ::poll(&pfd, 1, 1000);
+      continue;
+    }
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+// Removes whole copies of `token` from the front of a direction's first
+// bytes; gives up (and passes everything) at the first byte that cannot
+// begin a token.
+class TokenStripper {
+ public:
+  explicit TokenStripper(std::string_view token) : token_(token) {}
+  // Returns the bytes to forward.
+  std::string Feed(std::string_view in) {
+    if (!stripping_) return std::string(in);
+    pending_.append(in);
+    while (true) {
+      if (pending_.size() >= token_.size() && pending_.compare(0, token_.size(), token_) == 0) {
+        pending_.erase(0, token_.size());
+        continue;
+      }
+      if (token_.substr(0, pending_.size()) == pending_) return {};  // maybe a token: wait
+      stripping_ = false;
+      std::string out;
+      out.swap(pending_);
+      return out;
+    }
+  }
+
+ private:
+  std::string_view token_;
+  std::string pending_;
+  bool stripping_ = true;
+};
+
+}  // namespace
+
+ConsoleBridge::ConsoleBridge(BridgeRole role, int tty_fd, int sock_fd)
+    : role_(role), tty_(tty_fd), sock_(sock_fd) {
+  if (::pipe2(wake_, O_CLOEXEC) != 0) {
+    wake_[0] = wake_[1] = -1;
+    Fail(std::string("pipe: ") + std::strerror(errno));
+  }
+}
+
+ConsoleBridge::~ConsoleBridge() {
+  if (wake_[1] >= 0) {
+    char c = 0;
+    [[maybe_unused]] ssize_t n = ::write(wake_[1], &c, 1);
+  }
+  if (thread_.joinable()) thread_.join();
+  for (int fd : {tty_, sock_, wake_[0], wake_[1]}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void ConsoleBridge::Start() {
+  if (alive_) thread_ = std::thread([this] { Run(); });
+}
+
+std::string ConsoleBridge::LastError() const {
+  std::lock_guard lk(mu_);
+  return error_;
+}
+
+void ConsoleBridge::Fail(const std::string& why) {
+  {
+    std::lock_guard lk(mu_);
+    if (error_.empty()) error_ = why;
+  }
+  alive_ = false;
+}
+
+bool ConsoleBridge::MakeRaw(int fd) {
+  termios t;
+  if (!::isatty(fd)) return true;
+  if (::tcgetattr(fd, &t) != 0) return false;
+  ::cfmakeraw(&t);
+  return ::tcsetattr(fd, TCSANOW, &t) == 0;
+}
+
+void ConsoleBridge::Run() {
+  const bool guest = role_ == BridgeRole::kGuest;
+  const std::string_view want = guest ? kConsoleReady : kConsoleHello;
+  std::string handshake_buf;  // tty bytes read before the handshake ended
+  TokenStripper from_tty(want);
+  char buf[16384];
+
+  if (guest && !WriteAll(tty_, kConsoleHello.data(), kConsoleHello.size())) {
+    return Fail(std::string("console write: ") + std::strerror(errno));
+  }
+  while (alive_) {
+    pollfd fds[3] = {{tty_, POLLIN, 0}, {sock_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    // The socket is read only once the stream runs: until then its bytes
+    // would be lost on the console.
+    if (!connected_) fds[1].fd = -1;
+    int r = ::poll(fds, 3, connected_ ? -1 : kHelloPeriodMs);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return Fail(std::string("poll: ") + std::strerror(errno));
+    if (fds[2].revents) return;  // asked to stop
+    if (r == 0) {
+      if (guest && !WriteAll(tty_, kConsoleHello.data(), kConsoleHello.size())) {
+        return Fail(std::string("console write: ") + std::strerror(errno));
+      }
+      continue;
+    }
+    if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+      ssize_t got = ::read(tty_, buf, sizeof buf);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0)
+        return Fail(got == 0 ? "console closed"
+                             : std::string("console read: ") + std::strerror(errno));
+      std::string_view data(buf, static_cast<size_t>(got));
+      if (!connected_) {
+        handshake_buf.append(data);
+        size_t at = handshake_buf.find(want);
+        if (at == std::string::npos) {
+          // Keep only what could still be the start of a token.
+          if (handshake_buf.size() > want.size()) {
+            handshake_buf.erase(0, handshake_buf.size() - want.size());
+          }
+          continue;
+        }
+        if (!guest && !WriteAll(tty_, kConsoleReady.data(), kConsoleReady.size())) {
+          return Fail(std::string("console write: ") + std::strerror(errno));
+        }
+        connected_ = true;
+        data = std::string_view(handshake_buf).substr(at + want.size());
+        std::string out = from_tty.Feed(data);
+        handshake_buf.clear();
+        if (!WriteAll(sock_, out.data(), out.size())) return Fail("local socket closed");
+        continue;
+      }
+      std::string out = from_tty.Feed(data);
+      if (!WriteAll(sock_, out.data(), out.size())) return Fail("local socket closed");
+    }
+    if (connected_ && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t got = ::read(sock_, buf, sizeof buf);
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0) return Fail("local socket closed");
+      if (!WriteAll(tty_, buf, static_cast<size_t>(got))) {
+        return Fail(std::string("console write: ") + std::strerror(errno));
+      }
+    }
+  }
+}
+
+}  // namespace hu::guest

@@ -1,0 +1,46 @@
+#include "hvc_bridge.hpp"
+
+#include <fcntl.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/create_channel_posix.h>
+#include <grpcpp/security/credentials.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hu::guest {
+
+std::shared_ptr<grpc::Channel> HvcBridge::Connect(grpc::ChannelArguments args) {
+  // A console has no connection to lose: keepalive pings are how a
+  // restarted daemon (silent peer) shows up as a failed call.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  int tty = ::open(device_.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  int sv[2] = {-1, -1};
+  if (tty < 0 || !ConsoleBridge::MakeRaw(tty) ||
+      ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    open_error_ = "cannot open console " + device_ + ": " + std::strerror(errno);
+    if (tty >= 0) ::close(tty);
+    // Nothing listens there: every call fails UNAVAILABLE, and the
+    // client reports open_error_.
+    return grpc::CreateCustomChannel("unix:/nonexistent/hyperupcall-console",
+                                     grpc::InsecureChannelCredentials(), args);
+  }
+  bridge_ = std::make_unique<ConsoleBridge>(BridgeRole::kGuest, tty, sv[1]);
+  bridge_->Start();
+  return grpc::CreateCustomInsecureChannelFromFd("hvc:" + device_, sv[0], args);
+}
+
+std::string HvcBridge::LastError() const {
+  if (!open_error_.empty()) return open_error_;
+  if (!bridge_) return "";
+  if (!bridge_->connected()) {
+    return "no answer from dom0 on " + device_ + " (is hyperupcalld serving this channel?)";
+  }
+  return bridge_->LastError();
+}
+
+}  // namespace hu::guest

@@ -1,0 +1,81 @@
+// hyperupcall: the guest's tool for handing programs to dom0.
+//   hyperupcall [--connect unix:PATH|hvc:/dev/hvcN] [--kallsyms FILE] [--timeout S] [--json]
+//               load FILE.bpf.o [--hook H] [--region R]... [--manifest M] [--prog NAME]
+//               unload ID | list [--all] | map dump ID MAP
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "tool.hpp"
+
+using namespace hu::guest::tool;
+
+int main(int argc, char** argv) {
+  Global g;
+  const char* env = std::getenv("HYPERUPCALL_CONNECT");
+  g.connect = env && *env ? env : "hvc:/dev/hvc1";
+
+  CLI::App app{"hyperupcall: load verified eBPF programs (hyperupcalls) into the hypervisor"};
+  app.require_subcommand(1);
+  app.add_option("--connect", g.connect,
+                 "channel to hyperupcalld: unix:PATH (sim) or hvc:/dev/hvcN (Xen); default "
+                 "$HYPERUPCALL_CONNECT, else hvc:/dev/hvc1")
+      ->capture_default_str();
+  app.add_option("--kallsyms", g.kallsyms, "kernel symbols for __ksym externs and regions")
+      ->capture_default_str();
+  app.add_option("--timeout", g.timeout_s,
+                 "seconds to wait for the daemon, reconnecting if it restarts")
+      ->capture_default_str();
+  app.add_flag("--json", g.json, "machine-readable output");
+
+  LoadOptions load;
+  auto* load_cmd = app.add_subcommand("load", "load the programs of a BPF object file");
+  load_cmd->add_option("file", load.file, "FILE.bpf.o from clang -target bpf -g")->required();
+  load_cmd->add_option("--hook", load.hook,
+                       "hook to attach to, instead of the one in SEC(\"hyperupcall/<hook>\")");
+  load_cmd
+      ->add_option("--region", load.regions,
+                   "guest memory the program may read: SYMBOL[+OFF]:LEN[:rw], 0xADDR:LEN[:rw] "
+                   "or gpa:0xADDR:LEN[:rw]; repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  load_cmd->add_option("--manifest", load.manifest,
+                       "JSON file with \"hook\" and \"regions\" (see guest-driver/README.md)");
+  load_cmd->add_option("--prog", load.prog, "load only this program of the file");
+  load_cmd->add_flag("--json", g.json, "machine-readable output");
+
+  uint64_t id = 0;
+  auto* unload_cmd = app.add_subcommand("unload", "remove one of this guest's programs");
+  unload_cmd->add_option("id", id, "program id (from load or list)")->required();
+  unload_cmd->add_flag("--json", g.json, "machine-readable output");
+
+  bool all = false;
+  auto* list_cmd = app.add_subcommand("list", "this guest's programs and their state");
+  list_cmd->add_flag("--all", all, "also rejected and detached programs");
+  list_cmd->add_flag("--json", g.json, "machine-readable output");
+
+  std::string map_name;
+  auto* map_cmd = app.add_subcommand("map", "maps of this guest's programs");
+  map_cmd->require_subcommand(1);
+  auto* dump_cmd = map_cmd->add_subcommand("dump", "print every entry of a program's map");
+  dump_cmd->add_option("id", id, "program id")->required();
+  dump_cmd->add_option("map", map_name, "map name (or index)")->required();
+  dump_cmd->add_flag("--json", g.json, "machine-readable output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the message and a hint
+    return kExitUsage;
+  }
+
+  if (*load_cmd) return RunLoad(g, load, std::cout, std::cerr);
+  if (*unload_cmd) return RunUnload(g, id, std::cout, std::cerr);
+  if (*list_cmd) return RunList(g, all, std::cout, std::cerr);
+  if (*dump_cmd) return RunMapDump(g, id, map_name, std::cout, std::cerr);
+  return kExitUsage;
+}

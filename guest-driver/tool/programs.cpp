@@ -1,0 +1,197 @@
+// `hyperupcall list`, `unload` and `map dump`: the guest's view of its own
+// programs (the daemon shows a guest nothing else).
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "tool.hpp"
+
+namespace hu::guest::tool {
+namespace {
+
+using nlohmann::json;
+namespace cv1 = ::hyperupcall::common::v1;
+
+const char* StateText(cv1::ProgramState s) {
+  switch (s) {
+    case cv1::PROGRAM_STATE_INSTALLED:
+      return "installed";
+    case cv1::PROGRAM_STATE_PENDING:
+      return "pending";
+    case cv1::PROGRAM_STATE_REJECTED:
+      return "rejected";
+    case cv1::PROGRAM_STATE_DETACHED:
+      return "detached";
+    case cv1::PROGRAM_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+  }
+}
+
+const char* MapTypeText(uint32_t type) {
+  switch (type) {
+    case HU_MAP_HASH:
+      return "hash";
+    case HU_MAP_ARRAY:
+      return "array";
+    case HU_MAP_PERVCPU_ARRAY:
+      return "pervcpu_array";
+    default:
+      return "unknown";
+  }
+}
+
+std::string Hex(const std::string& bytes) {
+  std::string out;
+  char b[4];
+  for (unsigned char c : bytes) {
+    snprintf(b, sizeof b, "%s%02x", out.empty() ? "" : " ", c);
+    out += b;
+  }
+  return out;
+}
+
+// Little-endian integers of the usual widths, as bpftool shows them.
+bool AsInteger(const std::string& bytes, uint64_t* v) {
+  if (bytes.size() != 1 && bytes.size() != 2 && bytes.size() != 4 && bytes.size() != 8) {
+    return false;
+  }
+  *v = 0;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    *v |= static_cast<uint64_t>(static_cast<unsigned char>(bytes[i])) << (8 * i);
+  }
+  return true;
+}
+
+int CallFailed(const Global& g, const CallError& e, std::ostream& out, std::ostream& err) {
+  return Fail(g, Failure{ExitFor(e), e.message}, out, err);
+}
+
+}  // namespace
+
+int RunUnload(const Global& g, uint64_t id, std::ostream& out, std::ostream& err) {
+  Failure failure;
+  auto client = Connect(g, &failure);
+  if (!client) return Fail(g, failure, out, err);
+  gv1::UnregisterProgramRequest req;
+  req.set_id(id);
+  auto res = client->Unregister(req);
+  if (!res.ok()) return CallFailed(g, *res.error, out, err);
+  if (g.json) {
+    out << json{{"id", id}, {"unloaded", true}}.dump(2) << "\n";
+  } else {
+    out << "program " << id << " unloaded\n";
+  }
+  return kExitOk;
+}
+
+int RunList(const Global& g, bool all, std::ostream& out, std::ostream& err) {
+  Failure failure;
+  auto client = Connect(g, &failure);
+  if (!client) return Fail(g, failure, out, err);
+  gv1::ListProgramsRequest req;
+  req.set_all(all);
+  auto res = client->List(req);
+  if (!res.ok()) return CallFailed(g, *res.error, out, err);
+  if (g.json) {
+    json progs = json::array();
+    for (const auto& p : res.value.programs()) {
+      json maps = json::array();
+      for (const auto& m : p.maps()) {
+        maps.push_back({{"name", m.name()},
+                        {"type", MapTypeText(m.type())},
+                        {"key_size", m.key_size()},
+                        {"value_size", m.value_size()},
+                        {"max_entries", m.max_entries()}});
+      }
+      json regions = json::array();
+      for (const auto& r : p.regions()) {
+        regions.push_back({{"start", r.start()}, {"len", r.len()}, {"flags", r.flags()}});
+      }
+      progs.push_back({{"id", p.id()},
+                       {"hook", p.hook()},
+                       {"name", p.name()},
+                       {"state", StateText(p.state())},
+                       {"insns", p.insn_count()},
+                       {"created_unix_ms", p.created_unix_ms()},
+                       {"maps", maps},
+                       {"regions", regions},
+                       {"verdict_stage", p.verdict().stage()},
+                       {"verdict_message", p.verdict().message()}});
+    }
+    out << json{{"programs", progs}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (res.value.programs().empty()) {
+    out << "no programs\n";
+    return kExitOk;
+  }
+  char line[256];
+  snprintf(line, sizeof line, "%-6s %-14s %-20s %-10s %6s  %s\n", "ID", "HOOK", "NAME", "STATE",
+           "INSNS", "MAPS");
+  out << line;
+  for (const auto& p : res.value.programs()) {
+    std::string maps;
+    for (const auto& m : p.maps()) maps += (maps.empty() ? "" : ",") + m.name();
+    snprintf(line, sizeof line, "%-6llu %-14s %-20s %-10s %6u  %s\n",
+             static_cast<unsigned long long>(p.id()), p.hook().c_str(), p.name().c_str(),
+             StateText(p.state()), p.insn_count(), maps.empty() ? "-" : maps.c_str());
+    out << line;
+    if (p.state() == cv1::PROGRAM_STATE_REJECTED && !p.verdict().message().empty()) {
+      out << "       " << p.verdict().stage() << ": " << p.verdict().message() << "\n";
+    }
+  }
+  return kExitOk;
+}
+
+int RunMapDump(const Global& g, uint64_t id, const std::string& map, std::ostream& out,
+               std::ostream& err) {
+  Failure failure;
+  auto client = Connect(g, &failure);
+  if (!client) return Fail(g, failure, out, err);
+  gv1::ReadMapRequest req;
+  req.set_prog_id(id);
+  // A bare number names the map by index, anything else by name.
+  if (!map.empty() && map.find_first_not_of("0123456789") == std::string::npos) {
+    req.set_map_index(static_cast<uint32_t>(std::stoul(map)));
+  } else {
+    req.set_map_name(map);
+  }
+  auto res = client->ReadMap(req);
+  if (!res.ok()) return CallFailed(g, *res.error, out, err);
+  const auto& m = res.value.map();
+  if (g.json) {
+    json entries = json::array();
+    for (const auto& e : res.value.entries()) {
+      json j{{"key", Hex(e.key())}, {"value", Hex(e.value())}};
+      uint64_t v;
+      if (AsInteger(e.key(), &v)) j["key_int"] = v;
+      if (AsInteger(e.value(), &v)) j["value_int"] = v;
+      entries.push_back(j);
+    }
+    out << json{{"prog_id", id},
+                {"map",
+                 {{"name", m.name()},
+                  {"type", MapTypeText(m.type())},
+                  {"key_size", m.key_size()},
+                  {"value_size", m.value_size()},
+                  {"max_entries", m.max_entries()}}},
+                {"entries", entries}}
+               .dump(2)
+        << "\n";
+    return kExitOk;
+  }
+  out << "map " << m.name() << " of program " << id << ": " << MapTypeText(m.type()) << ", key "
+      << m.key_size() << " B, value " << m.value_size() << " B, max " << m.max_entries()
+      << " entries; " << res.value.entries_size() << " present\n";
+  for (const auto& e : res.value.entries()) {
+    out << "key: " << Hex(e.key()) << "  value: " << Hex(e.value());
+    uint64_t k, v;
+    if (AsInteger(e.key(), &k) && AsInteger(e.value(), &v)) out << "  (" << k << " = " << v << ")";
+    out << "\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace hu::guest::tool
