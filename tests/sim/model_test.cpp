@@ -47,6 +47,15 @@ TEST(SimModel, BadOptionsAreRefusedWithTheReason) {
   o = SmallOptions();
   o.guests[0].memory_mib = 8;
   EXPECT_THROW(SimBackend{o}, std::invalid_argument);
+  auto r = TryMakeSimBackend(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "sim options: guest 1: memory_mib 8 not in 32..1024");
+  o = SmallOptions();
+  o.kallsyms_dir = "/proc/no-such-dir";
+  r = TryMakeSimBackend(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("/proc/no-such-dir/1"), std::string::npos) << r.error().message;
+  EXPECT_TRUE(TryMakeSimBackend(SmallOptions()).ok());
 }
 
 TEST(SimModel, DirectMapTranslatesEveryFrameWith2MPages) {

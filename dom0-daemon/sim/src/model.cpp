@@ -8,31 +8,40 @@
 namespace hu::daemon::sim {
 
 namespace {
-
-void CheckOptions(const SimOptions& o) {
-  auto bad = [](const std::string& why) { throw std::invalid_argument("sim options: " + why); };
-  if (o.guests.empty()) bad("no guests");
-  if (o.pcpus == 0 || o.pcpus > 64) bad(fmt::format("pcpus {} not in 1..64", o.pcpus));
-  if (o.tick_us == 0 || o.slice_us < o.tick_us)
-    bad(fmt::format("tick_us {} must be > 0 and <= slice_us {}", o.tick_us, o.slice_us));
-  if (o.pressure_percent == 0 || o.pressure_percent > 100)
-    bad(fmt::format("pressure_percent {} not in 1..100", o.pressure_percent));
-  if (o.trace_ring_records == 0) bad("trace_ring_records is 0");
-  std::set<uint32_t> ids;
-  for (const GuestConfig& g : o.guests) {
-    if (g.domid == 0) bad("guest domid 0 is dom0's");
-    if (!ids.insert(g.domid).second) bad(fmt::format("guest domid {} used twice", g.domid));
-    if (g.vcpus == 0 || g.vcpus > layout::kNrCpus)
-      bad(fmt::format("guest {}: vcpus {} not in 1..{}", g.domid, g.vcpus, layout::kNrCpus));
-    if (g.memory_mib < 32 || g.memory_mib > 1024)
-      bad(fmt::format("guest {}: memory_mib {} not in 32..1024", g.domid, g.memory_mib));
-  }
+const SimOptions& Checked(const SimOptions& o) {
+  if (Status s = CheckSimOptions(o); !s.ok()) throw std::invalid_argument(s.error().message);
+  return o;
 }
-
 }  // namespace
 
+Status CheckSimOptions(const SimOptions& o) {
+  auto bad = [](const std::string& why) {
+    return MakeError(ErrorCode::kInvalidArgument, "sim options: " + why);
+  };
+  if (o.guests.empty()) return bad("no guests");
+  if (o.pcpus == 0 || o.pcpus > 64) return bad(fmt::format("pcpus {} not in 1..64", o.pcpus));
+  if (o.tick_us == 0 || o.slice_us < o.tick_us)
+    return bad(fmt::format("tick_us {} must be > 0 and <= slice_us {}", o.tick_us, o.slice_us));
+  if (o.tick_interval_us == 0) return bad("tick_interval_us is 0");
+  if (o.pressure_percent == 0 || o.pressure_percent > 100)
+    return bad(fmt::format("pressure_percent {} not in 1..100", o.pressure_percent));
+  if (o.trace_ring_records == 0 || o.trace_ring_records > (1u << 20))
+    return bad(fmt::format("trace_ring_records {} not in 1..{}", o.trace_ring_records, 1u << 20));
+  std::set<uint32_t> ids;
+  for (const GuestConfig& g : o.guests) {
+    if (g.domid == 0) return bad("guest domid 0 is dom0's");
+    if (g.domid >= 0x7ff0) return bad(fmt::format("guest domid {} is reserved", g.domid));
+    if (!ids.insert(g.domid).second) return bad(fmt::format("guest domid {} used twice", g.domid));
+    if (g.vcpus == 0 || g.vcpus > layout::kNrCpus)
+      return bad(fmt::format("guest {}: vcpus {} not in 1..{}", g.domid, g.vcpus, layout::kNrCpus));
+    if (g.memory_mib < 32 || g.memory_mib > 1024)
+      return bad(fmt::format("guest {}: memory_mib {} not in 32..1024", g.domid, g.memory_mib));
+  }
+  return Status::Ok();
+}
+
 Model::Model(const SimOptions& options)
-    : opt((CheckOptions(options), options)), rng(options.seed), ring(options.trace_ring_records) {
+    : opt(Checked(options)), rng(options.seed), ring(options.trace_ring_records) {
   pcpus.resize(opt.pcpus);
   for (const GuestConfig& cfg : opt.guests) {
     auto g = std::make_unique<Guest>(cfg);

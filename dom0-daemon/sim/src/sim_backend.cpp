@@ -21,14 +21,19 @@ Error NoDomain(uint32_t domid) {
 void WriteKallsyms(const std::string& dir, const Guest& g) {
   namespace fs = std::filesystem;
   const fs::path d = fs::path(dir) / std::to_string(g.domid());
-  fs::create_directories(d);
+  std::error_code ec;
+  fs::create_directories(d, ec);
+  if (ec) throw std::runtime_error("sim: cannot create " + d.string() + ": " + ec.message());
   const fs::path tmp = d / "kallsyms.tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << g.Kallsyms();
     if (!out) throw std::runtime_error("sim: cannot write " + tmp.string());
   }
-  fs::rename(tmp, d / "kallsyms");  // readers never see half a file
+  fs::rename(tmp, d / "kallsyms", ec);  // readers never see half a file
+  if (ec)
+    throw std::runtime_error("sim: cannot write " + (d / "kallsyms").string() + ": " +
+                             ec.message());
 }
 
 }  // namespace
@@ -349,6 +354,15 @@ std::string SimBackend::Kallsyms(uint32_t domid) {
 
 std::unique_ptr<Backend> MakeSimBackend(const SimOptions& options) {
   return std::make_unique<SimBackend>(options);
+}
+
+Result<std::unique_ptr<SimBackend>> TryMakeSimBackend(const SimOptions& options) {
+  if (Status s = CheckSimOptions(options); !s.ok()) return s.error();
+  try {
+    return std::make_unique<SimBackend>(options);
+  } catch (const std::exception& e) {  // the kallsyms directory, mostly
+    return MakeError(ErrorCode::kFailedPrecondition, e.what());
+  }
 }
 
 }  // namespace hu::daemon::sim

@@ -88,6 +88,7 @@ class Model;
 
 class SimBackend final : public Backend {
  public:
+  // Throws on bad options; see MakeSimBackend.
   explicit SimBackend(const SimOptions& options);
   ~SimBackend() override;
 
@@ -153,6 +154,13 @@ class SimBackend final : public Backend {
   std::unique_ptr<Model> model_;
 };
 
+// Checks options the way the constructor does, with the reason on failure.
+Status CheckSimOptions(const SimOptions& options);
+
+// Throws std::invalid_argument on bad options (see CheckSimOptions) and
+// std::runtime_error when the kallsyms directory cannot be written.
 std::unique_ptr<Backend> MakeSimBackend(const SimOptions& options);
+// The same, reporting those failures as an Error instead.
+Result<std::unique_ptr<SimBackend>> TryMakeSimBackend(const SimOptions& options);
 
 }  // namespace hu::daemon::sim
