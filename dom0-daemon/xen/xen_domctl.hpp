@@ -1,0 +1,87 @@
+// A client for XEN_DOMCTL_hyperupcall (xen-patches/0002), issued through
+// libxencall because Debian's libxenctrl predates the op. One object per
+// process; calls are serialised by the caller.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "domctl_abi.h"
+#include "hyperupcall/abi.h"
+#include "hyperupcall/ebpf.h"
+#include "hyperupcall/result.hpp"
+
+struct xencall_handle;
+
+namespace hu::xen {
+
+struct InstallArgs {
+  uint32_t domid = 0;
+  uint64_t id = 0;
+  hu_hook_id hook = HU_HOOK_NONE;
+  std::span<const hu_insn> insns;
+  std::span<const hu_map_def> maps;
+  std::span<const hu_region> regions;
+  uint64_t budget = 0;  // 0: Xen's default
+};
+
+struct ProgStats {
+  uint64_t runs = 0, insns = 0, run_ns = 0, budget_aborts = 0, errors = 0;
+  uint64_t last_result = 0;
+  uint32_t last_err = 0, last_err_pc = 0;
+};
+
+struct MapSlot {
+  std::vector<uint8_t> key;
+  std::vector<uint8_t> value;  // per-vCPU arrays: one copy per vCPU
+};
+
+struct ReclaimResult {
+  std::vector<uint8_t> bitmap;  // bit i: first_gfn + i reported free
+  uint64_t nr_free = 0;
+  uint64_t nr_errors = 0;
+};
+
+struct TraceRecordRaw {
+  uint64_t prog_id = 0;
+  uint64_t time_ns = 0;
+  std::vector<uint8_t> data;
+};
+
+struct TraceBatch {
+  std::vector<TraceRecordRaw> records;
+  uint32_t lost = 0;
+};
+
+class Domctl {
+ public:
+  static Result<std::unique_ptr<Domctl>> Open();
+  ~Domctl();
+  Domctl(const Domctl&) = delete;
+  Domctl& operator=(const Domctl&) = delete;
+
+  Status Install(const InstallArgs& args);
+  Status Uninstall(uint32_t domid, uint64_t id);
+  Result<std::vector<hu_xen_prog_info>> List(uint32_t domid);
+  Result<ProgStats> Stats(uint32_t domid, uint64_t id);
+  // Every used slot of map `map`, key and value sizes from the program.
+  Result<std::vector<MapSlot>> MapDump(uint32_t domid, uint64_t id, uint32_t map, uint32_t key_size,
+                                       uint32_t value_size);
+  Status MapUpdate(uint32_t domid, uint64_t id, uint32_t map, std::span<const uint8_t> key,
+                   std::span<const uint8_t> value, uint32_t flags);
+  Result<ReclaimResult> ReclaimScan(uint32_t domid, uint64_t id, uint64_t first_gfn,
+                                    uint64_t nr_frames);
+  Result<TraceBatch> TraceRead(uint32_t domid);
+
+ private:
+  explicit Domctl(xencall_handle* xc) : xc_(xc) {}
+  // Issues the domctl; on failure the error names the sub-op and errno.
+  Status Call(uint32_t domid, hu_xen_domctl_hyperupcall& op, const char* what);
+
+  xencall_handle* xc_;
+};
+
+}  // namespace hu::xen
