@@ -1,0 +1,320 @@
+// Interpreter cost on representative programs, each next to the same logic
+// compiled natively, so the ratio is visible. Counters: `insns` (eBPF
+// instructions executed per run) and `ns_per_insn`; the time column is the
+// cost of one run. summarize.py turns the JSON output into the README table.
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+#include "hyperupcall/abi.h"
+#include "hyperupcall/asm.hpp"
+#include "hyperupcall/interp.h"
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Guest memory for the hook benchmark: a linked list of nodes at scattered
+// guest-virtual addresses, read through a read_gva-style helper that
+// translates and bounds-checks every access, as the sim backend does.
+constexpr uint64_t kGuestBase = 0xffff888000000000ull;
+constexpr size_t kGuestSize = 1 << 16;
+constexpr int kListNodes = 32;
+
+struct Node {
+  uint64_t next;  // guest-virtual address of the next node, 0 at the end
+  uint64_t value;
+};
+
+struct Guest {
+  std::vector<uint8_t> mem = std::vector<uint8_t>(kGuestSize);
+  uint64_t head = 0;
+
+  Guest() {
+    uint64_t next = 0;
+    for (int i = kListNodes - 1; i >= 0; --i) {
+      size_t off = (static_cast<size_t>(i) * 7919 * 16) % (kGuestSize - sizeof(Node));
+      off &= ~size_t{15};
+      Node n{next, static_cast<uint64_t>(i) * 3 + 1};
+      std::memcpy(mem.data() + off, &n, sizeof n);
+      next = kGuestBase + off;
+    }
+    head = next;
+  }
+
+  // 0 on success, -EFAULT when [gva, gva + size) is not guest memory.
+  int64_t Read(void* dst, uint64_t size, uint64_t gva) const {
+    if (gva < kGuestBase || size > kGuestSize || gva - kGuestBase > kGuestSize - size) {
+      return -HU_EFAULT;
+    }
+    std::memcpy(dst, mem.data() + (gva - kGuestBase), size);
+    return 0;
+  }
+};
+
+// ---------------------------------------------------------------------------
+// Helpers, by hook-ABI id where one exists.
+uint64_t HelperMix(hu_run*, uint64_t a, uint64_t b, uint64_t, uint64_t, uint64_t) {
+  return a * 31 + b;
+}
+
+uint64_t HelperReadGva(hu_run* run, uint64_t dst, uint64_t size, uint64_t gva, uint64_t, uint64_t) {
+  if (hu_interp_check(run, dst, size, 1) != HU_RUN_OK) return static_cast<uint64_t>(-HU_EFAULT);
+  const auto* guest = static_cast<const Guest*>(run->env);
+  return static_cast<uint64_t>(
+      guest->Read(reinterpret_cast<void*>(static_cast<uintptr_t>(dst)), size, gva));
+}
+
+// ---------------------------------------------------------------------------
+// The programs.
+constexpr const char* kAluLoop = R"(
+# xorshift64 r1 times; r0 = sum of the states
+  mov %r0, 0
+  lddw %r2, 0x2545f4914f6cdd1d
+loop:
+  mov %r3, %r2
+  lsh %r3, 13
+  xor %r2, %r3
+  mov %r3, %r2
+  rsh %r3, 7
+  xor %r2, %r3
+  mov %r3, %r2
+  lsh %r3, 17
+  xor %r2, %r3
+  add %r0, %r2
+  sub %r1, 1
+  jne %r1, 0, loop
+  exit
+)";
+
+constexpr const char* kStackHeavy = R"(
+# r2 times: fill 32 stack slots with i * r1, then sum slot ^ i
+  mov %r0, 0
+outer:
+  mov %r3, 0
+  mov %r4, %r10
+  add %r4, -256
+fill:
+  mov %r5, %r3
+  mul %r5, %r1
+  stxdw [%r4+0], %r5
+  add %r4, 8
+  add %r3, 1
+  jlt %r3, 32, fill
+  mov %r3, 0
+  mov %r4, %r10
+  add %r4, -256
+sum:
+  ldxdw %r5, [%r4+0]
+  xor %r5, %r3
+  add %r0, %r5
+  add %r4, 8
+  add %r3, 1
+  jlt %r3, 32, sum
+  sub %r2, 1
+  jne %r2, 0, outer
+  exit
+)";
+
+constexpr const char* kHelperHeavy = R"(
+# r0 = mix(r0, i) for i in 0 .. r1 - 1, mix being helper 1
+  mov %r6, 0
+  mov %r7, %r1
+  mov %r0, 0
+loop:
+  mov %r1, %r0
+  mov %r2, %r6
+  call 1
+  add %r6, 1
+  jlt %r6, %r7, loop
+  exit
+)";
+
+// The shape of a real hook program: follow a guest kernel list through the
+// read_gva helper (id 4 in the hook ABI), bounded, summing a field.
+constexpr const char* kListWalk = R"(
+  mov %r6, %r1
+  mov %r7, 0
+  mov %r8, 0
+loop:
+  jeq %r6, 0, done
+  jge %r8, 64, done
+  mov %r1, %r10
+  add %r1, -16
+  mov %r2, 16
+  mov %r3, %r6
+  call 4
+  jne %r0, 0, done
+  ldxdw %r6, [%r10-16]
+  ldxdw %r1, [%r10-8]
+  add %r7, %r1
+  add %r8, 1
+  ja loop
+done:
+  mov %r0, %r7
+  exit
+)";
+
+// ---------------------------------------------------------------------------
+// Native twins. noinline and DoNotOptimize keep the compiler from folding
+// the work away; the logic is the same as the eBPF above.
+__attribute__((noinline)) uint64_t NativeAluLoop(uint64_t n) {
+  uint64_t x = 0x2545f4914f6cdd1dull, sum = 0;
+  for (; n != 0; --n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    sum += x;
+  }
+  return sum;
+}
+
+__attribute__((noinline)) uint64_t NativeStackHeavy(uint64_t k, uint64_t reps) {
+  uint64_t sum = 0;
+  std::array<uint64_t, 32> slots;
+  for (; reps != 0; --reps) {
+    for (uint64_t i = 0; i < 32; ++i) slots[i] = i * k;
+    benchmark::DoNotOptimize(slots.data());
+    for (uint64_t i = 0; i < 32; ++i) sum += slots[i] ^ i;
+  }
+  return sum;
+}
+
+using MixFn = uint64_t (*)(hu_run*, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
+
+__attribute__((noinline)) uint64_t NativeHelperHeavy(MixFn mix, uint64_t n) {
+  uint64_t r = 0;
+  for (uint64_t i = 0; i < n; ++i) r = mix(nullptr, r, i, 0, 0, 0);
+  return r;
+}
+
+__attribute__((noinline)) uint64_t NativeListWalk(const Guest& g, uint64_t head) {
+  uint64_t sum = 0;
+  Node n;
+  for (int count = 0; head != 0 && count < 64; ++count) {
+    if (g.Read(&n, sizeof n, head) != 0) break;
+    head = n.next;
+    sum += n.value;
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------
+struct Vm {
+  std::vector<hu_insn> prog;
+  alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
+  std::array<hu_helper_fn, HU_HELPER_MAX> helpers{};
+  hu_run run{};
+
+  explicit Vm(const char* text, void* env = nullptr) {
+    auto p = hu::Assemble(text);
+    if (!p.ok()) throw std::runtime_error(p.error().message);
+    prog = std::move(*p);
+    helpers[1] = HelperMix;
+    helpers[HU_HELPER_READ_GVA] = HelperReadGva;
+    run.insns = prog.data();
+    run.ninsns = static_cast<uint32_t>(prog.size());
+    run.helpers = helpers.data();
+    run.nhelpers = static_cast<uint32_t>(helpers.size());
+    run.env = env;
+    run.stack = stack.data();
+    run.stack_size = static_cast<uint32_t>(stack.size());
+    run.budget = 100'000'000;
+  }
+
+  uint64_t Run(uint64_t r1, uint64_t r2 = 0) {
+    if (hu_interp_run(&run, r1, r2, 0) != HU_RUN_OK) {
+      throw std::runtime_error(hu_run_strerror(run.err));
+    }
+    return run.r0;
+  }
+};
+
+void Report(benchmark::State& state, uint64_t insns) {
+  state.counters["insns"] = static_cast<double>(insns);
+  // Time per executed instruction, in ns (the 1e-9 scales seconds to ns).
+  state.counters["ns_per_insn"] = benchmark::Counter(
+      static_cast<double>(insns) * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+}
+
+void Check(bool same) {
+  if (!same) throw std::runtime_error("interpreter and native results differ");
+}
+
+void BM_AluLoop_Interp(benchmark::State& state) {
+  Vm vm(kAluLoop);
+  const uint64_t n = state.range(0);
+  Check(vm.Run(n) == NativeAluLoop(n));
+  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(n));
+  Report(state, vm.run.executed);
+}
+void BM_AluLoop_Native(benchmark::State& state) {
+  uint64_t n = state.range(0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(n);
+    benchmark::DoNotOptimize(NativeAluLoop(n));
+  }
+}
+
+void BM_StackHeavy_Interp(benchmark::State& state) {
+  Vm vm(kStackHeavy);
+  const uint64_t reps = state.range(0);
+  Check(vm.Run(3, reps) == NativeStackHeavy(3, reps));
+  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(3, reps));
+  Report(state, vm.run.executed);
+}
+void BM_StackHeavy_Native(benchmark::State& state) {
+  uint64_t k = 3, reps = state.range(0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(k);
+    benchmark::DoNotOptimize(NativeStackHeavy(k, reps));
+  }
+}
+
+void BM_HelperHeavy_Interp(benchmark::State& state) {
+  Vm vm(kHelperHeavy);
+  const uint64_t n = state.range(0);
+  Check(vm.Run(n) == NativeHelperHeavy(HelperMix, n));
+  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(n));
+  Report(state, vm.run.executed);
+}
+void BM_HelperHeavy_Native(benchmark::State& state) {
+  MixFn mix = HelperMix;
+  uint64_t n = state.range(0);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(mix);
+    benchmark::DoNotOptimize(NativeHelperHeavy(mix, n));
+  }
+}
+
+void BM_HookListWalk_Interp(benchmark::State& state) {
+  Guest guest;
+  Vm vm(kListWalk, &guest);
+  Check(vm.Run(guest.head) == NativeListWalk(guest, guest.head));
+  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(guest.head));
+  Report(state, vm.run.executed);
+}
+void BM_HookListWalk_Native(benchmark::State& state) {
+  Guest guest;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(guest.head);
+    benchmark::DoNotOptimize(NativeListWalk(guest, guest.head));
+  }
+}
+
+BENCHMARK(BM_AluLoop_Interp)->Arg(1000);
+BENCHMARK(BM_AluLoop_Native)->Arg(1000);
+BENCHMARK(BM_StackHeavy_Interp)->Arg(16);
+BENCHMARK(BM_StackHeavy_Native)->Arg(16);
+BENCHMARK(BM_HelperHeavy_Interp)->Arg(1000);
+BENCHMARK(BM_HelperHeavy_Native)->Arg(1000);
+BENCHMARK(BM_HookListWalk_Interp);
+BENCHMARK(BM_HookListWalk_Native);
+
+}  // namespace
+
+BENCHMARK_MAIN();

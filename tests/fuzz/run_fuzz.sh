@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds the engine fuzzer with clang (the main build uses gcc) and runs it
+# for a bounded time from a corpus seeded with the conformance programs.
+# Usage: run_fuzz.sh <clang> <clang++> <repo root> <work dir> [seconds]
+set -euo pipefail
+cc=$1 cxx=$2 root=$3 work=$4 secs=${5:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$work"
+san=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
+inc=(-I"$root/engine/include" -I"$root/engine/core" -I"$root/tests/conformance")
+engine_cpp=("$root"/engine/core/{decode,disasm,asm,mnemonics}.cpp)
+engine_c=("$root"/engine/core/{interp,opcodes}.c)
+
+objs=()
+for f in "${engine_c[@]}"; do
+	o=$work/$(basename "$f" .c).o
+	"$cc" -std=gnu11 -O1 -g "${san[@]/fuzzer/fuzzer-no-link}" "${inc[@]}" -c "$f" -o "$o"
+	objs+=("$o")
+done
+"$cxx" -std=c++20 -O1 -g "${san[@]}" "${inc[@]}" -o "$work/fuzz_engine" \
+	"$here/fuzz_engine.cpp" "${engine_cpp[@]}" "${objs[@]}"
+# The seed writer is a plain build: no instrumentation needed.
+seed_objs=()
+for f in "${engine_c[@]}"; do
+	o=$work/seed_$(basename "$f" .c).o
+	"$cc" -std=gnu11 -O1 "${inc[@]}" -c "$f" -o "$o"
+	seed_objs+=("$o")
+done
+"$cxx" -std=c++20 -O1 "${inc[@]}" -o "$work/make_seeds" "$here/make_seeds.cpp" \
+	"$root/tests/conformance/test_file.cpp" "${engine_cpp[@]}" "${seed_objs[@]}"
+rm -rf "$work/corpus"
+"$work/make_seeds" "$root/../shared/conformance/bpf_conformance/tests" "$work/corpus"
+echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, ${secs}s"
+"$work/fuzz_engine" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
+	"$work/corpus"
