@@ -115,10 +115,12 @@ Analyzer::Fail Analyzer::StackRead(int32_t pc, const State& st, const Value& ptr
                                    int64_t hi, uint32_t size, Value* loaded, bool sext,
                                    const char* who) {
   const Frame& f = st.frames[ptr.ref];
-  if (lo == hi && size == 8 && lo % 8 == 0) {
+  // A register fill gets the spilled value back; a helper reading the slot
+  // as data must not see a pointer (checked byte by byte below).
+  if (loaded && lo == hi && size == 8 && lo % 8 == 0) {
     int slot = static_cast<int>((lo + HU_STACK_FRAME) / 8);
     if (f.bytes[slot * 8] == Byte::kSpill) {
-      if (loaded) *loaded = f.spills[slot];
+      *loaded = f.spills[slot];
       return std::nullopt;
     }
   }
