@@ -145,6 +145,12 @@ int main(int argc, char** argv) {
   install->add_flag("--no-verify", no_verify,
                     "skip the verifier (tests that Xen bounds an unsafe program)");
 
+  auto* verify = app.add_subcommand("verify", "assemble and verify only (no Xen needed)");
+  verify->add_option("--hook", hook_name)->required();
+  verify->add_option("--asm", asm_file)->required();
+  verify->add_option("--map", map_specs);
+  verify->add_option("--set", sets);
+
   auto* uninstall = app.add_subcommand("uninstall", "remove a program");
   uninstall->add_option("--dom", domid)->required();
   uninstall->add_option("--id", id)->required();
@@ -176,10 +182,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
 
-  auto dc = Domctl::Open();
-  if (!dc) return Fail(dc.error().message);
-
-  if (install->parsed()) {
+  if (install->parsed() || verify->parsed()) {
     std::ifstream in(asm_file);
     if (!in) return Fail("cannot read " + asm_file);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -195,7 +198,7 @@ int main(int argc, char** argv) {
       if (!ParseRegion(region_specs[i], regions[i], err)) return Fail(err);
     auto insns = hu::Assemble(text);
     if (!insns) return Fail(asm_file + ": " + insns.error().message);
-    if (!no_verify) {
+    if (!no_verify || verify->parsed()) {
       hu::verifier::Options opts;
       opts.hook = hook;
       opts.maps = maps;
@@ -204,12 +207,23 @@ int main(int argc, char** argv) {
         std::printf("hu-xenctl: rejected %s: %s\n", asm_file.c_str(), report.error.c_str());
         return 3;
       }
+      if (verify->parsed()) {
+        std::printf("hu-xenctl: accepted %s (%zu insns)\n", asm_file.c_str(), insns->size());
+        return 0;
+      }
     }
+    auto dc = Domctl::Open();
+    if (!dc) return Fail(dc.error().message);
     auto st = (*dc)->Install(hu::xen::InstallArgs{domid, id, hook, *insns, maps, regions, budget});
     if (!st) return Fail(st.error().message);
     std::printf("hu-xenctl: installed dom=%u id=%" PRIu64 " hook=%s insns=%zu\n", domid, id,
                 hook_name.c_str(), insns->size());
-  } else if (uninstall->parsed()) {
+    return 0;
+  }
+
+  auto dc = Domctl::Open();
+  if (!dc) return Fail(dc.error().message);
+  if (uninstall->parsed()) {
     if (auto st = (*dc)->Uninstall(domid, id); !st) return Fail(st.error().message);
     std::printf("hu-xenctl: uninstalled dom=%u id=%" PRIu64 "\n", domid, id);
   } else if (list->parsed()) {
