@@ -55,6 +55,19 @@ Analyzer::Fail Analyzer::Alu(int32_t pc, const hu_insn& insn, State& st) {
     dst = src;
     return std::nullopt;
   }
+  if (op == HU_ALU_MOV && is64 && insn.off == 0 && x && !src.s.IsConst()) {
+    // A 64-bit copy of a scalar: both registers share an id, so a branch
+    // that bounds one bounds the other (compilers test a copy, use the
+    // original). The id is the copy's site; older holders of it lose it.
+    Value& from = st.reg(s);
+    if (from.id == 0) {
+      uint32_t id = kCopyIdBase + static_cast<uint32_t>(pc);
+      ForgetId(st, id);
+      from.id = id;
+    }
+    dst = from;
+    return std::nullopt;
+  }
   bool dptr = op != HU_ALU_MOV && dst.IsPointer();
   if (!dptr && !src.IsPointer()) {
     const Scalar& a = op == HU_ALU_MOV ? src.s : dst.s;
@@ -72,14 +85,14 @@ Analyzer::Fail Analyzer::Alu(int32_t pc, const hu_insn& insn, State& st) {
       return std::nullopt;
     }
     return Fault(pc, std::string("'") + OpName(op) + "' of two pointers is not allowed", st,
-                 {d, s});
+                 {d, x ? s : -1});
   }
   if (op != HU_ALU_ADD && (op != HU_ALU_SUB || !dptr))
     return Fault(pc,
                  std::string("pointer arithmetic with '") + OpName(op) +
                      "' would leak the address in r" + std::to_string(preg) +
                      " (only adding or subtracting a scalar is allowed)",
-                 st, {d, s});
+                 st, {d, x ? s : -1});
   if (ptr.kind == Kind::kMapValueOrNull)
     return Fault(
         pc,
@@ -94,11 +107,11 @@ Analyzer::Fail Analyzer::Alu(int32_t pc, const hu_insn& insn, State& st) {
                  "pointer arithmetic with an unbounded scalar" +
                      (sreg >= 0 ? " r" + std::to_string(sreg) : std::string()) +
                      ": bound it with a comparison first",
-                 st, {d, s});
+                 st, {d, x ? s : -1});
   Value r = ptr;
   r.s = verifier::Alu(true, op, 0, 0, false, ptr.s, delta);
   if (r.s.smin < -kMaxPtrOff || r.s.smax > kMaxPtrOff)
-    return Fault(pc, "pointer offset out of range", st, {d, s});
+    return Fault(pc, "pointer offset out of range", st, {d, x ? s : -1});
   dst = r;
   return std::nullopt;
 }

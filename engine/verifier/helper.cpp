@@ -83,7 +83,7 @@ Analyzer::Fail Analyzer::CallHelper(int32_t pc, const hu_insn& insn, State& st) 
                        st, {r});
         if (mem_reg < 0) return Fault(pc, "helper prototype has a size without a buffer", st, {});
         if (auto f = HelperMem(pc, st, mem_reg, v.s.umin, v.s.umax, mem_write, p->name)) {
-          f->regs += " r" + std::to_string(r) + "=" + v.ToString();
+          f->regs += (f->regs.empty() ? "r" : " r") + std::to_string(r) + "=" + v.ToString();
           return f;
         }
         break;
@@ -96,12 +96,7 @@ Analyzer::Fail Analyzer::CallHelper(int32_t pc, const hu_insn& insn, State& st) 
     // One id per lookup site; an older result from the same site (a previous
     // loop iteration) loses its correlation so the two are never confused.
     uint32_t id = static_cast<uint32_t>(pc) + 1;
-    for (Frame& f : st.frames) {
-      for (Value& v : f.regs)
-        if (v.id == id) v.id = 0;
-      for (Value& v : f.spills)
-        if (v.id == id) v.id = 0;
-    }
+    ForgetId(st, id);
     ret = Value{Kind::kMapValueOrNull, static_cast<uint32_t>(map), id, Scalar::Const(0)};
   }
   if (p->may_stop) {

@@ -34,6 +34,19 @@ void ResolveNull(State& st, const Value& checked, int reg, bool is_null) {
   }
 }
 
+// A refined register and every copy of it (same id) get the new bounds.
+void SetScalar(State& st, int reg, const Scalar& s) {
+  uint32_t id = st.reg(reg).id;
+  st.reg(reg).s = s;
+  if (id < kCopyIdBase) return;
+  for (Frame& f : st.frames) {
+    for (Value& v : f.regs)
+      if (v.id == id && v.kind == Kind::kScalar) v.s = s;
+    for (int slot = 0; slot < kSlots; slot++)
+      if (f.bytes[slot * 8] == Byte::kSpill && f.spills[slot].id == id) f.spills[slot].s = s;
+  }
+}
+
 }  // namespace
 
 Analyzer::Fail Analyzer::Jump(int32_t pc, const hu_insn& insn, State& st, std::vector<Succ>& out) {
@@ -87,12 +100,12 @@ Analyzer::Fail Analyzer::Jump(int32_t pc, const hu_insn& insn, State& st, std::v
     taken = Refine(op, is64, td, ts);
     fall = Refine(NegateCond(op), is64, fd, fs);
     if (taken) {
-      other.reg(d).s = td;
-      if (x) other.reg(s).s = ts;
+      SetScalar(other, d, td);
+      if (x) SetScalar(other, s, ts);
     }
     if (fall) {
-      st.reg(d).s = fd;
-      if (x) st.reg(s).s = fs;
+      SetScalar(st, d, fd);
+      if (x) SetScalar(st, s, fs);
     }
   }
   if (fall) out.push_back({pc + 1, std::move(st)});

@@ -137,7 +137,7 @@ Analyzer::Fail Analyzer::StackRead(int32_t pc, const State& st, const Value& ptr
                      std::string(who) + " part of a spilled pointer at fp" +
                          std::to_string((i + HU_STACK_FRAME) / 8 * 8 - HU_STACK_FRAME) +
                          " as data would leak its address",
-                     ""};
+                     "fp" + std::to_string(lo) + ".." + std::to_string(hi + size)};
     if (b != Byte::kZero) zero = false;
   }
   if (loaded) *loaded = zero ? Value::Num(Scalar::Const(0)) : Loaded(size, sext);

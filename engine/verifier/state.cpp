@@ -81,6 +81,15 @@ std::string State::ToString() const {
   return s;
 }
 
+void ForgetId(State& st, uint32_t id) {
+  for (Frame& f : st.frames) {
+    for (Value& v : f.regs)
+      if (v.id == id) v.id = 0;
+    for (Value& v : f.spills)
+      if (v.id == id) v.id = 0;
+  }
+}
+
 State Join(const State& a, const State& b) {
   State r;
   r.frames.reserve(a.frames.size());

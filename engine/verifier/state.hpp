@@ -45,6 +45,9 @@ struct State {
   std::string ToString() const;
 };
 
+// Clears `id` from every register and spill, in every frame.
+void ForgetId(State& st, uint32_t id);
+
 // Same frame structure required (the analyzer keys states by call chain).
 State Join(const State& a, const State& b);
 State Widen(const State& prev, const State& next);

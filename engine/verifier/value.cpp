@@ -30,6 +30,8 @@ bool Value::In(const Value& o) const {
   if (o.kind == Kind::kUninit || o.kind == Kind::kMixed) return true;
   if (kind != o.kind || ref != o.ref) return false;
   if (kind == Kind::kMapValueOrNull && id != o.id) return false;
+  // `o` promises its holders of an id are equal; *this must promise it too.
+  if (o.id != 0 && id != o.id) return false;
   return s.In(o.s);
 }
 

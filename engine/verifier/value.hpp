@@ -25,11 +25,14 @@ enum class Kind : uint8_t {
 
 const char* KindName(Kind k);
 
+constexpr uint32_t kCopyIdBase = 1u << 30;
+
 struct Value {
   Kind kind = Kind::kUninit;
   uint32_t ref = 0;
-  // Copies of one map_lookup_elem result share an id, so a null check of
-  // one refines them all (0: no correlation).
+  // Copies of one map_lookup_elem result, or of one scalar, share an id,
+  // so a null check or a bounds check of one refines them all (0: none).
+  // Lookup ids are below kCopyIdBase, scalar copy ids above.
   uint32_t id = 0;
   Scalar s;  // the value of a scalar, the offset of a pointer
 

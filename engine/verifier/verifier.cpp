@@ -48,6 +48,11 @@ hu_hook_id HookFromName(std::string_view name) {
 }
 
 Report Verify(std::span<const hu_insn> prog, const Options& opts) {
+  if (HookName(opts.hook)[0] == '\0') {
+    Report r;
+    r.error = "unknown hook id " + std::to_string(static_cast<int>(opts.hook));
+    return r;
+  }
   return Verify(prog, opts, HookPlatform());
 }
 

@@ -306,6 +306,19 @@ out:
   ldxdw %r0, [%r2+0]
   exit)",
        "dereference of a scalar", 1},
+      {"a copy loses its bound when the original changes", C(R"(
+  jeq %r0, 0, out
+  ldxdw %r6, [%r9+0]
+  mov %r7, %r6
+  add %r6, 100
+  jgt %r7, 8, out
+  add %r0, %r6
+  ldxdw %r0, [%r0+0]
+  exit
+out:
+  mov %r0, 0
+  exit)"),
+       "pointer arithmetic with an unbounded scalar r6", 12},
       {"variable stack read partly uninitialised", R"(
   ldxdw %r2, [%r1+0]
   and %r2, 8
@@ -635,6 +648,17 @@ out:
   sdiv32 %r4, %r3
   mov %r0, %r3
   exit)"},
+      {"bounds check on a copy bounds the original", C(R"(
+  jeq %r0, 0, out
+  ldxdw %r6, [%r9+0]
+  mov %r7, %r6
+  jgt %r7, 8, out
+  add %r0, %r6
+  ldxdw %r0, [%r0+0]
+  exit
+out:
+  mov %r0, 0
+  exit)")},
       {"every hook's context", R"(
   ldxdw %r0, [%r1+0]
   exit)",
@@ -678,6 +702,13 @@ TEST(Log, LevelTwoDumpsTheStateAtEveryInstruction) {
   EXPECT_NE(r.log.find("2: exit ; r0=3 r1=ctx+0 r10=fp+0"), std::string::npos) << r.log;
   opts.log_level = 0;
   EXPECT_TRUE(Verify(prog, opts).log.empty());
+}
+
+TEST(Hooks, UnknownHookIsRejected) {
+  auto prog = Build("mov %r0, 0\nexit\n");
+  Report r = RunOn(prog, HU_HOOK_NONE);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_EQ(r.error, "unknown hook id 0");
 }
 
 TEST(Hooks, NamesRoundTrip) {
