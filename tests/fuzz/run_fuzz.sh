@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the engine fuzzer with clang (the main build uses gcc) and runs it
-# for a bounded time from a corpus seeded with the conformance programs.
+# Builds the engine fuzzers with clang (the main build uses gcc) and runs
+# them for a bounded time: fuzz_engine (bytes: decode, validate, round trip,
+# run) for <seconds>, fuzz_asm (assembler text) for half of that, both
+# seeded from the conformance suite.
 # Usage: run_fuzz.sh <clang> <clang++> <repo root> <work dir> [seconds]
 set -euo pipefail
 cc=$1 cxx=$2 root=$3 work=$4 secs=${5:-20}
@@ -17,8 +19,10 @@ for f in "${engine_c[@]}"; do
 	"$cc" -std=gnu11 -O1 -g "${san[@]/fuzzer/fuzzer-no-link}" "${inc[@]}" -c "$f" -o "$o"
 	objs+=("$o")
 done
-"$cxx" -std=c++20 -O1 -g "${san[@]}" "${inc[@]}" -o "$work/fuzz_engine" \
-	"$here/fuzz_engine.cpp" "${engine_cpp[@]}" "${objs[@]}"
+for t in fuzz_engine fuzz_asm; do
+	"$cxx" -std=c++20 -O1 -g "${san[@]}" "${inc[@]}" -o "$work/$t" \
+		"$here/$t.cpp" "${engine_cpp[@]}" "${objs[@]}"
+done
 # The seed writer is a plain build: no instrumentation needed.
 seed_objs=()
 for f in "${engine_c[@]}"; do
@@ -28,8 +32,17 @@ for f in "${engine_c[@]}"; do
 done
 "$cxx" -std=c++20 -O1 "${inc[@]}" -o "$work/make_seeds" "$here/make_seeds.cpp" \
 	"$root/tests/conformance/test_file.cpp" "${engine_cpp[@]}" "${seed_objs[@]}"
-rm -rf "$work/corpus"
+rm -rf "$work/corpus" "$work/corpus_asm"
 "$work/make_seeds" "$root/../shared/conformance/bpf_conformance/tests" "$work/corpus"
-echo "fuzz: $(ls "$work/corpus" | wc -l) seeds, ${secs}s"
+# The assembler starts from the suite's own asm sections.
+mkdir -p "$work/corpus_asm"
+for f in "$root"/../shared/conformance/bpf_conformance/tests/*.data; do
+	awk '/^-- asm/{a=1;next} /^--/{a=0} a' "$f" >"$work/corpus_asm/$(basename "$f" .data)"
+done
+echo "fuzz: engine, $(ls "$work/corpus" | wc -l) seeds, ${secs}s"
 "$work/fuzz_engine" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
 	"$work/corpus"
+half=$(( (secs + 1) / 2 ))
+echo "fuzz: assembler, $(ls "$work/corpus_asm" | wc -l) seeds, ${half}s"
+"$work/fuzz_asm" -max_total_time="$half" -max_len=4096 -print_final_stats=1 \
+	"$work/corpus_asm"
