@@ -79,10 +79,11 @@ class HookTest : public ::testing::Test {
     return got_;
   }
 
-  std::string path_;
-  std::unique_ptr<LibvirtHookListener> listener_;
   std::mutex mu_;
   std::vector<LibvirtHookMessage> got_;
+  std::string path_;
+  // Last, so it is destroyed first: its thread is joined before got_ goes.
+  std::unique_ptr<LibvirtHookListener> listener_;
 };
 
 TEST_F(HookTest, PrepareReachesTheDaemonBeforeTheScriptReturns) {
