@@ -10,7 +10,7 @@ namespace {
 
 // After this many visits of one loop head (in one call chain) its state is
 // widened: a loop that really ends has usually done so long before.
-constexpr uint64_t kWidenAfter = 65536;
+constexpr uint64_t kWidenAfter = 4096;
 
 }  // namespace
 

@@ -11,7 +11,11 @@ Frame CombineFrames(const Frame& a, const Frame& b, ValueOp op) {
   Frame r;
   r.callsite = a.callsite;
   for (int i = 0; i < HU_NREGS; i++) r.regs[i] = op(a.regs[i], b.regs[i]);
+  // Common case: the same bytes were written on both paths.
+  bool same = a.bytes == b.bytes;
+  if (same) r.bytes = a.bytes;
   for (int slot = 0; slot < kSlots; slot++) {
+    if (same && a.bytes[slot * 8] != Byte::kSpill) continue;
     if (IsSpill(a, slot) && IsSpill(b, slot)) {
       Value v = op(a.spills[slot], b.spills[slot]);
       if (v.kind != Kind::kUninit && v.kind != Kind::kMixed) {
