@@ -360,6 +360,52 @@ TEST_F(SimHelpers, TraceOutputRefusesOversizeRecords) {
   EXPECT_TRUE(sim_.DrainTrace().empty());
 }
 
+TEST_F(SimHelpers, HelpersRefuseBadPointersAndHandles) {
+  const uint64_t bitmap = Sym("page_free_bitmap");
+  // read_gva into the (read-only) context: EFAULT, context unchanged.
+  std::string prog = "mov %r2, 8\n lddw %r3, " + Hex(bitmap) + "\n call 4\n exit\n";
+  ASSERT_TRUE(Install(1, HU_HOOK_TRACE_EXIT, prog, {{bitmap, 64, HU_REGION_READ, 0}}).ok());
+  EXPECT_EQ(Hypercall(1), kEfault);
+  // A made-up map handle: lookup gives NULL, update -EINVAL.
+  ASSERT_TRUE(Install(2, HU_HOOK_TRACE_EXIT,
+                      "lddw %r1, 0x48554d4150000003\n mov %r2, %r10\n add %r2, -8\n"
+                      " stdw [%r10-8], 0\n call 1\n exit\n",
+                      {}, {{"m", {HU_MAP_ARRAY, 4, 8, 1}}})
+                  .ok());
+  const uint64_t args[6] = {};
+  ASSERT_TRUE(sim_.GuestExit(1, 0, HU_EXIT_HYPERCALL, 1, args).ok());
+  EXPECT_EQ(sim_.Stats(1, 2)->last_result, 0u);
+  EXPECT_EQ(sim_.Stats(1, 2)->errors, 0u);
+  // A key pointer outside the stack and every region: lookup gives NULL.
+  ASSERT_TRUE(Install(3, HU_HOOK_TRACE_EXIT, "lddw %r1, map[0]\n mov %r2, 64\n call 1\n exit\n", {},
+                      {{"m", {HU_MAP_ARRAY, 4, 8, 1}}})
+                  .ok());
+  ASSERT_TRUE(sim_.GuestExit(1, 0, HU_EXIT_HYPERCALL, 1, args).ok());
+  EXPECT_EQ(sim_.Stats(1, 3)->last_result, 0u);
+}
+
+TEST(SimTraceRing, AFullRingDropsAndCounts) {
+  SimOptions o;
+  o.trace_ring_records = 2;
+  SimBackend sim(o);
+  auto prog =
+      Assemble("stdw [%r10-8], 1\n mov %r1, %r10\n add %r1, -8\n mov %r2, 8\n call 7\n exit\n");
+  ASSERT_TRUE(prog.ok());
+  ProgramImage img;
+  img.id = 1;
+  img.domid = 1;
+  img.hook = HU_HOOK_TRACE_EXIT;
+  img.insns = *prog;
+  ASSERT_TRUE(sim.Install(img).ok());
+  const uint64_t args[6] = {};
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sim.GuestExit(1, 0, HU_EXIT_TRAP, 3, args).ok());
+  EXPECT_EQ(static_cast<int64_t>(sim.Stats(1, 1)->last_result), -HU_ENOSPC);
+  EXPECT_EQ(sim.Counters().trace_dropped, 1u);
+  EXPECT_EQ(sim.DrainTrace().size(), 2u);
+  ASSERT_TRUE(sim.GuestExit(1, 0, HU_EXIT_TRAP, 3, args).ok());
+  EXPECT_EQ(sim.Stats(1, 1)->last_result, 0u);  // room again after the drain
+}
+
 TEST_F(SimHelpers, KtimeIsSimulatedHostTime) {
   ASSERT_TRUE(Install(1, HU_HOOK_TRACE_EXIT, "call 8\n exit\n").ok());
   sim_.RunTicks(10);

@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "hyperupcall/daemon/sim_backend.hpp"
 #include "policy_image.hpp"
@@ -254,6 +255,32 @@ TEST_F(SimPolicies, EveryHookFiresFromItsNaturalPlace) {
   EXPECT_EQ(MapValue(1, 14, U32Key(HU_PROTECT_DENY)) + MapValue(2, 24, U32Key(HU_PROTECT_DENY)),
             c.protect_denied);
   EXPECT_FALSE(sim_.DrainTrace().empty());
+}
+
+TEST_F(SimPolicies, TheBackgroundThreadFiresHooksWhileTheDaemonReads) {
+  const char* names[] = {"reclaim", "tlb", "preempt", "trace", "protect"};
+  ASSERT_TRUE(sim_.Start().ok());
+  for (uint64_t i = 0; i < 5; ++i) Load(names[i], 1 + i, 1);
+  // Wait (bounded by ctest's timeout) until every program has run, reading
+  // stats, maps and the trace ring concurrently as the daemon would.
+  size_t records = 0;
+  for (bool all = false; !all;) {
+    all = true;
+    for (uint64_t i = 0; i < 5; ++i) all = all && sim_.Stats(1, 1 + i)->runs > 0;
+    records += sim_.DrainTrace().size();
+    ASSERT_TRUE(sim_.MapDump(1, 4, 0).ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(sim_.Uninstall(1, 3).ok());  // while running
+  sim_.Stop();
+  records += sim_.DrainTrace().size();
+  EXPECT_GT(records, 0u);
+  for (uint64_t i = 0; i < 5; ++i) {
+    if (i != 2) {
+      EXPECT_EQ(sim_.Stats(1, 1 + i)->errors, 0u) << names[i];
+    }
+  }
+  EXPECT_EQ(sim_.Counters().lost_pages, 0u);
 }
 
 }  // namespace
