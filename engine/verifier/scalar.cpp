@@ -332,11 +332,16 @@ std::string Scalar::ToString() const {
     return buf;
   }
   std::string s = "scalar(";
-  if (umin != 0 || umax != UINT64_MAX) {
+  bool same =
+      smin >= 0 && static_cast<uint64_t>(smin) == umin && static_cast<uint64_t>(smax) == umax;
+  if (same) {
+    snprintf(buf, sizeof buf, "[%" PRIu64 ",%" PRIu64 "] ", umin, umax);
+    s += buf;
+  } else if (umin != 0 || umax != UINT64_MAX) {
     snprintf(buf, sizeof buf, "u[%#" PRIx64 ",%#" PRIx64 "] ", umin, umax);
     s += buf;
   }
-  if (smin != INT64_MIN || smax != INT64_MAX) {
+  if (!same && (smin != INT64_MIN || smax != INT64_MAX)) {
     snprintf(buf, sizeof buf, "s[%" PRId64 ",%" PRId64 "] ", smin, smax);
     s += buf;
   }
