@@ -8,6 +8,10 @@
 
 namespace hu {
 
+// Programs arrive as raw 8-byte slots (ELF sections, domctl buffers); the
+// struct must match that layout exactly, dst in the low nibble.
+static_assert(sizeof(hu_insn) == 8, "hu_insn must be one 8-byte slot");
+
 Result<std::vector<hu_insn>> DecodeBytes(std::span<const uint8_t> bytes) {
   if (bytes.size() % 8 != 0) {
     return MakeError(ErrorCode::kInvalidArgument, "program size " + std::to_string(bytes.size()) +
