@@ -175,6 +175,7 @@ TEST(SimModel, TicksScheduleAllocateAndReclaim) {
   EXPECT_GT(c.tlb_shootdowns, 0u);
   EXPECT_GT(c.hypercalls, 0u);
   EXPECT_GT(c.traps, 0u);
+  EXPECT_GT(c.vmexits, 0u);
   // Guests start fully resident, above the 85% pressure line.
   EXPECT_GT(c.reclaim_asked, 0u);
   // Without a mem.reclaim program every reclaimed frame is swapped.
@@ -214,6 +215,46 @@ TEST(SimModel, ThreadKeepsTheModelAliveUntilStop) {
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].kind, DomainEvent::Kind::kStarted);
   EXPECT_EQ(events[1].domain.name, "beta");
+}
+
+TEST(SimModel, DomainsComeAndGoWithEvents) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sim-life-" + std::to_string(getpid()));
+  SimOptions o = SmallOptions();
+  o.kallsyms_dir = dir.string();
+  SimBackend sim(o);
+  std::vector<DomainEvent> events;
+  sim.SetDomainEventSink([&](const DomainEvent& e) { events.push_back(e); });
+  sim.RunTicks(100);
+
+  ASSERT_TRUE(sim.CreateDomain({7, "gamma", "", 2, 32}).ok());
+  EXPECT_TRUE(std::filesystem::exists(dir / "7" / "kallsyms"));
+  EXPECT_EQ(sim.CreateDomain({7, "again", "", 2, 32}).error().message,
+            "sim options: guest domid 7 used twice");
+  ProgramImage img;
+  img.id = 70;
+  img.domid = 7;
+  img.hook = HU_HOOK_TRACE_EXIT;
+  img.insns = {{HU_CLS_ALU64 | HU_ALU_MOV, 0, 0, 0, 0}, {HU_CLS_JMP | HU_JMP_EXIT, 0, 0, 0, 0}};
+  ASSERT_TRUE(sim.Install(img).ok());
+  sim.RunTicks(500);
+  EXPECT_EQ(sim.Domains().size(), 3u);
+
+  ASSERT_TRUE(sim.DestroyDomain(1).ok());
+  ASSERT_TRUE(sim.DestroyDomain(7).ok());
+  EXPECT_EQ(sim.DestroyDomain(7).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(sim.Stats(7, 70).error().code, ErrorCode::kNotFound);  // its program went with it
+  sim.RunTicks(500);                                               // the rest keeps running
+  auto d = sim.Domains();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].name, "beta");
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, DomainEvent::Kind::kStarted);
+  EXPECT_EQ(events[0].domain.name, "gamma");
+  EXPECT_EQ(events[1].kind, DomainEvent::Kind::kStopped);
+  EXPECT_EQ(events[1].domain.domid, 1u);
+  EXPECT_FALSE(events[2].domain.running);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SimModel, TestControlsCheckTheirArguments) {

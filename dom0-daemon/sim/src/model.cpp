@@ -43,27 +43,49 @@ Status CheckSimOptions(const SimOptions& o) {
 Model::Model(const SimOptions& options)
     : opt(Checked(options)), rng(options.seed), ring(options.trace_ring_records) {
   pcpus.resize(opt.pcpus);
-  for (const GuestConfig& cfg : opt.guests) {
-    auto g = std::make_unique<Guest>(cfg);
-    // The guest has booted and is using about 40% of its free memory.
-    for (uint64_t gfn = 0; gfn < g->frames(); ++gfn)
-      if (g->IsFree(gfn) && Rand(100) < 40) {
-        g->SetFree(gfn, false);
-        g->mem().Put<uint64_t>(gfn << kPageShift, 0xa11c0000'00000000ull | gfn);
-      }
-    for (Vcpu& v : g->vcpus()) {
-      v.queued = true;
-      runq.emplace_back(g.get(), v.id);
+  for (const GuestConfig& cfg : opt.guests) (void)AddGuest(cfg);
+}
+
+Status Model::AddGuest(const GuestConfig& cfg) {
+  SimOptions one = opt;
+  one.guests = {cfg};
+  for (auto& g : guests) one.guests.push_back(g->config());
+  if (Status s = CheckSimOptions(one); !s.ok()) return s;
+  auto g = std::make_unique<Guest>(cfg);
+  // The guest has booted and is using about 40% of its free memory.
+  for (uint64_t gfn = 0; gfn < g->frames(); ++gfn)
+    if (g->IsFree(gfn) && Rand(100) < 40) {
+      g->SetFree(gfn, false);
+      g->mem().Put<uint64_t>(gfn << kPageShift, 0xa11c0000'00000000ull | gfn);
     }
-    total_frames += g->frames();
-    guests.push_back(std::move(g));
+  for (Vcpu& v : g->vcpus()) {
+    v.queued = true;
+    runq.emplace_back(g.get(), v.id);
   }
+  total_frames += g->frames();
+  guests.push_back(std::move(g));
   for (uint32_t p = 0; p < pcpus.size() && !runq.empty(); ++p) {
-    auto [g, v] = runq.front();
+    if (pcpus[p].guest) continue;
+    auto [rg, v] = runq.front();
     runq.pop_front();
-    g->vcpus()[v].queued = false;
-    Schedule(*g, v, p);
+    rg->vcpus()[v].queued = false;
+    Schedule(*rg, v, p);
   }
+  return Status::Ok();
+}
+
+void Model::RemoveGuest(uint32_t domid) {
+  Guest* g = FindGuest(domid);
+  if (!g) return;
+  for (Pcpu& p : pcpus)
+    if (p.guest == g) p.guest = nullptr;
+  std::erase_if(runq, [g](const auto& e) { return e.first == g; });
+  for (uint64_t gfn = 0; gfn < g->frames(); ++gfn)
+    if (g->frame_state()[gfn] != FrameState::kResident) --nonresident;
+  total_frames -= g->frames();
+  programs.erase(domid);
+  reclaim_hand.erase(domid);
+  std::erase_if(guests, [g](const auto& p) { return p.get() == g; });
 }
 
 Guest* Model::FindGuest(uint32_t domid) {

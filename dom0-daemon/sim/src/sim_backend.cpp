@@ -36,6 +36,17 @@ void WriteKallsyms(const std::string& dir, const Guest& g) {
                              ec.message());
 }
 
+DomainInfo Info(const Guest& g) {
+  DomainInfo d;
+  d.domid = g.domid();
+  d.name = g.config().name;
+  d.uuid = g.uuid();
+  d.vcpus = g.config().vcpus;
+  d.memory_kib = uint64_t{g.config().memory_mib} * 1024;
+  d.running = true;
+  return d;
+}
+
 }  // namespace
 
 SimBackend::SimBackend(const SimOptions& options) : model_(std::make_unique<Model>(options)) {
@@ -48,16 +59,7 @@ SimBackend::~SimBackend() { Stop(); }
 std::vector<DomainInfo> SimBackend::Domains() {
   std::lock_guard<std::mutex> lock(model_->mu);
   std::vector<DomainInfo> out;
-  for (auto& g : model_->guests) {
-    DomainInfo d;
-    d.domid = g->domid();
-    d.name = g->config().name;
-    d.uuid = g->uuid();
-    d.vcpus = g->config().vcpus;
-    d.memory_kib = uint64_t{g->config().memory_mib} * 1024;
-    d.running = true;
-    out.push_back(std::move(d));
-  }
+  for (auto& g : model_->guests) out.push_back(Info(*g));
   return out;
 }
 
@@ -261,6 +263,44 @@ Status SimBackend::ReclaimPressure(uint32_t domid, uint32_t count) {
   Guest* g = model_->FindGuest(domid);
   if (!g) return NoDomain(domid);
   model_->ReclaimFrames(*g, count, HU_RECLAIM_PRESSURE);
+  return Status::Ok();
+}
+
+Status SimBackend::CreateDomain(const GuestConfig& config) {
+  std::function<void(const DomainEvent&)> sink;
+  DomainInfo info;
+  {
+    std::lock_guard<std::mutex> lock(model_->mu);
+    if (Status s = model_->AddGuest(config); !s.ok()) return s;
+    Guest* g = model_->FindGuest(config.domid);
+    if (!model_->opt.kallsyms_dir.empty()) {
+      try {
+        WriteKallsyms(model_->opt.kallsyms_dir, *g);
+      } catch (const std::exception& e) {
+        model_->RemoveGuest(config.domid);
+        return MakeError(ErrorCode::kFailedPrecondition, e.what());
+      }
+    }
+    info = Info(*g);
+    sink = model_->sink;
+  }
+  if (sink) sink(DomainEvent{DomainEvent::Kind::kStarted, info});
+  return Status::Ok();
+}
+
+Status SimBackend::DestroyDomain(uint32_t domid) {
+  std::function<void(const DomainEvent&)> sink;
+  DomainInfo info;
+  {
+    std::lock_guard<std::mutex> lock(model_->mu);
+    Guest* g = model_->FindGuest(domid);
+    if (!g) return NoDomain(domid);
+    info = Info(*g);
+    info.running = false;
+    model_->RemoveGuest(domid);
+    sink = model_->sink;
+  }
+  if (sink) sink(DomainEvent{DomainEvent::Kind::kStopped, info});
   return Status::Ok();
 }
 

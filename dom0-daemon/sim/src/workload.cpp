@@ -149,7 +149,14 @@ void Model::Step(Guest& g, Vcpu& v) {
     const uint64_t rip = legit ? kText + kTextPokeOff + 0x40 : kModuleRip;
     GuestWrite(g, v.id, kRoAfterInit + 8 * Rand(kRoAfterInitSize / 8), rip, rng(), 8);
   } else if (r < 470) {
-    if (g.SpinDepth(v.id) == 0) GoIdle(g, v.id, (2 + Rand(20)) * uint64_t{opt.tick_us} * 1000);
+    if (g.SpinDepth(v.id) == 0) {
+      // HLT in the idle loop: a VM exit (reason 12) before the vCPU blocks.
+      ++counters.vmexits;
+      const uint64_t args[6] = {};
+      v.rip = kText + kDefaultIdleOff + 0x10;
+      FireTraceExit(g, v.id, HU_EXIT_VMEXIT, 12, args);
+      GoIdle(g, v.id, (2 + Rand(20)) * uint64_t{opt.tick_us} * 1000);
+    }
   } else {
     // Ordinary work: touch one of its pages, sometimes switch process.
     const uint64_t gfn = Rand(g.frames());

@@ -61,6 +61,7 @@ struct SimCounters {
   uint64_t tlb_deferred = 0;    // flushes deferred to the target's entry
   uint64_t hypercalls = 0;
   uint64_t traps = 0;
+  uint64_t vmexits = 0;            // HLT exits of idling vCPUs
   uint64_t reclaim_asked = 0;      // frames offered to mem.reclaim
   uint64_t reclaim_discarded = 0;  // dropped without writing (program said free)
   uint64_t reclaim_swapped = 0;    // written to swap
@@ -136,6 +137,11 @@ class SimBackend final : public Backend {
   Status ScheduleVcpu(uint32_t domid, uint32_t vcpu);
   // Host memory pressure: offers `count` resident frames to reclaim now.
   Status ReclaimPressure(uint32_t domid, uint32_t count);
+
+  // Domain lifecycle, reported to the domain event sink (from the calling
+  // thread, after the change). Destroying a domain drops its programs.
+  Status CreateDomain(const GuestConfig& config);
+  Status DestroyDomain(uint32_t domid);
 
   // Ground truth.
   SimCounters Counters();
