@@ -33,7 +33,8 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
   static PolicyArgs a;
   auto* policy = app.add_subcommand("policy", "operator policy")->require_subcommand(1);
 
-  auto fetch = [&](opv1::GetPolicyResponse* resp) {
+  // Copied into the callbacks: this function returns before they run.
+  auto fetch = [&ctx](opv1::GetPolicyResponse* resp) {
     opv1::GetPolicyRequest req;
     if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
     auto c = ctx.Call();
@@ -42,7 +43,7 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
 
   auto* get = policy->add_subcommand("get", "effective policy of a domain, or the default");
   get->add_option("--domain", a.domid, "the domain (default: the default policy)");
-  get->callback([&] {
+  get->callback([&ctx, &rc, fetch] {
     opv1::GetPolicyResponse resp;
     auto st = fetch(&resp);
     if (!st.ok()) {
@@ -64,7 +65,7 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
       ->check(CLI::IsMember({"yes", "no", "true", "false"}));
   set->add_option("--max-grace-us", a.max_grace_us, "sched.preempt grace cap (µs)");
   set->add_flag("--clear", a.clear, "drop the domain's own policy: it inherits the default");
-  set->callback([&] {
+  set->callback([&ctx, &rc, fetch] {
     opv1::SetPolicyRequest req;
     if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
     if (a.clear) {

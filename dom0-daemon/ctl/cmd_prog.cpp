@@ -43,7 +43,8 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
     Emit(ctx, j, text);
   });
 
-  auto get = [&](uint64_t id, opv1::GetProgramResponse* resp) {
+  // Copied into the callbacks: this function returns before they run.
+  auto get = [&ctx](uint64_t id, opv1::GetProgramResponse* resp) {
     opv1::GetProgramRequest req;
     req.set_id(id);
     auto c = ctx.Call();
@@ -52,7 +53,7 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
 
   auto* show = prog->add_subcommand("show", "one program: verdict and verifier log");
   show->add_option("ID", a.id, "program id")->required();
-  show->callback([&] {
+  show->callback([&ctx, &rc, get] {
     opv1::GetProgramResponse resp;
     auto st = get(a.id, &resp);
     if (!st.ok()) {
@@ -81,7 +82,7 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
 
   auto* dump = prog->add_subcommand("dump", "one program's instructions, disassembled");
   dump->add_option("ID", a.id, "program id")->required();
-  dump->callback([&] {
+  dump->callback([&ctx, &rc, get] {
     opv1::GetProgramResponse resp;
     auto st = get(a.id, &resp);
     if (!st.ok()) {

@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
       "hyperupcallctl: operate hyperupcalld (domains, programs, policy, approvals, "
       "events, statistics)"};
   app.require_subcommand(1);
+  // Subcommands inherit this: global options (--json) also after the command.
+  app.fallthrough();
   app.add_option("--socket", ctx.socket, "daemon's operator unix socket")->capture_default_str();
   app.add_option("--tcp", ctx.tcp, "daemon's operator TCP address (mutual TLS)");
   app.add_option("--tls-cert", ctx.tls_cert, "client certificate (PEM) for --tcp");
@@ -36,7 +38,6 @@ int main(int argc, char** argv) {
   hu::ctl::AddPendingCommands(app, ctx, rc);
   hu::ctl::AddEventsCommand(app, ctx, rc);
   hu::ctl::AddStatsCommand(app, ctx, rc);
-  app.fallthrough();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

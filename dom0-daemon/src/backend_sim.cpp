@@ -92,7 +92,9 @@ Result<std::unique_ptr<Backend>> MakeSimFromConfig(const BackendConfig& cfg) {
       opts.guests.push_back(g);
     }
   }
-  return sim::MakeSimBackend(opts);
+  auto sim = sim::TryMakeSimBackend(opts);
+  if (!sim) return sim.error();
+  return std::unique_ptr<Backend>(std::move(sim.value()));
 }
 
 }  // namespace hu::daemon

@@ -110,8 +110,8 @@ class Core {
                                      hyperupcall::operator_api::v1::EventKind kind);
   void Emit(hyperupcall::operator_api::v1::EventKind kind, const ProgramRecord* rec, uint32_t domid,
             const std::string& message);
-  void AuditOnly(uint32_t domid, const std::string& name, const std::string& decision,
-                 const std::string& reason);
+  void AuditOnly(uint32_t domid, uint64_t prog_id, const std::string& name,
+                 const std::string& decision, const std::string& reason);
 
   Backend& backend_;
   Store& store_;

@@ -191,7 +191,8 @@ Status Core::Restore() {
                              : Status(MakeError(ErrorCode::kInvalidArgument, rep.error));
     if (st) {
       ++reinstalled;
-      AuditOnly(r.domid, r.name, "reinstalled", fmt::format("program {} restored at start", id));
+      AuditOnly(r.domid, id, r.name, "reinstalled",
+                fmt::format("program {} restored at start", id));
       continue;
     }
     ++failed;

@@ -19,7 +19,7 @@ Result<RegisterOutcome> Core::Register(uint32_t domid, const RawProgram& raw) {
   if (!decoded) {
     // Not a program at all: audited, announced, but nothing to keep.
     std::string name = raw.name.substr(0, kMaxNameLen);
-    AuditOnly(domid, name, "rejected", "decode: " + decoded.error().message);
+    AuditOnly(domid, 0, name, "rejected", "decode: " + decoded.error().message);
     OpEvent e;
     e.set_kind(opv1::EVENT_KIND_REJECTED);
     e.set_domid(domid);
@@ -211,9 +211,9 @@ void Core::Emit(opv1::EventKind kind, const ProgramRecord* rec, uint32_t domid,
   bus_.Publish(std::move(e));
 }
 
-void Core::AuditOnly(uint32_t domid, const std::string& name, const std::string& decision,
-                     const std::string& reason) {
-  if (auto st = store_.Audit(AuditRow{NowUnixMs(), domid, 0, name, decision, reason}); !st) {
+void Core::AuditOnly(uint32_t domid, uint64_t prog_id, const std::string& name,
+                     const std::string& decision, const std::string& reason) {
+  if (auto st = store_.Audit(AuditRow{NowUnixMs(), domid, prog_id, name, decision, reason}); !st) {
     spdlog::error("audit: {}", st.error().message);
   }
 }

@@ -49,8 +49,8 @@ int RunDaemon(const DaemonOptions& o) {
     return 2;
   }
   // Sockets are created by bind() under this mask: no window in which one
-  // is reachable by others before its chmod.
-  ::umask(0117);
+  // is reachable by others before its chmod to 0660.
+  ::umask(0007);
 
   // Signals are taken synchronously by this thread; every other thread
   // inherits the mask.
