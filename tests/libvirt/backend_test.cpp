@@ -130,5 +130,24 @@ TEST_F(NamedBackendTest, EachTransitionReachesTheDaemonOnce) {
   virDomainFree(d);
 }
 
+TEST_F(NamedBackendTest, HookMessagesCountAsTransitions) {
+  LibvirtHookMessage m{"libxl", "prepare", "begin", "vm9", "", std::nullopt};
+  ASSERT_TRUE(named_->OnHook(m).ok());  // no id yet: nothing
+  m.op = "started";
+  m.domid = 4242;
+  ASSERT_TRUE(named_->OnHook(m).ok());
+  ASSERT_TRUE(named_->OnHook(m).ok());  // libvirt's reconnect may repeat it
+  m.op = "stopped";
+  ASSERT_TRUE(named_->OnHook(m).ok());
+  m.op = "release";
+  ASSERT_TRUE(named_->OnHook(m).ok());  // after "stopped": already done
+  auto events = got_.AtLeast(2);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, DomainEvent::Kind::kStarted);
+  EXPECT_EQ(events[0].domain.domid, 4242u);
+  EXPECT_EQ(events[0].domain.name, "vm9");
+  EXPECT_EQ(events[1].kind, DomainEvent::Kind::kStopped);
+}
+
 }  // namespace
 }  // namespace hu::daemon

@@ -84,6 +84,24 @@ void LibvirtNamedBackend::Forward(DomainEvent ev) {
   if (sink_) sink_(ev);
 }
 
+Status LibvirtNamedBackend::OnHook(const LibvirtHookMessage& m) {
+  if (!m.domid) return Status::Ok();  // prepare: no id yet, nothing to act on
+  DomainEvent ev;
+  if (m.op == "started") {
+    ev.kind = DomainEvent::Kind::kStarted;
+  } else if (m.op == "stopped" || m.op == "release") {
+    ev.kind = DomainEvent::Kind::kStopped;
+  } else {
+    return Status::Ok();
+  }
+  ev.domain.domid = *m.domid;
+  ev.domain.name = m.name;
+  ev.domain.uuid = m.uuid;
+  ev.domain.running = ev.kind == DomainEvent::Kind::kStarted;
+  Forward(std::move(ev));
+  return Status::Ok();
+}
+
 void LibvirtNamedBackend::OnLibvirt(const LibvirtEvent& ev) {
   if (auto be = ToBackendDomainEvent(ev)) Forward(std::move(*be));
   if (libvirt_sink_) libvirt_sink_(ev);

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "hyperupcall/daemon/backend.hpp"
+#include "hyperupcall/daemon/libvirt_hook.hpp"
 #include "hyperupcall/daemon/libvirt_monitor.hpp"
 
 namespace hu::daemon {
@@ -25,6 +26,12 @@ class LibvirtNamedBackend : public Backend {
   // sink: where the daemon re-applies XML policy (kStarted,
   // kMetadataChanged) and records renames. Set before Start().
   void SetLibvirtEventSink(std::function<void(const LibvirtEvent&)> sink);
+
+  // A message from the libvirt hook script (LibvirtHookListener's handler):
+  // "started" with an id is a start, "stopped"/"release" with an id a stop,
+  // delivered like the others and only once. The hook runs before libvirt
+  // sends its events, so the daemon acts first.
+  Status OnHook(const LibvirtHookMessage& m);
 
   std::string Name() const override;
   std::vector<DomainInfo> Domains() override;
