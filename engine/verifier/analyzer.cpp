@@ -11,6 +11,11 @@ namespace {
 // After this many visits of one loop head (in one call chain) its state is
 // widened: a loop that really ends has usually done so long before.
 constexpr uint64_t kWidenAfter = 4096;
+// Memory for abstract states: deep call chains with many call sites could
+// otherwise make a small hostile program cost the daemon gigabytes.
+constexpr uint64_t kMaxStateBytes = 256ull << 20;
+
+uint64_t Bytes(const State& st) { return st.frames.size() * sizeof(Frame); }
 
 }  // namespace
 
@@ -63,6 +68,7 @@ void Analyzer::Push(int32_t pc, State&& st) {
   auto key = Key(st, pc);
   auto it = pending_.find(key);
   if (it == pending_.end()) {
+    state_bytes_ += Bytes(st);
     pending_.emplace(std::move(key), std::move(st));
   } else if (!st.In(it->second)) {
     it->second = Join(it->second, st);
@@ -100,8 +106,17 @@ std::optional<Failure> Analyzer::Run(Report* report) {
     auto node = pending_.extract(pending_.begin());
     int32_t pc = node.key().back();
     State st = std::move(node.mapped());
+    state_bytes_ -= Bytes(st);
+    if (state_bytes_ > kMaxStateBytes) {
+      fail = Failure{pc,
+                     "too complex: abstract states need more than " +
+                         std::to_string(kMaxStateBytes >> 20) + " MiB",
+                     ""};
+      break;
+    }
     if (cfg_.loop_head[pc]) {
       auto [it, fresh] = heads_.try_emplace(node.key(), st, 0);
+      if (fresh) state_bytes_ += Bytes(st);
       auto& [last, visits] = it->second;
       if (!fresh) {
         if (++visits > kWidenAfter) st = Widen(last, st);
@@ -217,10 +232,21 @@ Analyzer::Fail Analyzer::Lddw(int32_t pc, const hu_insn& insn, State& st) {
                        std::to_string(opts_.maps.size()) + " maps)",
                    ""};
   uint32_t idx = static_cast<uint32_t>(insn.imm);
-  if (insn.src == HU_PSEUDO_MAP_IDX)
+  if (insn.src == HU_PSEUDO_MAP_IDX) {
     dst = Value::Ptr(Kind::kMapPtr, idx);
-  else
-    dst = Value::Ptr(Kind::kMapValue, idx, Scalar::Const(static_cast<uint32_t>(next.imm)));
+    return std::nullopt;
+  }
+  // map_value[idx]+off: the first element of an array map, like global data.
+  const hu_map_def& m = opts_.maps[idx];
+  uint32_t off = static_cast<uint32_t>(next.imm);
+  if (m.type != HU_MAP_ARRAY)
+    return Failure{pc, "lddw map_value[" + std::to_string(idx) + "] needs an array map", ""};
+  if (off >= m.value_size)
+    return Failure{pc,
+                   "lddw map_value[" + std::to_string(idx) + "]+" + std::to_string(off) +
+                       " is past value_size " + std::to_string(m.value_size),
+                   ""};
+  dst = Value::Ptr(Kind::kMapValue, idx, Scalar::Const(off));
   return std::nullopt;
 }
 

@@ -80,6 +80,7 @@ class Analyzer {
   bool have_r0_ = false;
   Scalar r0_;
   uint64_t insns_ = 0, states_ = 0;
+  uint64_t state_bytes_ = 0;  // held in pending_ and heads_
   std::string log_;
 };
 

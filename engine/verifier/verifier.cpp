@@ -89,6 +89,24 @@ Report Verify(std::span<const hu_insn> prog, const Options& opts, const Platform
                           "the program declares " + std::to_string(opts.maps.size()) +
                               " maps, the limit is " + std::to_string(HU_MAX_MAPS),
                           ""});
+  for (size_t i = 0; i < opts.maps.size(); i++) {
+    const hu_map_def& m = opts.maps[i];
+    std::string bad;
+    if (m.type != HU_MAP_HASH && m.type != HU_MAP_ARRAY && m.type != HU_MAP_PERVCPU_ARRAY)
+      bad = "unknown type " + std::to_string(m.type);
+    else if (m.key_size == 0 || m.key_size > HU_MAP_MAX_KEY)
+      bad = "key_size " + std::to_string(m.key_size) + " outside [1, " +
+            std::to_string(HU_MAP_MAX_KEY) + "]";
+    else if (m.type != HU_MAP_HASH && m.key_size != 4)
+      bad = "array maps have 4-byte keys, not " + std::to_string(m.key_size);
+    else if (m.value_size == 0 || m.value_size > HU_MAP_MAX_VALUE)
+      bad = "value_size " + std::to_string(m.value_size) + " outside [1, " +
+            std::to_string(HU_MAP_MAX_VALUE) + "]";
+    else if (m.max_entries == 0 || m.max_entries > HU_MAP_MAX_ENTRIES)
+      bad = "max_entries " + std::to_string(m.max_entries) + " outside [1, " +
+            std::to_string(HU_MAP_MAX_ENTRIES) + "]";
+    if (!bad.empty()) return finish(Failure{-1, "map " + std::to_string(i) + ": " + bad, ""});
+  }
   Cfg cfg;
   if (auto f = BuildCfg(prog, &cfg)) return finish(f);
   Analyzer analyzer(prog, cfg, opts, platform);

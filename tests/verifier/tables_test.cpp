@@ -704,6 +704,41 @@ TEST(Log, LevelTwoDumpsTheStateAtEveryInstruction) {
   EXPECT_TRUE(Verify(prog, opts).log.empty());
 }
 
+TEST(Maps, DefinitionsAreChecked) {
+  auto prog = Build("mov %r0, 0\nexit\n");
+  struct {
+    hu_map_def def;
+    const char* expect;
+  } bad[] = {
+      {{9, 4, 8, 1}, "map 0: unknown type 9"},
+      {{HU_MAP_HASH, 0, 8, 1}, "map 0: key_size 0 outside [1, 64]"},
+      {{HU_MAP_ARRAY, 8, 8, 1}, "map 0: array maps have 4-byte keys, not 8"},
+      {{HU_MAP_HASH, 8, 5000, 1}, "map 0: value_size 5000 outside [1, 4096]"},
+      {{HU_MAP_HASH, 8, 8, 0}, "map 0: max_entries 0 outside [1, 65536]"},
+  };
+  for (const auto& b : bad) {
+    Options opts;
+    opts.hook = HU_HOOK_MEM_RECLAIM;
+    opts.maps = {b.def};
+    Report r = Verify(prog, opts);
+    EXPECT_FALSE(r.accepted);
+    EXPECT_EQ(r.error, b.expect);
+  }
+}
+
+TEST(Maps, DirectValueAddress) {
+  auto ok = Build("lddw %r1, map_value[0]+8\nldxdw %r0, [%r1+0]\nexit\n");
+  EXPECT_TRUE(RunOn(ok, HU_HOOK_MEM_RECLAIM).accepted);
+  auto past = Build("lddw %r1, map_value[0]+16\nldxdw %r0, [%r1+0]\nexit\n");
+  Report r = RunOn(past, HU_HOOK_MEM_RECLAIM);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_NE(r.error.find("is past value_size 16"), std::string::npos) << r.error;
+  auto hash = Build("lddw %r1, map_value[1]+0\nldxdw %r0, [%r1+0]\nexit\n");
+  r = RunOn(hash, HU_HOOK_MEM_RECLAIM);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_NE(r.error.find("needs an array map"), std::string::npos) << r.error;
+}
+
 TEST(Hooks, UnknownHookIsRejected) {
   auto prog = Build("mov %r0, 0\nexit\n");
   Report r = RunOn(prog, HU_HOOK_NONE);
