@@ -169,10 +169,11 @@ Analyzer::Fail Analyzer::Mem(int32_t pc, State& st, int base_reg, int32_t off, u
                              Access how, const Value* stored, Value* loaded, bool sext) {
   if (auto f = Read(pc, st, base_reg, "base pointer")) return f;
   const Value ptr = st.reg(base_reg);
-  int64_t lo = ptr.s.smin + off, hi = ptr.s.smax + off;
-  if (ptr.IsPointer() && ptr.kind != Kind::kMapPtr && ptr.kind != Kind::kMapValueOrNull &&
-      (ptr.s.smin < -(1ll << 30) || ptr.s.smax > (1ll << 30)))
+  if (ptr.IsPointer() && (ptr.s.smin < -(1ll << 30) || ptr.s.smax > (1ll << 30)))
     return Fault(pc, "pointer offset is not bounded", st, {base_reg});
+  // Only a pointer's offset is small enough to add to; scalars fail below.
+  int64_t lo = ptr.IsPointer() ? ptr.s.smin + off : 0;
+  int64_t hi = ptr.IsPointer() ? ptr.s.smax + off : 0;
   if (auto f = Bounds(pc, ptr, base_reg, lo, hi, size, how != Access::kRead)) return f;
   if (how == Access::kAtomic && (lo != hi || lo % size != 0) && ptr.kind != Kind::kStack)
     return Fault(pc, "atomic access must be naturally aligned at a constant offset", st,
