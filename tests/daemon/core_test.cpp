@@ -1,0 +1,203 @@
+// The daemon's core without gRPC: decisions, persistence, identity.
+#include "core.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "fake_backend.hpp"
+#include "hyperupcall/asm.hpp"
+#include "hyperupcall/decode.hpp"
+
+namespace hu::daemon {
+namespace {
+
+using test::FakeBackend;
+
+std::string Bytes(const char* text) {
+  auto insns = Assemble(text);
+  EXPECT_TRUE(insns.ok()) << (insns.ok() ? "" : insns.error().message);
+  auto b = EncodeBytes(*insns);
+  return std::string(b.begin(), b.end());
+}
+
+RawProgram Prog(const char* hook, const char* name, const char* text) {
+  RawProgram r;
+  r.hook = hook;
+  r.name = name;
+  r.insn_bytes = Bytes(text);
+  return r;
+}
+
+constexpr const char* kRet0 = "mov %r0, 0\nexit\n";
+constexpr const char* kCallTrace =
+    "mov %r1, %r10\nadd %r1, -8\nstdw [%r10-8], 0\nmov %r2, 8\n"
+    "call 7\nmov %r0, 0\nexit\n";
+
+class CoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hu-core-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    Reopen();
+  }
+  void TearDown() override {
+    core_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void Reopen() {
+    core_.reset();
+    store_.reset();
+    backend_ = std::make_unique<FakeBackend>();
+    auto s = Store::Open((dir_ / "state.db").string());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    store_ = std::move(s.value());
+    core_ = std::make_unique<Core>(*backend_, *store_, bus_);
+    ASSERT_TRUE(core_->Restore().ok());
+  }
+
+  std::filesystem::path dir_;
+  EventBus bus_;
+  std::unique_ptr<FakeBackend> backend_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Core> core_;
+};
+
+TEST_F(CoreTest, AcceptedProgramIsPersistedInstalledAndAnnounced) {
+  auto sub = bus_.Subscribe();
+  auto out = core_->Register(1, Prog("trace.exit", "ret0", kRet0));
+  ASSERT_TRUE(out.ok()) << out.error().message;
+  EXPECT_EQ(out->verdict.kind, VerdictKind::kAccepted);
+  EXPECT_EQ(backend_->installed.count(out->id), 1u);
+  EXPECT_EQ(backend_->installed[out->id].domid, 1u);
+  auto ev = sub->Next(1000);
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ(ev->kind(), hyperupcall::operator_api::v1::EVENT_KIND_REGISTERED);
+  EXPECT_EQ(ev->prog_id(), out->id);
+}
+
+TEST_F(CoreTest, VerifierRejectionNamesTheInstructionAndInstallsNothing) {
+  auto out = core_->Register(1, Prog("trace.exit", "oob", "ldxdw %r0, [%r10+8]\nexit\n"));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->verdict.kind, VerdictKind::kRejected);
+  EXPECT_EQ(out->verdict.stage, "verifier");
+  EXPECT_EQ(out->verdict.error_pc, 0);
+  EXPECT_NE(out->verdict.message.find("insn 0"), std::string::npos) << out->verdict.message;
+  EXPECT_TRUE(backend_->installed.empty());
+}
+
+TEST_F(CoreTest, MalformedRequestIsAnErrorAndLeavesNoProgram) {
+  RawProgram r = Prog("trace.exit", "x", kRet0);
+  r.insn_bytes.pop_back();
+  auto out = core_->Register(1, r);
+  ASSERT_FALSE(out.ok());
+  EXPECT_EQ(out.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(out.error().message.find("not a multiple of 8"), std::string::npos);
+  EXPECT_TRUE(core_->Programs(std::nullopt, true).empty());
+}
+
+TEST_F(CoreTest, PolicyIsCheckedBeforeTheVerifier) {
+  Policy p = DefaultPolicy();
+  p.allowed_helpers &= ~(1ull << HU_HELPER_TRACE_OUTPUT);
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  auto out = core_->Register(1, Prog("trace.exit", "t", kCallTrace));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->verdict.stage, "policy");
+  EXPECT_EQ(out->verdict.code, static_cast<int32_t>(ErrorCode::kPermissionDenied));
+  EXPECT_NE(out->verdict.message.find("insn 4 calls helper trace_output (7)"), std::string::npos)
+      << out->verdict.message;
+  // Domain 2 keeps the default and may call it.
+  auto other = core_->Register(2, Prog("trace.exit", "t", kCallTrace));
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(other->verdict.kind, VerdictKind::kAccepted) << other->verdict.message;
+}
+
+TEST_F(CoreTest, MaxProgramsCountsInstalledAndPending) {
+  Policy p = DefaultPolicy();
+  p.max_programs = 1;
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  ASSERT_EQ(core_->Register(1, Prog("trace.exit", "a", kRet0))->verdict.kind,
+            VerdictKind::kAccepted);
+  auto second = core_->Register(1, Prog("trace.exit", "b", kRet0));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->verdict.kind, VerdictKind::kRejected);
+  EXPECT_EQ(second->verdict.code, static_cast<int32_t>(ErrorCode::kResourceExhausted));
+}
+
+TEST_F(CoreTest, ApprovalHoldsThenInstalls) {
+  Policy p = DefaultPolicy();
+  p.require_approval = true;
+  ASSERT_TRUE(core_->SetPolicy(std::nullopt, p).ok());
+  auto out = core_->Register(2, Prog("trace.exit", "held", kRet0));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->verdict.kind, VerdictKind::kPending);
+  EXPECT_TRUE(backend_->installed.empty());
+  ASSERT_EQ(core_->Pending(std::nullopt).size(), 1u);
+  auto ok = core_->Approve(out->id);
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->state, ProgState::kInstalled);
+  EXPECT_EQ(backend_->installed.count(out->id), 1u);
+  auto again = core_->Approve(out->id);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code, ErrorCode::kFailedPrecondition);
+}
+
+TEST_F(CoreTest, AGuestCannotTouchAnotherGuestsProgram) {
+  auto out = core_->Register(1, Prog("trace.exit", "mine", kRet0));
+  ASSERT_TRUE(out.ok());
+  auto st = core_->Unregister(2, out->id);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, ErrorCode::kNotFound);
+  EXPECT_FALSE(core_->ReadMap(2, out->id, "", 0).ok());
+  EXPECT_TRUE(core_->GuestPrograms(2, true).empty());
+  EXPECT_EQ(backend_->installed.count(out->id), 1u);
+  EXPECT_TRUE(core_->Unregister(1, out->id).ok());
+  EXPECT_TRUE(backend_->installed.empty());
+}
+
+TEST_F(CoreTest, RestartReinstallsFromTheStore) {
+  auto out = core_->Register(1, Prog("trace.exit", "keep", kRet0));
+  ASSERT_TRUE(out.ok());
+  Policy p = DefaultPolicy();
+  p.max_insns = 100;
+  ASSERT_TRUE(core_->SetPolicy(2, p).ok());
+  Reopen();  // a new core and an empty backend over the same database
+  EXPECT_EQ(backend_->installed.count(out->id), 1u);
+  auto rec = core_->Program(out->id);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->state, ProgState::kInstalled);
+  EXPECT_EQ(core_->GetPolicy(2).policy.max_insns, 100u);
+  EXPECT_FALSE(core_->GetPolicy(2).inherited);
+  // Ids are never reused.
+  auto next = core_->Register(1, Prog("trace.exit", "next", kRet0));
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(next->id, out->id);
+}
+
+TEST_F(CoreTest, BackendFailureIsReportedNotHidden) {
+  backend_->fail_install = true;
+  auto out = core_->Register(1, Prog("trace.exit", "x", kRet0));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->verdict.kind, VerdictKind::kRejected);
+  EXPECT_EQ(out->verdict.stage, "backend");
+  EXPECT_EQ(core_->Program(out->id)->state, ProgState::kFailed);
+}
+
+TEST_F(CoreTest, DetachUninstalls) {
+  auto out = core_->Register(1, Prog("trace.exit", "x", kRet0));
+  ASSERT_TRUE(out.ok());
+  auto d = core_->Detach(out->id, "because");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->state, ProgState::kDetached);
+  EXPECT_EQ(d->verdict.message, "operator: because");
+  EXPECT_TRUE(backend_->installed.empty());
+  EXPECT_EQ(core_->Detach(out->id, "").error().code, ErrorCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace hu::daemon
