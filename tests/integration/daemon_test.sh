@@ -77,6 +77,43 @@ rc=$?
 [ $rc -ne 0 ] && ok "TCP without TLS refused (rc $rc)" || bad "TCP without TLS started"
 expect "TCP refusal says why" "$out" "needs mutual TLS"
 
+# --- operator API over TCP, only with mutual TLS
+if command -v openssl >/dev/null; then
+	t=$work/tls
+	mkdir -p "$t"
+	mkcert() { # NAME CA_PREFIX [SAN]
+		openssl req -newkey rsa:2048 -nodes -keyout "$t/$1.key" -subj "/CN=$1" -out "$t/$1.csr" 2>/dev/null
+		if [ -n "${3:-}" ]; then printf 'subjectAltName=%s\n' "$3" >"$t/$1.ext"; else : >"$t/$1.ext"; fi
+		openssl x509 -req -in "$t/$1.csr" -CA "$t/$2.crt" -CAkey "$t/$2.key" -CAcreateserial \
+			-days 1 -extfile "$t/$1.ext" -out "$t/$1.crt" 2>/dev/null
+	}
+	for ca in ca otherca; do
+		openssl req -x509 -newkey rsa:2048 -nodes -keyout "$t/$ca.key" -subj "/CN=$ca" -days 1 \
+			-out "$t/$ca.crt" 2>/dev/null
+	done
+	mkcert server ca "IP:127.0.0.1"
+	mkcert client ca
+	mkcert intruder otherca
+	port=$((20000 + RANDOM % 20000))
+	"$daemon" --state "$work/tls-state" --guest-socket-dir "$work/tls-guests" --sim-guests 1 \
+		--operator-socket "" --operator-tcp "127.0.0.1:$port" \
+		--tls-cert "$t/server.crt" --tls-key "$t/server.key" --tls-ca "$t/ca.crt" >>"$log" 2>&1 &
+	tls_pid=$!
+	tctl() { "$ctl_bin" --tcp "127.0.0.1:$port" --tls-ca "$t/ca.crt" --timeout 5 "$@"; }
+	out=
+	for _ in $(seq 1 50); do
+		out=$(tctl --tls-cert "$t/client.crt" --tls-key "$t/client.key" domain list 2>&1) && break
+		sleep 0.2
+	done
+	expect "mutual TLS: operator with a client certificate" "$out" "guest1"
+	out=$(tctl --tls-cert "$t/intruder.crt" --tls-key "$t/intruder.key" domain list 2>&1)
+	expect "mutual TLS: certificate of another CA refused" "$out" "UNAVAILABLE"
+	out=$(tctl domain list 2>&1)
+	expect "mutual TLS: client without certificate refused" "$out" "needs --tls-cert"
+	kill "$tls_pid"
+	wait "$tls_pid" 2>/dev/null
+fi
+
 ctl events --json >"$work/events.jsonl" 2>&1 &
 events_pid=$!
 sleep 0.5
