@@ -3,6 +3,8 @@
 // helper.cpp.
 #include "analyzer.hpp"
 
+#include <algorithm>
+
 #include "hyperupcall/disasm.hpp"
 
 namespace hu::verifier {
@@ -14,6 +16,9 @@ constexpr uint64_t kWidenAfter = 4096;
 // Memory for abstract states: deep call chains with many call sites could
 // otherwise make a small hostile program cost the daemon gigabytes.
 constexpr uint64_t kMaxStateBytes = 256ull << 20;
+
+// The per-instruction log of a long analysis is capped like its states.
+constexpr size_t kMaxLogBytes = 16u << 20;
 
 uint64_t Bytes(const State& st) { return st.frames.size() * sizeof(Frame); }
 
@@ -63,9 +68,17 @@ std::vector<int32_t> Analyzer::Key(const State& st, int32_t pc) const {
   return k;
 }
 
-void Analyzer::Push(int32_t pc, State&& st) {
+void Analyzer::Push(int32_t pc, State&& st, int32_t from) {
   states_++;
   auto key = Key(st, pc);
+  if (cfg_.loop_head[pc]) {
+    // Only consecutive iterations count towards widening: an inner loop
+    // starts afresh on each iteration of the outer one.
+    const auto& back = from >= 0 ? cfg_.back_to[from] : std::vector<int32_t>{};
+    bool is_back = std::find(back.begin(), back.end(), pc) != back.end();
+    uint64_t& n = iterations_[key];
+    n = is_back ? n + 1 : 0;
+  }
   auto it = pending_.find(key);
   if (it == pending_.end()) {
     state_bytes_ += Bytes(st);
@@ -98,7 +111,7 @@ std::optional<Failure> Analyzer::Run(Report* report) {
     }
   }
   f.regs[HU_REG_FP] = Value::Ptr(Kind::kStack, 0);
-  Push(0, std::move(init));
+  Push(0, std::move(init), -1);
 
   std::vector<Succ> out;
   Fail fail;
@@ -115,11 +128,12 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       break;
     }
     if (cfg_.loop_head[pc]) {
-      auto [it, fresh] = heads_.try_emplace(node.key(), st, 0);
+      auto [it, fresh] = heads_.try_emplace(node.key(), st);
       if (fresh) state_bytes_ += Bytes(st);
-      auto& [last, visits] = it->second;
+      State& last = it->second;
+      uint64_t visits = iterations_[node.key()];
       if (!fresh) {
-        if (++visits > kWidenAfter) st = Widen(last, st);
+        if (visits > kWidenAfter) st = Widen(last, st);
         if (st == last) {
           int32_t from = cfg_.back_edge_from[pc];
           fail = Fault(pc,
@@ -148,17 +162,27 @@ std::optional<Failure> Analyzer::Run(Report* report) {
                        ""};
         break;
       }
-      if (opts_.log_level >= 2)
+      if (opts_.log_level >= 2 && !log_full_) {
         log_ += std::to_string(pc) + ": " + Disassemble(prog_, pc) + " ; " + st.ToString() + "\n";
+        if (log_.size() > kMaxLogBytes) {
+          log_ += "... log truncated at " + std::to_string(kMaxLogBytes >> 20) + " MiB\n";
+          log_full_ = true;
+        }
+      }
       out.clear();
+      const size_t st_frames = st.frames.size();  // Step moves st into out
       if ((fail = Step(pc, st, out))) break;
       if (out.size() == 1 && cfg_.preds[out[0].pc] == 1 && !cfg_.loop_head[out[0].pc] &&
-          out[0].st.frames.size() == st.frames.size() && out[0].pc > pc) {
+          out[0].st.frames.size() == st_frames && out[0].pc > pc) {
         pc = out[0].pc;
         st = std::move(out[0].st);
         continue;
       }
-      for (auto& s : out) Push(s.pc, std::move(s.st));
+      for (auto& s : out) {
+        // A return lands after the call site: not a CFG edge from `pc`.
+        bool returned = s.st.frames.size() < st_frames;
+        Push(s.pc, std::move(s.st), returned ? -1 : pc);
+      }
       break;
     }
   }

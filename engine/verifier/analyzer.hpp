@@ -66,7 +66,8 @@ class Analyzer {
   Failure Fault(int32_t pc, std::string reason, const State& st,
                 std::initializer_list<int> regs) const;
   std::vector<int32_t> Key(const State& st, int32_t pc) const;
-  void Push(int32_t pc, State&& st);
+  // `from`: the instruction the state comes from (-1: entry or a return).
+  void Push(int32_t pc, State&& st, int32_t from);
 
   std::span<const hu_insn> prog_;
   const Cfg& cfg_;
@@ -76,12 +77,15 @@ class Analyzer {
   std::vector<EntryArg> entry_;
 
   std::map<std::vector<int32_t>, State> pending_;
-  std::map<std::vector<int32_t>, std::pair<State, uint64_t>> heads_;  // last state, visits
+  std::map<std::vector<int32_t>, State> heads_;  // last state at each loop head
+  // Iterations of each loop head since it was last entered from outside.
+  std::map<std::vector<int32_t>, uint64_t> iterations_;
   bool have_r0_ = false;
   Scalar r0_;
   uint64_t insns_ = 0, states_ = 0;
   uint64_t state_bytes_ = 0;  // held in pending_ and heads_
   std::string log_;
+  bool log_full_ = false;
 };
 
 }  // namespace hu::verifier

@@ -46,6 +46,7 @@ std::optional<Failure> BuildCfg(std::span<const hu_insn> prog, Cfg* cfg) {
   cfg->second_slot.assign(n, false);
   cfg->loop_head.assign(n, false);
   cfg->back_edge_from.assign(n, -1);
+  cfg->back_to.assign(n, {});
 
   for (int32_t pc = 0; pc < n; pc++) {
     const hu_insn& insn = prog[pc];
@@ -100,6 +101,7 @@ std::optional<Failure> BuildCfg(std::span<const hu_insn> prog, Cfg* cfg) {
     if (color[t] == 1) {
       cfg->loop_head[t] = true;
       if (cfg->back_edge_from[t] < 0) cfg->back_edge_from[t] = pc;
+      cfg->back_to[pc].push_back(t);
     } else if (color[t] == 0) {
       color[t] = 1;
       stack.push_back({t, 0});

@@ -15,11 +15,12 @@
 namespace hu::verifier {
 
 struct Cfg {
-  std::vector<std::vector<int32_t>> succ;  // per pc; empty for exit
-  std::vector<uint16_t> preds;             // number of CFG predecessors
-  std::vector<bool> second_slot;           // pc is an lddw's second half
-  std::vector<bool> loop_head;             // target of a back edge
-  std::vector<int32_t> back_edge_from;     // for a loop head: one back edge source
+  std::vector<std::vector<int32_t>> succ;     // per pc; empty for exit
+  std::vector<uint16_t> preds;                // number of CFG predecessors
+  std::vector<bool> second_slot;              // pc is an lddw's second half
+  std::vector<bool> loop_head;                // target of a back edge
+  std::vector<int32_t> back_edge_from;        // for a loop head: one back edge source
+  std::vector<std::vector<int32_t>> back_to;  // per pc: loop heads it jumps back to
 };
 
 // Target of the jump or local call at `pc` (no range check).

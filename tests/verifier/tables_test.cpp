@@ -477,7 +477,7 @@ again:
 out:
   mov %r0, 0
   exit)")},
-      {"nested loops", R"(
+      {"nested loops (each count under the widening threshold, their product over it)", R"(
   mov %r0, 0
   mov %r1, 0
 outer:
@@ -485,9 +485,9 @@ outer:
 inner:
   add %r0, 1
   add %r2, 1
-  jlt %r2, 10, inner
+  jlt %r2, 100, inner
   add %r1, 1
-  jlt %r1, 10, outer
+  jlt %r1, 100, outer
   exit)"},
       {"32-bit subregister bounds a 64-bit index", C(R"(
   jeq %r0, 0, out
@@ -702,6 +702,27 @@ TEST(Log, LevelTwoDumpsTheStateAtEveryInstruction) {
   EXPECT_NE(r.log.find("2: exit ; r0=3 r1=ctx+0 r10=fp+0"), std::string::npos) << r.log;
   opts.log_level = 0;
   EXPECT_TRUE(Verify(prog, opts).log.empty());
+}
+
+TEST(Log, IsCappedForLongAnalyses) {
+  auto prog = Build(R"(
+  mov %r0, 0
+  mov %r1, 0
+outer:
+  mov %r2, 0
+inner:
+  add %r0, 1
+  add %r2, 1
+  jlt %r2, 40, inner
+  add %r1, 1
+  jlt %r1, 4000, outer
+  exit)");
+  Options opts;
+  opts.hook = HU_HOOK_MEM_RECLAIM;
+  opts.log_level = 2;
+  Report r = Verify(prog, opts);
+  EXPECT_LT(r.log.size(), 17u << 20);
+  EXPECT_NE(r.log.find("... log truncated at 16 MiB"), std::string::npos);
 }
 
 TEST(Maps, DefinitionsAreChecked) {
