@@ -13,6 +13,8 @@
  *  3. Makes `calls` hypercalls tagged so that a trace.exit program can
  *     count them exactly: xen_version with an unknown sub-op (0x7ead),
  *     the call's index as the second argument.
+ *     Then touches `touch` fresh pages, so at least that many page faults
+ *     are bounced to the guest kernel (trace.exit's trap hook).
  *  4. Reports data/hu/done and keeps the bitmap page alive.
  *
  * Every step prints one "hu-guest:" line on the console.
@@ -81,22 +83,24 @@ static uint64_t pread_u64(int fd, uint64_t index, const char *what)
 
 int main(int argc, char **argv)
 {
-	unsigned long first, count, calls, i;
+	unsigned long first, count, calls, touch, i;
 	unsigned int len;
 	char *domid, *hex, *go;
 	uint8_t *page;
 	uint64_t pfn;
 	int kpf, pm, priv, tries;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: %s FIRST_PFN COUNT CALLS\n", argv[0]);
+	if (argc != 5) {
+		fprintf(stderr, "usage: %s FIRST_PFN COUNT CALLS TOUCH\n", argv[0]);
 		return 2;
 	}
 	first = strtoul(argv[1], NULL, 0);
 	count = strtoul(argv[2], NULL, 0);
 	calls = strtoul(argv[3], NULL, 0);
-	if (!count || count > 8 * 2048) {
-		fprintf(stderr, "hu-guest: COUNT must be 1..16384\n");
+	touch = strtoul(argv[4], NULL, 0);
+	/* The bitmap's hex copy must fit one xenstore value. */
+	if (!count || count > 8 * 1024) {
+		fprintf(stderr, "hu-guest: COUNT must be 1..8192\n");
 		return 2;
 	}
 
@@ -186,13 +190,24 @@ int main(int argc, char **argv)
 	}
 	close(priv);
 
+	if (touch) {
+		volatile uint8_t *fresh = mmap(NULL, touch * 4096,
+					       PROT_READ | PROT_WRITE,
+					       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (fresh == MAP_FAILED)
+			die("mmap fresh pages");
+		for (i = 0; i < touch; i++)
+			fresh[i * 4096] = 1;
+	}
+
 	{
 		char v[32];
 
 		snprintf(v, sizeof(v), "%lu", calls);
 		put("done", v);
 	}
-	printf("hu-guest: done calls=%lu\n", calls);
+	printf("hu-guest: done calls=%lu touched=%lu\n", calls, touch);
 	fflush(stdout);
 
 	for (;;)

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Reads the serial log of one QEMU boot of the end-to-end test.
+#   check-log.sh patched LOG     every check passed, Xen logged the
+#                                installs and the release on destroy
+#   check-log.sh unpatched LOG   dom0 and the domU came up, and the test
+#                                failed because Xen lacks the domctl
+# Prints the hook counts and the verdict; exits 0 when the expectation
+# holds.
+set -uo pipefail
+mode=$1 log=$2
+
+[ -f "$log" ] || { echo "check-log: no log $log"; exit 1; }
+grep -a 'HU-HOST: boot took' "$log"
+grep -a 'HU-E2E: hook counts' "$log" || true
+result=$(grep -a 'HU-E2E: result ' "$log" | tail -1)
+if [ -z "$result" ]; then
+	echo "check-log: $mode: no result line (boot failed or timed out); last lines:"
+	tail -30 "$log"
+	exit 1
+fi
+echo "check-log: $mode: ${result#*HU-E2E: }"
+pass=$(sed -n 's/.*pass=\([0-9]*\).*/\1/p' <<<"$result")
+fail=$(sed -n 's/.*fail=\([0-9]*\).*/\1/p' <<<"$result")
+
+case "$mode" in
+patched)
+	errs=()
+	[ "$fail" = 0 ] || errs+=("$fail checks failed")
+	[ "$pass" -ge 20 ] || errs+=("only $pass checks passed")
+	grep -aq 'hyperupcall 0x1 installed on hook 4' "$log" || errs+=("Xen did not log the trace.exit install")
+	grep -aq 'hyperupcall: released 2 programs' "$log" || errs+=("Xen did not log the release of 2 programs")
+	if [ "${#errs[@]}" -gt 0 ]; then
+		grep -a 'HU-E2E: check .* FAIL' "$log"
+		printf 'check-log: patched: %s\n' "${errs[@]}"
+		exit 1
+	fi
+	echo "check-log: patched Xen passed all $pass checks"
+	;;
+unpatched)
+	# It must get far enough that the failure is ours: the domU ran.
+	if ! grep -aq 'HU-E2E: guest ready' "$log"; then
+		echo "check-log: unpatched: the domU never became ready; the run proves nothing"
+		exit 1
+	fi
+	if [ "$fail" = 0 ]; then
+		echo "check-log: unpatched Xen passed the test: it does not test our code"
+		exit 1
+	fi
+	grep -a 'HU-E2E: check install-trace FAIL' "$log" | head -1
+	echo "check-log: unpatched Xen failed $fail checks, as it must"
+	;;
+*) echo "usage: $0 patched|unpatched LOG" >&2; exit 2 ;;
+esac
