@@ -1,0 +1,231 @@
+#include "xen_backend.hpp"
+
+extern "C" {
+#include <xenstore.h>
+}
+
+#include <poll.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace hu::daemon {
+namespace {
+
+// Per-vCPU arrays come back as one value per vCPU; Xen caps vCPUs far
+// below this, and says ENOBUFS rather than truncating.
+constexpr uint32_t kMaxVcpusForMaps = 128;
+
+std::string Read(xs_handle* xs, const std::string& path) {
+  unsigned int len = 0;
+  char* v = static_cast<char*>(xs_read(xs, XBT_NULL, path.c_str(), &len));
+  if (!v) return {};
+  std::string out(v, len);
+  std::free(v);
+  return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<XenBackend>> XenBackend::Open() {
+  auto dc = xen::Domctl::Open();
+  if (!dc) return dc.error();
+  xs_handle* xs = xs_open(0);
+  if (!xs) {
+    return MakeError(ErrorCode::kUnavailable,
+                     std::string("xs_open: ") + std::strerror(errno) + " (is xenstored running?)");
+  }
+  return std::unique_ptr<XenBackend>(new XenBackend(std::move(*dc), xs));
+}
+
+XenBackend::~XenBackend() {
+  Stop();
+  xs_close(xs_);
+}
+
+std::vector<DomainInfo> XenBackend::ReadDomains() {
+  std::vector<DomainInfo> out;
+  unsigned int n = 0;
+  char** ids = xs_directory(xs_, XBT_NULL, "/local/domain", &n);
+  if (!ids) return out;
+  for (unsigned int i = 0; i < n; i++) {
+    char* end = nullptr;
+    unsigned long domid = std::strtoul(ids[i], &end, 10);
+    if (*ids[i] == '\0' || *end != '\0' || domid == 0 || domid >= 0x7ff0) continue;  // dom0, junk
+    std::string base = "/local/domain/" + std::string(ids[i]);
+    DomainInfo d;
+    d.domid = static_cast<uint32_t>(domid);
+    d.name = Read(xs_, base + "/name");
+    // "vm" is /vm/<uuid>: the toolstack's record, not the guest's claim.
+    std::string vm = Read(xs_, base + "/vm");
+    if (auto slash = vm.rfind('/'); slash != std::string::npos) d.uuid = vm.substr(slash + 1);
+    unsigned int ncpu = 0;
+    if (char** cpus = xs_directory(xs_, XBT_NULL, (base + "/cpu").c_str(), &ncpu)) {
+      std::free(cpus);
+      d.vcpus = ncpu;
+    }
+    d.memory_kib = std::strtoull(Read(xs_, base + "/memory/target").c_str(), nullptr, 10);
+    d.running = true;
+    out.push_back(std::move(d));
+  }
+  std::free(ids);
+  return out;
+}
+
+std::vector<DomainInfo> XenBackend::Domains() {
+  std::lock_guard lock(mu_);
+  return ReadDomains();
+}
+
+Status XenBackend::Install(const ProgramImage& image) {
+  std::vector<hu_map_def> defs;
+  for (const auto& m : image.maps) defs.push_back(m.def);
+  std::lock_guard lock(mu_);
+  auto st = dc_->Install(xen::InstallArgs{image.domid, image.id, image.hook, image.insns, defs,
+                                          image.regions, image.run_budget});
+  if (st) programs_[{image.domid, image.id}] = image.maps;
+  return st;
+}
+
+Status XenBackend::Uninstall(uint32_t domid, uint64_t prog_id) {
+  std::lock_guard lock(mu_);
+  auto st = dc_->Uninstall(domid, prog_id);
+  if (st || st.error().code == ErrorCode::kNotFound) programs_.erase({domid, prog_id});
+  return st;
+}
+
+Result<ProgramStats> XenBackend::Stats(uint32_t domid, uint64_t prog_id) {
+  std::lock_guard lock(mu_);
+  auto s = dc_->Stats(domid, prog_id);
+  if (!s) return s.error();
+  return ProgramStats{s->runs, s->insns, s->run_ns, s->budget_aborts, s->errors, s->last_result};
+}
+
+Result<hu_map_def> XenBackend::MapDef(uint32_t domid, uint64_t prog_id, uint32_t map_index) {
+  auto it = programs_.find({domid, prog_id});
+  if (it == programs_.end()) {
+    return MakeError(ErrorCode::kNotFound, "program " + std::to_string(prog_id) +
+                                               " not installed by this daemon in domain " +
+                                               std::to_string(domid));
+  }
+  if (map_index >= it->second.size()) {
+    return MakeError(ErrorCode::kNotFound, "program " + std::to_string(prog_id) + " has " +
+                                               std::to_string(it->second.size()) +
+                                               " maps, no map " + std::to_string(map_index));
+  }
+  return it->second[map_index].def;
+}
+
+Result<std::vector<MapEntry>> XenBackend::MapDump(uint32_t domid, uint64_t prog_id,
+                                                  uint32_t map_index) {
+  std::lock_guard lock(mu_);
+  auto def = MapDef(domid, prog_id, map_index);
+  if (!def) return def.error();
+  uint32_t value_size = def->value_size;
+  if (def->type == HU_MAP_PERVCPU_ARRAY) value_size *= kMaxVcpusForMaps;
+  auto slots = dc_->MapDump(domid, prog_id, map_index, def->key_size, value_size);
+  if (!slots) return slots.error();
+  std::vector<MapEntry> out;
+  for (auto& s : *slots) out.push_back(MapEntry{std::move(s.key), std::move(s.value)});
+  return out;
+}
+
+Status XenBackend::MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
+                             const MapEntry& entry) {
+  std::lock_guard lock(mu_);
+  auto def = MapDef(domid, prog_id, map_index);
+  if (!def) return def.error();
+  if (entry.key.size() != def->key_size) {
+    return MakeError(ErrorCode::kInvalidArgument, "map " + std::to_string(map_index) + ": key is " +
+                                                      std::to_string(entry.key.size()) +
+                                                      " bytes, the map's keys are " +
+                                                      std::to_string(def->key_size));
+  }
+  // Per-vCPU arrays take one value per vCPU; Xen checks the total.
+  if (entry.value.empty() || entry.value.size() % def->value_size != 0) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "map " + std::to_string(map_index) + ": value is " +
+                         std::to_string(entry.value.size()) + " bytes, not a multiple of " +
+                         std::to_string(def->value_size));
+  }
+  return dc_->MapUpdate(domid, prog_id, map_index, entry.key, entry.value, HU_ANY);
+}
+
+std::vector<TraceRecord> XenBackend::DrainTrace() {
+  std::lock_guard lock(mu_);
+  std::vector<uint32_t> domains;
+  for (const auto& [key, maps] : programs_) {
+    if (domains.empty() || domains.back() != key.first) domains.push_back(key.first);
+  }
+  std::vector<TraceRecord> out;
+  for (uint32_t domid : domains) {
+    auto batch = dc_->TraceRead(domid);
+    if (!batch) continue;  // domain gone; the watcher reports it
+    for (auto& r : batch->records) {
+      out.push_back(TraceRecord{domid, r.prog_id, r.time_ns, std::move(r.data)});
+    }
+  }
+  return out;
+}
+
+void XenBackend::SetDomainEventSink(std::function<void(const DomainEvent&)> sink) {
+  sink_ = std::move(sink);
+}
+
+Status XenBackend::Start() {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& d : ReadDomains()) known_[d.domid] = d;
+    if (!xs_watch(xs_, "@introduceDomain", "hu") || !xs_watch(xs_, "@releaseDomain", "hu")) {
+      return MakeError(ErrorCode::kUnavailable, std::string("xs_watch: ") + std::strerror(errno));
+    }
+  }
+  stop_ = false;
+  watcher_ = std::thread([this] { WatchLoop(); });
+  return Status::Ok();
+}
+
+void XenBackend::Stop() {
+  stop_ = true;
+  if (watcher_.joinable()) watcher_.join();
+}
+
+// Each watch event re-reads the domain list and reports the difference:
+// xenstore says that something changed, not what.
+void XenBackend::WatchLoop() {
+  while (!stop_) {
+    pollfd p{xs_fileno(xs_), POLLIN, 0};
+    if (poll(&p, 1, 200) <= 0) continue;
+    unsigned int n = 0;
+    char** ev = xs_read_watch(xs_, &n);
+    if (!ev) continue;
+    std::free(ev);
+
+    std::vector<DomainEvent> events;
+    {
+      std::lock_guard lock(mu_);
+      std::map<uint32_t, DomainInfo> now;
+      for (auto& d : ReadDomains()) now[d.domid] = d;
+      for (const auto& [id, d] : now) {
+        if (!known_.count(id)) events.push_back(DomainEvent{DomainEvent::Kind::kStarted, d});
+      }
+      for (const auto& [id, d] : known_) {
+        if (now.count(id)) continue;
+        DomainInfo gone = d;
+        gone.running = false;
+        events.push_back(DomainEvent{DomainEvent::Kind::kStopped, gone});
+        // Xen released its programs with the domain.
+        for (auto it = programs_.begin(); it != programs_.end();) {
+          it = it->first.first == id ? programs_.erase(it) : std::next(it);
+        }
+      }
+      known_ = std::move(now);
+    }
+    if (sink_) {
+      for (const auto& e : events) sink_(e);
+    }
+  }
+}
+
+}  // namespace hu::daemon

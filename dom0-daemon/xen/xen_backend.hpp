@@ -1,0 +1,59 @@
+// The xen backend of hyperupcalld: programs go to Xen through
+// XEN_DOMCTL_hyperupcall (xen-patches/0002), domains are discovered and
+// followed through xenstore (@introduceDomain / @releaseDomain watches).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "hyperupcall/daemon/backend.hpp"
+#include "xen_domctl.hpp"
+
+struct xs_handle;
+
+namespace hu::daemon {
+
+class XenBackend : public Backend {
+ public:
+  // Fails when not in dom0 (no privcmd) or xenstore is unreachable.
+  static Result<std::unique_ptr<XenBackend>> Open();
+  ~XenBackend() override;
+
+  std::string Name() const override { return "xen"; }
+  std::vector<DomainInfo> Domains() override;
+  Status Install(const ProgramImage& image) override;
+  Status Uninstall(uint32_t domid, uint64_t prog_id) override;
+  Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) override;
+  Result<std::vector<MapEntry>> MapDump(uint32_t domid, uint64_t prog_id,
+                                        uint32_t map_index) override;
+  Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
+                   const MapEntry& entry) override;
+  std::vector<TraceRecord> DrainTrace() override;
+  void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
+  Status Start() override;
+  void Stop() override;
+
+ private:
+  XenBackend(std::unique_ptr<xen::Domctl> dc, xs_handle* xs) : dc_(std::move(dc)), xs_(xs) {}
+  // Map layout of an installed program, for sizing map buffers.
+  Result<hu_map_def> MapDef(uint32_t domid, uint64_t prog_id, uint32_t map_index);
+  void WatchLoop();
+  std::vector<DomainInfo> ReadDomains();
+
+  std::mutex mu_;  // dc_, xs_, programs_, known_
+  std::unique_ptr<xen::Domctl> dc_;
+  xs_handle* xs_;
+  std::map<std::pair<uint32_t, uint64_t>, std::vector<MapSpec>> programs_;
+  std::map<uint32_t, DomainInfo> known_;
+  std::function<void(const DomainEvent&)> sink_;
+  std::atomic<bool> stop_{false};
+  std::thread watcher_;
+};
+
+}  // namespace hu::daemon
