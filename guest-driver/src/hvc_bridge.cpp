@@ -12,12 +12,7 @@
 
 namespace hu::guest {
 
-std::shared_ptr<grpc::Channel> HvcBridge::Connect(grpc::ChannelArguments args) {
-  // A console has no connection to lose: keepalive pings are how a
-  // restarted daemon (silent peer) shows up as a failed call.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 1000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+std::shared_ptr<grpc::Channel> HvcBridge::Connect(const grpc::ChannelArguments& args) {
   int tty = ::open(device_.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
   int sv[2] = {-1, -1};
   if (tty < 0 || !ConsoleBridge::MakeRaw(tty) ||

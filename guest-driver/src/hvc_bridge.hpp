@@ -18,7 +18,7 @@ class HvcBridge {
   explicit HvcBridge(std::string device) : device_(std::move(device)) {}
   // A channel over the console; a dead channel (calls fail UNAVAILABLE)
   // when the device cannot be opened, with the reason in LastError().
-  std::shared_ptr<grpc::Channel> Connect(grpc::ChannelArguments args);
+  std::shared_ptr<grpc::Channel> Connect(const grpc::ChannelArguments& args);
   bool alive() const { return bridge_ && bridge_->alive(); }
   std::string LastError() const;
 

@@ -8,8 +8,10 @@
 // sees (the guest has the console open by then, so kReady is not lost).
 // Copies of the tokens that were still in
 // flight are stripped from the start of each direction. After that the
-// bridge is a transparent pipe; when either side closes, it stops and
-// alive() turns false, and the owner builds a new one (new handshake).
+// bridge is a transparent pipe. On the host, give gRPC the other end of
+// the socketpair with grpc::AddInsecureChannelFromFd after setting it
+// O_NONBLOCK (gRPC's server side does not, and stalls on a blocking fd); when either side closes,
+// it stops and alive() turns false, and the owner builds a new one (new handshake).
 #pragma once
 
 #include <atomic>

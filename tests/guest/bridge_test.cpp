@@ -1,0 +1,122 @@
+// gRPC over a console: the guest tool's hvc transport against a host-side
+// bridge, on a pty pair standing in for the Xen console. The host end runs
+// a small GuestService of the test's own; what is under test is the byte
+// path and its handshake, not the daemon.
+#include <fcntl.h>
+#include <grpcpp/server.h>
+#include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
+#include <gtest/gtest.h>
+#include <pty.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "hyperupcall/guest/client.hpp"
+#include "hyperupcall/guest/console_bridge.hpp"
+
+namespace hu::guest {
+namespace {
+
+class OneProgramService final : public gv1::GuestService::Service {
+ public:
+  grpc::Status ListPrograms(grpc::ServerContext*, const gv1::ListProgramsRequest*,
+                            gv1::ListProgramsResponse* resp) override {
+    auto* p = resp->add_programs();
+    p->set_id(42);
+    p->set_name("over-the-console");
+    p->set_hook("trace.exit");
+    return grpc::Status::OK;
+  }
+};
+
+struct Pty {
+  int master = -1;
+  std::string slave_path;
+  int slave_keep = -1;  // keeps the pty alive between opens
+  Pty() {
+    char name[128];
+    EXPECT_EQ(openpty(&master, &slave_keep, name, nullptr, nullptr), 0);
+    slave_path = name;
+    EXPECT_TRUE(ConsoleBridge::MakeRaw(slave_keep));
+  }
+  ~Pty() {
+    if (slave_keep >= 0) close(slave_keep);
+  }
+};
+
+// Reads from the console until one whole hello went by, and drops it: the
+// bytes a console loses when the host opens it late.
+void DropOneHello(int fd) {
+  std::string seen;
+  char c;
+  while (seen.find(kConsoleHello) == std::string::npos) {
+    ASSERT_EQ(read(fd, &c, 1), 1);
+    seen += c;
+  }
+}
+
+TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
+  Pty pty;
+  OneProgramService service;
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+
+  // The guest starts first and says hello into the void.
+  auto transport = OpenTransport("hvc:" + pty.slave_path);
+  ASSERT_TRUE(transport.ok()) << transport.error().message;
+  GuestClient client(std::move(transport).value(), std::chrono::seconds(30));
+  gv1::ListProgramsResponse got;
+  std::unique_ptr<CallError> error;
+  std::thread guest([&] {
+    auto res = client.List(gv1::ListProgramsRequest());
+    got = res.value;
+    error = std::move(res.error);
+  });
+
+  DropOneHello(pty.master);
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  ConsoleBridge host(BridgeRole::kHost, pty.master, sv[1]);
+  // gRPC's server side, unlike its client side, does not make the fd
+  // non-blocking itself; a blocking one stalls a poller thread in recvmsg.
+  ASSERT_EQ(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
+  grpc::AddInsecureChannelFromFd(server.get(), sv[0]);
+  host.Start();
+  guest.join();
+
+  ASSERT_FALSE(error) << error->message;
+  ASSERT_EQ(got.programs_size(), 1);
+  EXPECT_EQ(got.programs(0).id(), 42u);
+  EXPECT_EQ(got.programs(0).name(), "over-the-console");
+  EXPECT_TRUE(host.connected());
+  server->Shutdown();
+}
+
+TEST(ConsoleBridge, AConsoleThatCannotBeOpenedIsATransportErrorWithTheReason) {
+  auto transport = OpenTransport("hvc:/nonexistent/hvc7");
+  ASSERT_TRUE(transport.ok());
+  GuestClient client(std::move(transport).value(), std::chrono::milliseconds(300));
+  auto res = client.List(gv1::ListProgramsRequest());
+  ASSERT_TRUE(res.error);
+  EXPECT_TRUE(res.error->transport);
+  EXPECT_NE(res.error->message.find("no answer from hyperupcalld at hvc:/nonexistent/hvc7"),
+            std::string::npos)
+      << res.error->message;
+  EXPECT_NE(res.error->message.find("cannot open console /nonexistent/hvc7"), std::string::npos)
+      << res.error->message;
+}
+
+TEST(Transport, SpecsOtherThanUnixAndHvcAreUsageErrors) {
+  auto t = OpenTransport("tcp:1.2.3.4:5");
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().message,
+            "--connect 'tcp:1.2.3.4:5': want unix:PATH (sim) or hvc:/dev/hvcN (Xen console "
+            "channel)");
+}
+
+}  // namespace
+}  // namespace hu::guest
