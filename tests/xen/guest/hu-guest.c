@@ -98,9 +98,9 @@ int main(int argc, char **argv)
 	count = strtoul(argv[2], NULL, 0);
 	calls = strtoul(argv[3], NULL, 0);
 	touch = strtoul(argv[4], NULL, 0);
-	/* The bitmap's hex copy must fit one xenstore value. */
-	if (!count || count > 8 * 1024) {
-		fprintf(stderr, "hu-guest: COUNT must be 1..8192\n");
+	/* Its hex copy must fit xenstored's default 2048-byte node quota. */
+	if (!count || count > 8 * 900) {
+		fprintf(stderr, "hu-guest: COUNT must be 1..7200\n");
 		return 2;
 	}
 
