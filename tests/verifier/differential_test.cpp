@@ -1,5 +1,6 @@
 // Differential soundness: random programs (context loads, stack traffic,
-// pointer arithmetic, every ALU op, forward branches and counted loops) go
+// pointer arithmetic, every ALU op, forward branches, counted loops and
+// local calls) go
 // through the verifier; every accepted one must then run in the
 // interpreter, on random contexts, without a memory fault, without
 // exhausting a generous budget (termination), and with r0 inside the
@@ -27,6 +28,8 @@ class ProgramGen {
   std::string Make(int n) {
     n += 8;
     lines_.clear();
+    calls_ = 0;
+    ptr_arg_ = Pick(2);
     // Mostly initialised registers and stack, so that a good share of the
     // programs is safe and the interesting checks are the ones that fire.
     static const char* kInit[] = {"0", "2", "3", "4", "5", "6", "7"};
@@ -66,7 +69,10 @@ class ProgramGen {
           Loop();
           break;
         case 10:
-          Emit("mov %r" + Reg() + ", " + Imm());
+          if (Pick(3) == 0)
+            Call();
+          else
+            Emit("mov %r" + Reg() + ", " + Imm());
           break;
         default:
           Alu();
@@ -85,7 +91,15 @@ class ProgramGen {
       }
       text += l + "\n";
     }
-    return text + "exit\n";
+    text += "exit\n";
+    // The subprogram local calls go to: its own stack, and a write through
+    // r2 when the caller passed a pointer to its stack there.
+    if (calls_ == 0) return text;
+    text += "sub:\n  mov %r0, " + Imm() + "\n  stdw [%r10-8], " + Imm() +
+            "\n  ldxdw %r4, [%r10-8]\n  " + (Pick(2) ? "add" : "xor") + " %r0, %r4\n";
+    if (ptr_arg_ && Pick(2)) text += "  stxdw [%r2+0], %r0\n";
+    if (ptr_arg_ && Pick(2)) text += "  ldxdw %r0, [%r2+0]\n";
+    return text + "  exit\n";
   }
 
  private:
@@ -156,6 +170,14 @@ class ProgramGen {
     else
       Emit("ldx" + Size() + " %r" + Reg() + ", [%r8-" + std::to_string(8 + Pick(24)) + "]");
   }
+  void Call() {
+    calls_++;
+    if (ptr_arg_) {
+      Emit("mov %r2, %r10");
+      Emit("add %r2, -" + std::to_string(8 * (1 + Pick(8))));
+    }
+    Emit("call local sub");
+  }
   void Branch() {
     static const char* kJmps[] = {"jeq",  "jne",  "jgt",  "jge",  "jlt", "jle",
                                   "jset", "jsgt", "jsge", "jslt", "jsle"};
@@ -178,6 +200,8 @@ class ProgramGen {
 
   std::mt19937 rng_;
   std::vector<std::string> lines_;
+  int calls_ = 0;
+  bool ptr_arg_ = false;  // every call passes a pointer to its stack in r2
 };
 
 uint64_t Interesting(std::mt19937& rng) {
@@ -190,7 +214,7 @@ TEST(Differential, AcceptedProgramsRunSafelyInsideTheirRange) {
   ProgramGen gen(12345);
   std::mt19937 rng(777);
   std::vector<uint8_t> stack(HU_STACK_FRAME * HU_MAX_CALL_DEPTH);
-  int accepted = 0, total = 0, runs = 0;
+  int accepted = 0, total = 0, runs = 0, with_calls = 0;
   for (int i = 0; i < 6000; i++) {
     std::string text = gen.Make(8 + static_cast<int>(i % 24));
     auto prog = Assemble(text);
@@ -201,6 +225,7 @@ TEST(Differential, AcceptedProgramsRunSafelyInsideTheirRange) {
     Report r = Verify(*prog, opts);
     if (!r.accepted) continue;
     accepted++;
+    if (text.find("call local") != std::string::npos) with_calls++;
     for (int k = 0; k < 6; k++) {
       hu_ctx_mem_reclaim ctx{Interesting(rng), Interesting(rng), Interesting(rng),
                              static_cast<uint32_t>(Interesting(rng)),
@@ -224,8 +249,9 @@ TEST(Differential, AcceptedProgramsRunSafelyInsideTheirRange) {
       ASSERT_LE(static_cast<int64_t>(run.r0), r.r0.smax) << text;
     }
   }
-  std::printf("differential: %d random programs, %d accepted, %d interpreter runs\n", total,
-              accepted, runs);
+  std::printf(
+      "differential: %d random programs, %d accepted (%d with local calls), %d interpreter runs\n",
+      total, accepted, with_calls, runs);
   // The generator is tuned so a good share is safe; a verifier that
   // rejected everything would pass the checks above vacuously.
   EXPECT_GE(accepted, total / 10);
