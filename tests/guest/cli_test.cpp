@@ -171,6 +171,18 @@ TEST_F(CliTest, AnUnsafeProgramIsRejectedWithTheDaemonsReason) {
   EXPECT_NE(load.out.find("insn "), std::string::npos) << load.out;
 }
 
+TEST_F(CliTest, HookOverrideIsVerifiedAgainstTheNewHook) {
+  StartDaemon();
+  WaitForSockets();
+  // trace.bpf.o reads trace.exit's context, which is larger than
+  // mem.reclaim's: the daemon must refuse it there, naming the hook.
+  Outcome load = Exec(Tool(1, {"load", Policy("trace.bpf.o"), "--hook", "mem.reclaim"}));
+  EXPECT_EQ(load.rc, 1) << load.out << load.err;
+  EXPECT_NE(load.out.find("trace (mem.reclaim, "), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("rejected"), std::string::npos) << load.out;
+  EXPECT_NE(load.out.find("mem.reclaim"), std::string::npos) << load.out;
+}
+
 TEST_F(CliTest, AGuestSeesAndTouchesOnlyItsOwnPrograms) {
   StartDaemon();
   WaitForSockets();
