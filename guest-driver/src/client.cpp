@@ -5,6 +5,25 @@
 #include <thread>
 
 namespace hu::guest {
+namespace {
+
+const char* StateName(grpc_connectivity_state s) {
+  switch (s) {
+    case GRPC_CHANNEL_IDLE:
+      return "idle";
+    case GRPC_CHANNEL_CONNECTING:
+      return "connecting";
+    case GRPC_CHANNEL_READY:
+      return "ready";
+    case GRPC_CHANNEL_TRANSIENT_FAILURE:
+      return "failing to connect";
+    case GRPC_CHANNEL_SHUTDOWN:
+      return "shut down";
+  }
+  return "unknown";
+}
+
+}  // namespace
 
 template <class Req, class Resp, class Fn>
 CallResult<Resp> GuestClient::Call(const char* what, const Req& req, bool idempotent, Fn fn) {
@@ -47,7 +66,8 @@ CallResult<Resp> GuestClient::Call(const char* what, const Req& req, bool idempo
         char t[32];
         snprintf(t, sizeof t, "%g", secs);
         out.error->message = std::string(what) + ": no answer from hyperupcalld at " +
-                             transport_->Describe() + " within " + t + "s" +
+                             transport_->Describe() + " within " + t + "s (channel " +
+                             StateName(channel->GetState(false)) + ")" +
                              (why.empty() ? "" : ": " + why);
       }
     } else {

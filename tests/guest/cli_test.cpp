@@ -226,9 +226,9 @@ TEST_F(CliTest, NoDaemonIsATransportFailure) {
   argv[6] = "0.5";  // --timeout
   Outcome r = Exec(argv);
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(
-      r.err.find("no answer from hyperupcalld at unix:" + Sock(1) + " within 0.5s: no socket"),
-      std::string::npos)
+  EXPECT_NE(r.err.find("no answer from hyperupcalld at unix:" + Sock(1) +
+                       " within 0.5s (channel failing to connect): no socket"),
+            std::string::npos)
       << r.err;
 }
 
