@@ -33,6 +33,13 @@ CallResult<Resp> GuestClient::Call(const char* what, const Req& req, bool idempo
   CallResult<Resp> out;
   while (true) {
     auto channel = transport_->Channel();
+    if (std::string fatal = transport_->Unusable(); !fatal.empty()) {
+      out.error = std::make_unique<CallError>();
+      out.error->transport = true;
+      out.error->grpc_code = static_cast<int>(grpc::StatusCode::UNAVAILABLE);
+      out.error->message = std::string(what) + ": " + fatal;
+      return out;
+    }
     auto stub = gv1::GuestService::NewStub(channel);
     grpc::ClientContext ctx;
     ctx.set_deadline(deadline);

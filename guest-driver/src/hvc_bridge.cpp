@@ -19,8 +19,8 @@ std::shared_ptr<grpc::Channel> HvcBridge::Connect(const grpc::ChannelArguments& 
       ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     open_error_ = "cannot open console " + device_ + ": " + std::strerror(errno);
     if (tty >= 0) ::close(tty);
-    // Nothing listens there: every call fails UNAVAILABLE, and the
-    // client reports open_error_.
+    // A channel that goes nowhere; the client sees Unusable() first and
+    // reports open_error_ without calling.
     return grpc::CreateCustomChannel("unix:/nonexistent/hyperupcall-console",
                                      grpc::InsecureChannelCredentials(), args);
   }

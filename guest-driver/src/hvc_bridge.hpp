@@ -21,6 +21,7 @@ class HvcBridge {
   std::shared_ptr<grpc::Channel> Connect(const grpc::ChannelArguments& args);
   bool alive() const { return bridge_ && bridge_->alive(); }
   std::string LastError() const;
+  const std::string& OpenError() const { return open_error_; }
 
  private:
   std::string device_;

@@ -57,6 +57,7 @@ class HvcTransport : public Transport {
   }
   std::string Describe() const override { return "hvc:" + device_; }
   std::string Diagnose() const override { return bridge_ ? bridge_->LastError() : ""; }
+  std::string Unusable() const override { return bridge_ ? bridge_->OpenError() : ""; }
 
  private:
   std::string device_;

@@ -99,15 +99,13 @@ TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
 TEST(ConsoleBridge, AConsoleThatCannotBeOpenedIsATransportErrorWithTheReason) {
   auto transport = OpenTransport("hvc:/nonexistent/hvc7");
   ASSERT_TRUE(transport.ok());
-  GuestClient client(std::move(transport).value(), std::chrono::milliseconds(300));
+  // A long timeout: the client must not wait for it when the device is gone.
+  GuestClient client(std::move(transport).value(), std::chrono::hours(1));
   auto res = client.List(gv1::ListProgramsRequest());
   ASSERT_TRUE(res.error);
   EXPECT_TRUE(res.error->transport);
-  EXPECT_NE(res.error->message.find("no answer from hyperupcalld at hvc:/nonexistent/hvc7"),
-            std::string::npos)
-      << res.error->message;
-  EXPECT_NE(res.error->message.find("cannot open console /nonexistent/hvc7"), std::string::npos)
-      << res.error->message;
+  EXPECT_EQ(res.error->message,
+            "list: cannot open console /nonexistent/hvc7: No such file or directory");
 }
 
 TEST(Transport, SpecsOtherThanUnixAndHvcAreUsageErrors) {

@@ -29,6 +29,9 @@ class Transport {
   // Why the daemon might be unreachable, from what the guest can see
   // (e.g. "no socket at PATH"); "" when nothing is known.
   virtual std::string Diagnose() const { return ""; }
+  // Set when the transport cannot work at all (e.g. the console device
+  // does not open): the client gives up at once instead of waiting.
+  virtual std::string Unusable() const { return ""; }
 };
 
 Result<std::unique_ptr<Transport>> OpenTransport(std::string_view spec);
