@@ -141,6 +141,9 @@ Result<RegisterOutcome> Core::RejectLocked(ProgramRecord rec, const Error& why, 
       Verdict{VerdictKind::kRejected, stage, why.message, error_pc, static_cast<int32_t>(why.code)};
   rec.verifier_log = std::move(log);
   rec.updated_ms = NowUnixMs();
+  // Keep the bytes for `prog dump` only when they are of a size the domain
+  // may load: a guest must not fill the disk with oversized rejects.
+  if (rec.insns.size() > EffectivePolicyLocked(rec.domid).max_insns) rec.insns.clear();
   AuditRow audit{rec.updated_ms, rec.domid,  0,
                  rec.name,       "rejected", fmt::format("{}: {}", stage, why.message)};
   auto id = store_.InsertProgram(rec, audit);

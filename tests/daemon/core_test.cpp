@@ -199,5 +199,40 @@ TEST_F(CoreTest, DetachUninstalls) {
   EXPECT_EQ(core_->Detach(out->id, "").error().code, ErrorCode::kFailedPrecondition);
 }
 
+TEST_F(CoreTest, DomainStopDetachesItsProgramsOnly) {
+  auto mine = core_->Register(1, Prog("trace.exit", "a", kRet0));
+  auto other = core_->Register(2, Prog("trace.exit", "b", kRet0));
+  ASSERT_TRUE(mine.ok() && other.ok());
+  auto sub = bus_.Subscribe();
+  DomainEvent ev;
+  ev.kind = DomainEvent::Kind::kStopped;
+  ev.domain.domid = 1;
+  core_->OnDomainEvent(ev);
+  EXPECT_EQ(core_->Program(mine->id)->state, ProgState::kDetached);
+  EXPECT_EQ(core_->Program(mine->id)->verdict.message, "domain stopped");
+  EXPECT_EQ(core_->Program(other->id)->state, ProgState::kInstalled);
+  bool saw_stop = false;
+  while (auto e = sub->Next(100)) {
+    saw_stop |= e->kind() == hyperupcall::operator_api::v1::EVENT_KIND_DOMAIN_STOPPED;
+  }
+  EXPECT_TRUE(saw_stop);
+}
+
+TEST_F(CoreTest, RejectedProgramsAreCappedPerDomainAndIdsStayUnique) {
+  uint64_t last = 0;
+  for (int i = 0; i < 40; ++i) {
+    auto out = core_->Register(1, Prog("trace.exit", "bad", "ldxdw %r0, [%r10+8]\nexit\n"));
+    ASSERT_TRUE(out.ok());
+    EXPECT_GT(out->id, last);
+    last = out->id;
+  }
+  EXPECT_EQ(core_->Programs(1, true).size(), 32u);
+  Reopen();
+  EXPECT_EQ(core_->Programs(1, true).size(), 32u);
+  auto next = core_->Register(1, Prog("trace.exit", "ok", kRet0));
+  ASSERT_TRUE(next.ok());
+  EXPECT_GT(next->id, last);
+}
+
 }  // namespace
 }  // namespace hu::daemon
