@@ -55,7 +55,9 @@ Result<Kallsyms> Kallsyms::Parse(std::string_view text, std::string source) {
 Result<Kallsyms> Kallsyms::Load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return MakeError(ErrorCode::kNotFound, "cannot open kallsyms file " + path);
+    // Not kNotFound: that code means "no such symbol", which a __weak
+    // extern turns into 0; a missing table must stay an error.
+    return MakeError(ErrorCode::kFailedPrecondition, "cannot open kallsyms file " + path);
   }
   std::ostringstream text;
   text << in.rdbuf();

@@ -158,7 +158,8 @@ Status BpfObject::Impl::ReadCode() {
 Status BpfObject::Impl::ReadFunctions() {
   std::map<std::string, size_t> program_names;
   for (const auto& sym : elf.symbols) {
-    if (sym.type != STT_FUNC) continue;
+    // An undefined function is a kfunc extern; Link() names it if called.
+    if (sym.type != STT_FUNC || sym.shndx == SHN_UNDEF) continue;
     auto it = code.find(sym.shndx);
     if (it == code.end()) {
       return Bad("function '" + sym.name + "' is not in a code section");
@@ -383,8 +384,13 @@ class Linker {
     } else if (sym.bind == STB_WEAK && r.error().code == ErrorCode::kNotFound) {
       addr = 0;  // libbpf's rule: an absent __weak ksym reads as 0
     } else {
-      return MakeError(r.error().code, obj_.elf.origin + ": program '" + prog_.info.name +
-                                           "': ksym " + r.error().message);
+      // "ksym 'x' not found in FILE"; other failures (no file, hidden or
+      // ambiguous addresses) say which extern needed the table.
+      const std::string what = r.error().code == ErrorCode::kNotFound
+                                   ? "ksym " + r.error().message
+                                   : "ksym '" + sym.name + "': " + r.error().message;
+      return MakeError(r.error().code,
+                       obj_.elf.origin + ": program '" + prog_.info.name + "': " + what);
     }
     const uint64_t value = addr + addend;
     prog_.insns[i].imm = static_cast<int32_t>(static_cast<uint32_t>(value));

@@ -122,6 +122,14 @@ TEST(Loader, KsymWithoutAKallsymsFileIsAnError) {
       << err;
 }
 
+TEST(Loader, AMissingKallsymsFileIsAnErrorEvenForWeakExterns) {
+  LazyKallsyms missing("/nonexistent/kallsyms");
+  std::string err = LinkError("ksym", "grace", &missing);
+  EXPECT_NE(err.find("ksym 'maybe_absent': cannot open kallsyms file /nonexistent/kallsyms"),
+            std::string::npos)
+      << err;
+}
+
 TEST(Loader, ProgramsWithoutKsymsNeverReadKallsyms) {
   TableResolver ksyms({});
   MustLink("maps", "count_exits", &ksyms);
