@@ -4,27 +4,26 @@
  * when domctl_abi.h and the patch's public/domctl.h disagree.
  */
 #define __XEN_TOOLS__ 1
+// Xen's public headers expect the fixed-width types already declared.
+// clang-format off
 #include <stddef.h>
 #include <stdint.h>
-
 #include <public/domctl.h>
+// clang-format on
 
 #include "domctl_abi.h"
 
-#define SAME(a, b, f)                                                     \
-	_Static_assert(offsetof(struct a, f) == offsetof(struct b, f), #f)
+#define SAME(a, b, f) _Static_assert(offsetof(struct a, f) == offsetof(struct b, f), #f)
 
 _Static_assert(XEN_DOMCTL_hyperupcall == HU_XEN_DOMCTL_hyperupcall, "op");
 _Static_assert(XEN_DOMCTL_INTERFACE_VERSION == HU_XEN_DOMCTL_INTERFACE_VERSION,
-	       "interface version");
+               "interface version");
 _Static_assert(__HYPERVISOR_domctl == HU_XEN_HYPERVISOR_domctl, "hypercall");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_trace_read == HU_XEN_OP_trace_read, "ops");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_RECLAIM_MAX == HU_XEN_RECLAIM_MAX, "max");
-_Static_assert(sizeof(struct xen_domctl) == sizeof(struct hu_xen_domctl),
-	       "domctl size");
-_Static_assert(sizeof(struct xen_domctl_hyperupcall) ==
-		       sizeof(struct hu_xen_domctl_hyperupcall),
-	       "op size");
+_Static_assert(sizeof(struct xen_domctl) == sizeof(struct hu_xen_domctl), "domctl size");
+_Static_assert(sizeof(struct xen_domctl_hyperupcall) == sizeof(struct hu_xen_domctl_hyperupcall),
+               "op size");
 SAME(xen_domctl, hu_xen_domctl, u);
 SAME(xen_domctl, hu_xen_domctl, domain);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, id);
@@ -40,7 +39,4 @@ SAME(xen_hyperupcall_region, hu_xen_region, flags);
 SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, nregions);
 SAME(xen_hyperupcall_trace_hdr, hu_xen_trace_hdr, len);
 
-int main(void)
-{
-	return 0;
-}
+int main(void) { return 0; }

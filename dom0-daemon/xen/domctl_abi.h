@@ -31,101 +31,101 @@
 #define HU_XEN_RECLAIM_MAX (1u << 16)
 
 struct hu_xen_map_def {
-	uint32_t type;
-	uint32_t key_size;
-	uint32_t value_size;
-	uint32_t max_entries;
+  uint32_t type;
+  uint32_t key_size;
+  uint32_t value_size;
+  uint32_t max_entries;
 };
 
 struct hu_xen_region {
-	uint64_t start;
-	uint64_t len;
-	uint32_t flags;
-	uint32_t pad;
+  uint64_t start;
+  uint64_t len;
+  uint32_t flags;
+  uint32_t pad;
 };
 
 struct hu_xen_prog_info {
-	uint64_t id;
-	uint32_t hook;
-	uint32_t ninsns;
-	uint32_t nmaps;
-	uint32_t nregions;
+  uint64_t id;
+  uint32_t hook;
+  uint32_t ninsns;
+  uint32_t nmaps;
+  uint32_t nregions;
 };
 
 struct hu_xen_trace_hdr {
-	uint64_t id;
-	uint64_t time_ns;
-	uint32_t len;
-	uint32_t pad;
+  uint64_t id;
+  uint64_t time_ns;
+  uint32_t len;
+  uint32_t pad;
 };
 
 struct hu_xen_domctl_hyperupcall {
-	uint32_t op;
-	uint32_t pad;
-	uint64_t id;
-	union {
-		struct {
-			uint32_t hook;
-			uint32_t ninsns;
-			uint32_t nmaps;
-			uint32_t nregions;
-			uint64_t budget;
-			uint64_t insns;
-			uint64_t maps;
-			uint64_t regions;
-		} install;
-		struct {
-			uint32_t max;
-			uint32_t nr;
-			uint64_t progs;
-		} list;
-		struct {
-			uint64_t runs;
-			uint64_t insns;
-			uint64_t run_ns;
-			uint64_t budget_aborts;
-			uint64_t errors;
-			uint64_t last_result;
-			uint32_t last_err;
-			uint32_t last_err_pc;
-		} stats;
-		struct {
-			uint32_t map;
-			uint32_t flags;
-			uint32_t cursor;
-			uint32_t key_size;
-			uint32_t value_size;
-			uint32_t pad;
-			uint64_t key;
-			uint64_t value;
-		} map;
-		struct {
-			uint64_t first_gfn;
-			uint64_t nr_frames;
-			uint64_t bitmap;
-			uint64_t nr_free;
-			uint64_t nr_errors;
-		} reclaim;
-		struct {
-			uint32_t size;
-			uint32_t used;
-			uint32_t nr;
-			uint32_t lost;
-			uint64_t buf;
-		} trace;
-	} u;
+  uint32_t op;
+  uint32_t pad;
+  uint64_t id;
+  union {
+    struct {
+      uint32_t hook;
+      uint32_t ninsns;
+      uint32_t nmaps;
+      uint32_t nregions;
+      uint64_t budget;
+      uint64_t insns;
+      uint64_t maps;
+      uint64_t regions;
+    } install;
+    struct {
+      uint32_t max;
+      uint32_t nr;
+      uint64_t progs;
+    } list;
+    struct {
+      uint64_t runs;
+      uint64_t insns;
+      uint64_t run_ns;
+      uint64_t budget_aborts;
+      uint64_t errors;
+      uint64_t last_result;
+      uint32_t last_err;
+      uint32_t last_err_pc;
+    } stats;
+    struct {
+      uint32_t map;
+      uint32_t flags;
+      uint32_t cursor;
+      uint32_t key_size;
+      uint32_t value_size;
+      uint32_t pad;
+      uint64_t key;
+      uint64_t value;
+    } map;
+    struct {
+      uint64_t first_gfn;
+      uint64_t nr_frames;
+      uint64_t bitmap;
+      uint64_t nr_free;
+      uint64_t nr_errors;
+    } reclaim;
+    struct {
+      uint32_t size;
+      uint32_t used;
+      uint32_t nr;
+      uint32_t lost;
+      uint64_t buf;
+    } trace;
+  } u;
 };
 
 /* struct xen_domctl: header, then the union (128 bytes of padding). */
 struct hu_xen_domctl {
-	uint32_t cmd;
-	uint32_t interface_version;
-	uint16_t domain;
-	uint16_t pad[3];
-	union {
-		struct hu_xen_domctl_hyperupcall hyperupcall;
-		uint8_t pad[128];
-	} u;
+  uint32_t cmd;
+  uint32_t interface_version;
+  uint16_t domain;
+  uint16_t pad[3];
+  union {
+    struct hu_xen_domctl_hyperupcall hyperupcall;
+    uint8_t pad[128];
+  } u;
 };
 
 #endif /* HU_XEN_DOMCTL_ABI_H */
