@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -79,8 +80,15 @@ ConsoleBridge::~ConsoleBridge() {
   }
 }
 
-void ConsoleBridge::Start() {
-  if (alive_) thread_ = std::thread([this] { Run(); });
+void ConsoleBridge::Start(std::function<void()> on_stop) {
+  on_stop_ = std::move(on_stop);
+  if (!alive_) return;
+  thread_ = std::thread([this] {
+    Run();
+    // Stopped by the destructor: the owner knows already.
+    if (alive_) return;
+    if (on_stop_) on_stop_();
+  });
 }
 
 std::string ConsoleBridge::LastError() const {
@@ -167,6 +175,76 @@ void ConsoleBridge::Run() {
         return Fail(std::string("console write: ") + std::strerror(errno));
       }
     }
+  }
+}
+
+ConsoleHost::ConsoleHost(int tty_fd, std::function<void(int fd)> attach)
+    : tty_(tty_fd), attach_(std::move(attach)) {}
+
+ConsoleHost::~ConsoleHost() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  bridge_.reset();
+  if (tty_ >= 0) ::close(tty_);
+}
+
+void ConsoleHost::Start() {
+  if (!NewSession()) return;
+  thread_ = std::thread([this] { Supervise(); });
+}
+
+int ConsoleHost::sessions() const {
+  std::lock_guard lk(mu_);
+  return sessions_;
+}
+
+bool ConsoleHost::NewSession() {
+  // Each bridge owns (and closes) its descriptors, so it gets its own
+  // duplicate of the console.
+  int tty = ::fcntl(tty_, F_DUPFD_CLOEXEC, 0);
+  int sv[2];
+  if (tty < 0 || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    if (tty >= 0) ::close(tty);
+    return false;
+  }
+  ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+  auto bridge = std::make_unique<ConsoleBridge>(BridgeRole::kHost, tty, sv[1]);
+  ConsoleBridge* started = bridge.get();
+  {
+    // Recorded before it starts, so an instant failure finds it here.
+    std::lock_guard lk(mu_);
+    bridge_ = std::move(bridge);
+    ++sessions_;
+  }
+  attach_(sv[0]);
+  started->Start([this] {
+    {
+      std::lock_guard lk(mu_);
+      session_ended_ = true;
+    }
+    cv_.notify_all();
+  });
+  return true;
+}
+
+void ConsoleHost::Supervise() {
+  std::unique_lock lk(mu_);
+  while (true) {
+    cv_.wait(lk, [this] { return stop_ || session_ended_; });
+    if (stop_) return;
+    session_ended_ = false;
+    // The ended bridge's thread is past its callback or about to be: it is
+    // joined here, off that thread.
+    std::unique_ptr<ConsoleBridge> old = std::move(bridge_);
+    lk.unlock();
+    old.reset();
+    const bool ok = NewSession();
+    lk.lock();
+    if (!ok) return;
   }
 }
 

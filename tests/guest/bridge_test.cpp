@@ -93,7 +93,34 @@ TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
   EXPECT_EQ(got.programs(0).id(), 42u);
   EXPECT_EQ(got.programs(0).name(), "over-the-console");
   EXPECT_TRUE(host.connected());
-  server->Shutdown();
+  // Connections over a console do not end by themselves: cancel them.
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+TEST(ConsoleHost, ServesOneGuestSessionAfterAnother) {
+  Pty pty;
+  OneProgramService service;
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+  ConsoleHost host(pty.master, [&](int fd) { grpc::AddInsecureChannelFromFd(server.get(), fd); });
+  host.Start();
+  // Two runs of the guest tool, one after the other, on the same console:
+  // the second's hello ends the first session and opens a new one.
+  for (int run = 0; run < 2; ++run) {
+    SCOPED_TRACE(run);
+    auto transport = OpenTransport("hvc:" + pty.slave_path);
+    ASSERT_TRUE(transport.ok());
+    GuestClient client(std::move(transport).value(), std::chrono::seconds(30));
+    auto res = client.List(gv1::ListProgramsRequest());
+    ASSERT_FALSE(res.error) << res.error->message;
+    ASSERT_EQ(res.value.programs_size(), 1);
+    EXPECT_EQ(res.value.programs(0).id(), 42u);
+  }
+  EXPECT_GE(host.sessions(), 2);
+  // Connections over a console do not end by themselves: cancel them.
+  server->Shutdown(std::chrono::system_clock::now());
 }
 
 TEST(ConsoleBridge, AConsoleThatCannotBeOpenedIsATransportErrorWithTheReason) {

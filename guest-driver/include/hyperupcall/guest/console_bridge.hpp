@@ -15,6 +15,9 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -36,7 +39,8 @@ class ConsoleBridge {
   ConsoleBridge(const ConsoleBridge&) = delete;
   ConsoleBridge& operator=(const ConsoleBridge&) = delete;
 
-  void Start();
+  // `on_stop` runs on the bridge's thread when it stops by itself.
+  void Start(std::function<void()> on_stop = {});
   bool alive() const { return alive_; }
   bool connected() const { return connected_; }
   std::string LastError() const;
@@ -56,6 +60,40 @@ class ConsoleBridge {
   std::atomic<bool> connected_{false};
   mutable std::mutex mu_;
   std::string error_;
+  std::function<void()> on_stop_;
+  std::thread thread_;
+};
+
+// The host end of one guest's console, for the daemon: runs one bridge per
+// guest session, back to back. Each session's local socket (non-blocking)
+// goes to `attach`, typically grpc::AddInsecureChannelFromFd(server, fd).
+// A session ends when gRPC closes its socket (the guest went away; a new
+// guest's hello is not HTTP/2, so the server drops the old connection) or
+// the console fails; the next session then waits for the next hello.
+class ConsoleHost {
+ public:
+  // Takes ownership of tty_fd.
+  ConsoleHost(int tty_fd, std::function<void(int fd)> attach);
+  ~ConsoleHost();
+  ConsoleHost(const ConsoleHost&) = delete;
+  ConsoleHost& operator=(const ConsoleHost&) = delete;
+
+  void Start();
+  // Sessions started so far.
+  int sessions() const;
+
+ private:
+  void Supervise();
+  bool NewSession();
+
+  int tty_;
+  std::function<void(int)> attach_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool session_ended_ = false;
+  bool stop_ = false;
+  int sessions_ = 0;
+  std::unique_ptr<ConsoleBridge> bridge_;
   std::thread thread_;
 };
 
