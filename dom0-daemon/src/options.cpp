@@ -37,6 +37,12 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o) {
   app.add_option("--sim-kallsyms-dir", o->backend_cfg.sim_kallsyms_dir,
                  "sim: where each guest's kallsyms is written, DIR/<domid>/kallsyms "
                  "(default: STATE/kallsyms)");
+  app.add_option("--libvirt-uri", o->libvirt_uri,
+                 "libvirt connection (xen:///system; test:///default in tests): names, UUIDs, "
+                 "lifecycle and per-domain policy from the domain XML");
+  app.add_option("--libvirt-hook-socket", o->libvirt_hook_socket,
+                 "unix socket the libvirt libxl hook script reports to "
+                 "(/run/hyperupcall/libvirt-hook.sock)");
   app.add_option("--log-level", o->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

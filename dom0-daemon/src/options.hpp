@@ -15,6 +15,8 @@ struct DaemonOptions {
   OperatorEndpointOptions op;
   BackendConfig backend_cfg;
   std::string log_level = "info";
+  std::string libvirt_uri;          // empty: no libvirt
+  std::string libvirt_hook_socket;  // empty: no hook socket
   int verifier_log_level = 1;
 };
 
