@@ -29,9 +29,11 @@ void VerifyLoop(benchmark::State& state, const std::vector<hu_insn>& prog, const
   if (!last.accepted) state.SkipWithError(last.error.c_str());
   state.counters["insns"] = static_cast<double>(prog.size());
   state.counters["processed"] = static_cast<double>(last.insns_processed);
+  state.counters["states"] = static_cast<double>(last.states);
+  state.counters["pruned"] = static_cast<double>(last.pruned);
 }
 
-void BM_Generated(benchmark::State& state) {
+void Generated(benchmark::State& state, bool prune) {
   auto prog =
       hu::Assemble(hu::verifier::bench::GeneratedProgramText(static_cast<int>(state.range(0))));
   if (!prog.ok()) {
@@ -41,9 +43,15 @@ void BM_Generated(benchmark::State& state) {
   Options opts;
   opts.hook = HU_HOOK_MEM_RECLAIM;
   opts.maps = {{HU_MAP_ARRAY, 4, 16, 4}};
+  opts.prune = prune;
   VerifyLoop(state, *prog, opts);
 }
+void BM_Generated(benchmark::State& state) { Generated(state, true); }
 BENCHMARK(BM_Generated)->Arg(4096)->Arg(1024)->Unit(benchmark::kMillisecond);
+// The same without pruning against explored states, to measure what it costs
+// or saves.
+void BM_GeneratedUnpruned(benchmark::State& state) { Generated(state, false); }
+BENCHMARK(BM_GeneratedUnpruned)->Arg(4096)->Unit(benchmark::kMillisecond);
 
 #ifdef HU_HAVE_LOADER
 // Any kernel symbol resolves to a fixed address: only the constant's

@@ -4,21 +4,30 @@
 #include "analyzer.hpp"
 
 #include <algorithm>
+#include <array>
 
 #include "hyperupcall/disasm.hpp"
+#include "liveness.hpp"
 
 namespace hu::verifier {
 namespace {
 
-// After this many visits of one loop head (in one call chain) its state is
-// widened: a loop that really ends has usually done so long before.
-constexpr uint64_t kWidenAfter = 4096;
 // Memory for abstract states: deep call chains with many call sites could
 // otherwise make a small hostile program cost the daemon gigabytes.
 constexpr uint64_t kMaxStateBytes = 256ull << 20;
 
 // The per-instruction log of a long analysis is capped like its states.
 constexpr size_t kMaxLogBytes = 16u << 20;
+
+// After this many visits of one loop head (in one call chain) its state is
+// widened: a loop that really ends has usually done so long before.
+constexpr uint64_t kWidenAfter = 4096;
+
+// Explored states kept for pruning: at most this many per key, and this
+// much memory in all. Past either, states are explored without being kept:
+// pruning only saves work, so running out of room costs time, not safety.
+constexpr size_t kExploredPerKey = 8;
+constexpr uint64_t kMaxExploredBytes = 64ull << 20;
 
 uint64_t Bytes(const State& st) { return st.frames.size() * sizeof(Frame); }
 
@@ -31,7 +40,10 @@ Analyzer::Analyzer(std::span<const hu_insn> prog, const Cfg& cfg, const Options&
       opts_(opts),
       platform_(platform),
       ctx_(platform.Context(opts.hook)),
-      entry_(platform.Entry(opts.hook)) {}
+      entry_(platform.Entry(opts.hook)),
+      live_(LiveIn(prog, cfg)),
+      visits_(prog.size(), 0),
+      kept_(prog.size(), 0) {}
 
 Failure Analyzer::Fault(int32_t pc, std::string reason, const State& st,
                         std::initializer_list<int> regs) const {
@@ -60,17 +72,40 @@ Analyzer::Fail Analyzer::Read(int32_t pc, const State& st, int r, const char* wh
   return std::nullopt;
 }
 
-std::vector<int32_t> Analyzer::Key(const State& st, int32_t pc) const {
-  std::vector<int32_t> k;
+Analyzer::Key Analyzer::KeyOf(const State& st, int32_t pc) const {
+  Key k;
   k.reserve(st.frames.size());
   for (size_t i = 1; i < st.frames.size(); i++) k.push_back(st.frames[i].callsite);
   k.push_back(pc);
   return k;
 }
 
+bool Analyzer::Covered(const Key& key, int32_t pc, const State& st) const {
+  if (kept_[pc] == 0) return false;
+  auto it = explored_.find(key);
+  if (it == explored_.end()) return false;
+  // The registers that matter: live here in the top frame; in a caller's
+  // frame, those live after its call returns (r0-r5 are rewritten then).
+  std::array<uint16_t, HU_MAX_CALL_DEPTH> live;
+  const size_t n = st.frames.size();
+  if (n > live.size()) return false;
+  for (size_t f = 0; f + 1 < n; f++)
+    live[f] = static_cast<uint16_t>(live_[st.frames[f + 1].callsite + 1] & ~0x3fu);
+  live[n - 1] = live_[pc];
+  for (const Explored& e : it->second)
+    if (e.complete && st.In(e.st, std::span(live.data(), n))) return true;
+  return false;
+}
+
 void Analyzer::Push(int32_t pc, State&& st, int32_t from) {
+  auto key = KeyOf(st, pc);
+  if (opts_.prune && Covered(key, pc, st)) {
+    pruned_++;
+    if (opts_.log_level >= 2 && !log_full_)
+      log_ += std::to_string(pc) + ": pruned: covered by a completely explored state\n";
+    return;
+  }
   states_++;
-  auto key = Key(st, pc);
   if (cfg_.loop_head[pc]) {
     // Only consecutive iterations count towards widening: an inner loop
     // starts afresh on each iteration of the outer one.
@@ -82,9 +117,28 @@ void Analyzer::Push(int32_t pc, State&& st, int32_t from) {
   auto it = pending_.find(key);
   if (it == pending_.end()) {
     state_bytes_ += Bytes(st);
-    pending_.emplace(std::move(key), std::move(st));
-  } else if (!st.In(it->second)) {
-    it->second = Join(it->second, st);
+    it = pending_.emplace(std::move(key), Pending{std::move(st), {}}).first;
+  } else if (!st.In(it->second.st)) {
+    it->second.st = Join(it->second.st, st);
+  }
+  // The waiting state now stands for this one too: its node is not
+  // complete before that state's exploration is.
+  auto& parents = it->second.parents;
+  if (cur_ != kNoNode && std::find(parents.begin(), parents.end(), cur_) == parents.end()) {
+    parents.push_back(cur_);
+    nodes_[cur_].open++;
+  }
+}
+
+void Analyzer::Complete(uint32_t node) {
+  std::vector<uint32_t> todo{node};
+  while (!todo.empty()) {
+    Node& n = nodes_[todo.back()];
+    todo.pop_back();
+    if (n.saved_in) (*n.saved_in)[n.saved_at].complete = true;
+    for (uint32_t p : n.parents)
+      if (--nodes_[p].open == 0) todo.push_back(p);
+    std::vector<uint32_t>().swap(n.parents);
   }
 }
 
@@ -118,9 +172,11 @@ std::optional<Failure> Analyzer::Run(Report* report) {
   while (!pending_.empty() && !fail) {
     auto node = pending_.extract(pending_.begin());
     int32_t pc = node.key().back();
-    State st = std::move(node.mapped());
+    State st = std::move(node.mapped().st);
     state_bytes_ -= Bytes(st);
-    if (state_bytes_ > kMaxStateBytes) {
+    cur_ = static_cast<uint32_t>(nodes_.size());
+    nodes_.push_back(Node{std::move(node.mapped().parents), 0, nullptr, 0});
+    if (state_bytes_ + nodes_.size() * sizeof(Node) > kMaxStateBytes) {
       fail = Failure{pc,
                      "too complex: abstract states need more than " +
                          std::to_string(kMaxStateBytes >> 20) + " MiB",
@@ -144,6 +200,19 @@ std::optional<Failure> Analyzer::Run(Report* report) {
           break;
         }
         last = st;
+      }
+    }
+    // Only code that runs again is worth keeping states for: loop-free code
+    // reaches each key once. The first visit of a pc is not kept, so its
+    // copy costs nothing where pruning cannot help.
+    if (opts_.prune && visits_[pc]++ > 0) {
+      auto& saved = explored_[node.key()];
+      if (saved.size() < kExploredPerKey && explored_bytes_ + Bytes(st) <= kMaxExploredBytes) {
+        explored_bytes_ += Bytes(st);
+        nodes_[cur_].saved_in = &saved;
+        nodes_[cur_].saved_at = static_cast<uint32_t>(saved.size());
+        saved.push_back(Explored{st, false});
+        kept_[pc]++;
       }
     }
     // Run straight-line code in place; stop where paths split or merge.
@@ -185,10 +254,12 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       }
       break;
     }
+    if (!fail && nodes_[cur_].open == 0) Complete(cur_);
   }
 
   report->insns_processed = insns_;
   report->states = states_;
+  report->pruned = pruned_;
   if (have_r0_) {
     report->r0.smin = r0_.smin;
     report->r0.smax = r0_.smax;

@@ -4,10 +4,18 @@
 // A back edge reaches a smaller key: the loop is unrolled one iteration at
 // a time, until every path leaves it. A loop whose head state repeats is
 // rejected; after many iterations the head state is widened, which makes a
-// loop that would not end reach a repeated state quickly. Nothing is ever
-// discarded as "already seen" across a back edge, so when the work list
-// empties, every execution has been followed to an exit: that is the
-// termination proof.
+// loop that would not end reach a repeated state quickly.
+//
+// Pruning: a state is dropped when one waiting at the same key covers it,
+// or when an explored state at that key covers it (in the registers live
+// there, and every stack) and that state's exploration is *complete*: every
+// state derived from it has been explored, up to exits or to states that
+// were themselves pruned against complete ones. A state that is still in
+// progress (e.g. an earlier iteration of the loop we are in) never prunes:
+// that is the termination proof. Completion happens strictly after the
+// completion of everything a state leads to, so ordering states by the
+// time they completed bounds every execution from a complete state, and
+// one from a dropped state is one from the state covering it.
 #pragma once
 
 #include <chrono>
@@ -37,6 +45,25 @@ class Analyzer {
     int32_t pc;
     State st;
   };
+  using Key = std::vector<int32_t>;
+  // A state waiting at a key, and the nodes whose successors it joins.
+  struct Pending {
+    State st;
+    std::vector<uint32_t> parents;
+  };
+  // An explored state kept for pruning.
+  struct Explored {
+    State st;
+    bool complete = false;
+  };
+  // One state taken from the work list and run until paths split or merge.
+  // Complete once `open` (waiting states it contributed to) drops to 0.
+  struct Node {
+    std::vector<uint32_t> parents;
+    uint32_t open = 0;
+    std::vector<Explored>* saved_in = nullptr;  // where its state is kept, if it is
+    uint32_t saved_at = 0;
+  };
 
   Fail Step(int32_t pc, State& st, std::vector<Succ>& out);
   Fail Alu(int32_t pc, const hu_insn& insn, State& st);
@@ -65,9 +92,13 @@ class Analyzer {
   Fail Read(int32_t pc, const State& st, int r, const char* what = nullptr) const;
   Failure Fault(int32_t pc, std::string reason, const State& st,
                 std::initializer_list<int> regs) const;
-  std::vector<int32_t> Key(const State& st, int32_t pc) const;
+  Key KeyOf(const State& st, int32_t pc) const;
   // `from`: the instruction the state comes from (-1: entry or a return).
+  // The state comes from node `cur_` (none at entry).
   void Push(int32_t pc, State&& st, int32_t from);
+  // Covered by a complete explored state at `key`.
+  bool Covered(const Key& key, int32_t pc, const State& st) const;
+  void Complete(uint32_t node);
 
   std::span<const hu_insn> prog_;
   const Cfg& cfg_;
@@ -76,14 +107,23 @@ class Analyzer {
   const ContextLayout* ctx_;
   std::vector<EntryArg> entry_;
 
-  std::map<std::vector<int32_t>, State> pending_;
-  std::map<std::vector<int32_t>, State> heads_;  // last state at each loop head
+  std::vector<uint16_t> live_;  // live registers before each insn
+
+  std::map<Key, Pending> pending_;
+  std::map<Key, State> heads_;  // last state at each loop head
   // Iterations of each loop head since it was last entered from outside.
-  std::map<std::vector<int32_t>, uint64_t> iterations_;
+  std::map<Key, uint64_t> iterations_;
+  std::map<Key, std::vector<Explored>> explored_;
+  // Per pc (any call chain): nodes started there, states kept there.
+  std::vector<uint32_t> visits_, kept_;
+  std::vector<Node> nodes_;
+  static constexpr uint32_t kNoNode = UINT32_MAX;
+  uint32_t cur_ = kNoNode;
   bool have_r0_ = false;
   Scalar r0_;
-  uint64_t insns_ = 0, states_ = 0;
-  uint64_t state_bytes_ = 0;  // held in pending_ and heads_
+  uint64_t insns_ = 0, states_ = 0, pruned_ = 0;
+  uint64_t state_bytes_ = 0;     // held in pending_ and heads_
+  uint64_t explored_bytes_ = 0;  // held in explored_
   std::string log_;
   bool log_full_ = false;
 };

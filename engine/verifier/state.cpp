@@ -1,5 +1,7 @@
 #include "state.hpp"
 
+#include <array>
+
 namespace hu::verifier {
 namespace {
 
@@ -48,13 +50,21 @@ Frame CombineFrames(const Frame& a, const Frame& b, ValueOp op) {
 }  // namespace
 
 bool State::In(const State& o) const {
-  if (frames.size() != o.frames.size()) return false;
+  std::array<uint16_t, 16> all;
+  all.fill(0xffff);
+  if (frames.size() <= all.size()) return In(o, std::span(all.data(), frames.size()));
+  std::vector<uint16_t> more(frames.size(), 0xffff);
+  return In(o, more);
+}
+
+bool State::In(const State& o, std::span<const uint16_t> live) const {
+  if (frames.size() != o.frames.size() || live.size() != frames.size()) return false;
   for (size_t f = 0; f < frames.size(); f++) {
     const Frame& a = frames[f];
     const Frame& b = o.frames[f];
     if (a.callsite != b.callsite) return false;
     for (int i = 0; i < HU_NREGS; i++)
-      if (!a.regs[i].In(b.regs[i])) return false;
+      if (((live[f] >> i) & 1) && !a.regs[i].In(b.regs[i])) return false;
     for (int i = 0; i < HU_STACK_FRAME; i++) {
       Byte x = a.bytes[i], y = b.bytes[i];
       if (y == Byte::kInvalid || x == y) continue;

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct State {
   bool operator==(const State&) const = default;
   // Every concrete state of *this is one of `o`.
   bool In(const State& o) const;
+  // The same, comparing in frame f only the registers of bit mask live[f]
+  // (the stacks are compared whole): enough for pruning, because a dead
+  // register is written before any path reads it.
+  bool In(const State& o, std::span<const uint16_t> live) const;
   // The registers that are not uninitialised, e.g. "r0=1 r1=ctx+0 r10=fp+0".
   std::string ToString() const;
 };
