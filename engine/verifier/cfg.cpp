@@ -31,7 +31,6 @@ std::optional<std::string> Unsupported(const hu_insn& insn) {
       insn.src != HU_PSEUDO_MAP_IDX_VALUE)
     return "lddw src=" + std::to_string(insn.src) + " is not supported (only 0, 1 and 5)";
   if (cls == HU_CLS_JMP && HU_OP(insn.code) == HU_JMP_CALL) {
-    if (HU_SRC(insn.code) == HU_SRC_X) return "indirect call (callx) is not supported";
     if (insn.src == HU_CALL_BTF) return "calls by BTF id (kfuncs) are not supported";
   }
   return std::nullopt;

@@ -16,6 +16,28 @@ constexpr uint64_t kMaxHelperSize = 1ull << 29;
 
 Analyzer::Fail Analyzer::CallHelper(int32_t pc, const hu_insn& insn, State& st) {
   int32_t id = insn.imm;
+  if (HU_SRC(insn.code) == HU_SRC_X) {
+    // callx: the helper id is in a register (dst, or imm in the legacy
+    // form). Only a known constant can be checked like a direct call.
+    int reg = insn.imm != 0 ? insn.imm : insn.dst;
+    std::string r = "r" + std::to_string(reg);
+    if (auto f = Read(pc, st, reg, "callx target")) return f;
+    const Value& v = st.reg(reg);
+    if (v.kind != Kind::kScalar)
+      return Fault(pc, "callx through " + r + ": " + r + " is a pointer, not a helper id", st,
+                   {reg});
+    if (!v.s.IsConst())
+      return Fault(pc,
+                   "callx through " + r + ": the helper id must be a known constant, not a range",
+                   st, {reg});
+    if (v.s.Value() > static_cast<uint64_t>(INT32_MAX))
+      return Fault(pc, "callx through " + r + ": unknown helper id " + std::to_string(v.s.Value()),
+                   st, {reg});
+    id = static_cast<int32_t>(v.s.Value());
+    if (platform_.Helper(id) == nullptr || platform_.Helper(id)->name == nullptr)
+      return Fault(pc, "callx through " + r + ": unknown helper id " + std::to_string(id), st,
+                   {reg});
+  }
   const HelperProto* p = platform_.Helper(id);
   if (p == nullptr || p->name == nullptr)
     return Fault(pc, "unknown helper id " + std::to_string(id), st, {});

@@ -284,6 +284,42 @@ f:
   call 99
   exit)",
        "unknown helper id 99", 0},
+      {"callx through a register that is not a known constant", R"(
+  ldxdw %r2, [%r1+0]
+  and %r2, 3
+  call %r2
+  exit)",
+       "callx through r2: the helper id must be a known constant, not a range: "
+       "r2=scalar([0,3]",
+       2},
+      {"callx through a pointer", R"(
+  call %r1
+  exit)",
+       "callx through r1: r1 is a pointer, not a helper id", 0},
+      {"callx to an unknown helper id", R"(
+  mov %r2, 99
+  call %r2
+  exit)",
+       "callx through r2: unknown helper id 99: r2=99", 1},
+      {"callx through an uninitialised register", R"(
+  call %r3
+  exit)",
+       "r3 (callx target) is read before it is written", 0},
+      {"callx to a helper the hook may not call", R"(
+  mov %r1, 0
+  mov %r2, %r10
+  add %r2, -8
+  mov %r3, 8
+  mov %r4, 6
+  call %r4
+  exit)",
+       "helper write_gva (6) is not allowed for hook mem.reclaim", 5},
+      {"callx: r1-r5 do not survive it", R"(
+  mov %r2, 8
+  call %r2
+  mov %r0, %r2
+  exit)",
+       "r2 is read before it is written", 2},
       {"map index out of range", R"(
   lddw %r1, map[3]
   mov %r0, 0
@@ -368,9 +404,12 @@ TEST(RejectTable, RawSlots) {
         {exit, 0, 0, 0, 0}},
        "jump target 2 is the middle of an lddw",
        0},
-      {"indirect call",
-       {{mov_k, 2, 0, 0, 8}, {HU_CLS_JMP | HU_JMP_CALL | HU_SRC_X, 2, 0, 0, 0}, {exit, 0, 0, 0, 0}},
-       "",
+      // The legacy callx form names the register in imm (dst 0).
+      {"callx, legacy form, to an unknown helper",
+       {{mov_k, 3, 0, 0, 99},
+        {HU_CLS_JMP | HU_JMP_CALL | HU_SRC_X, 0, 0, 0, 3},
+        {exit, 0, 0, 0, 0}},
+       "callx through r3: unknown helper id 99: r3=99",
        1},
       {"legacy packet access",
        {{HU_CLS_LD | HU_MODE_ABS | HU_SIZE_W, 0, 0, 0, 0}, {exit, 0, 0, 0, 0}},
@@ -443,6 +482,10 @@ struct Safe {
 
 std::vector<Safe> SafeTable() {
   return {
+      {"callx of a helper id known as a constant", R"(
+  mov %r2, 8
+  call %r2
+  exit)"},
       {"bounded loop", R"(
   mov %r0, 0
   mov %r1, 0
