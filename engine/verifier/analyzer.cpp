@@ -19,10 +19,6 @@ constexpr uint64_t kMaxStateBytes = 256ull << 20;
 // The per-instruction log of a long analysis is capped like its states.
 constexpr size_t kMaxLogBytes = 16u << 20;
 
-// After this many visits of one loop head (in one call chain) its state is
-// widened: a loop that really ends has usually done so long before.
-constexpr uint64_t kWidenAfter = 4096;
-
 // Explored states kept for pruning: at most this many per key, and this
 // much memory in all. Past either, states are explored without being kept:
 // pruning only saves work, so running out of room costs time, not safety.
@@ -189,7 +185,7 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       State& last = it->second;
       uint64_t visits = iterations_[node.key()];
       if (!fresh) {
-        if (visits > kWidenAfter) st = Widen(last, st);
+        if (visits > opts_.loop_widen_after) st = Widen(last, st);
         if (st == last) {
           int32_t from = cfg_.back_edge_from[pc];
           fail = Fault(pc,

@@ -459,6 +459,38 @@ again:
       << r.error;
 }
 
+// Options::loop_widen_after: a loop of 5000 iterations is beyond the default
+// 4096 and is rejected; an operator who raises the cap gets it accepted; a
+// lower cap rejects a loop of 100.
+TEST(Limits, LoopIterations) {
+  auto loop = [](int n) {
+    return Build(R"(
+  mov %r0, 0
+again:
+  add %r0, 1
+  jlt %r0, )" + std::to_string(n) +
+                 R"(, again
+  exit)");
+  };
+  Options opts;
+  opts.hook = HU_HOOK_MEM_RECLAIM;
+  EXPECT_EQ(opts.loop_widen_after, 4096u);
+  EXPECT_TRUE(Verify(loop(4000), opts).accepted);
+  Report r = Verify(loop(5000), opts);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_NE(r.error.find("loop not proven to terminate"), std::string::npos) << r.error;
+  opts.loop_widen_after = 8192;
+  r = Verify(loop(5000), opts);
+  EXPECT_TRUE(r.accepted) << r.error;
+  EXPECT_EQ(r.r0.umin, 5000u);
+  EXPECT_EQ(r.r0.umax, 5000u);
+  opts.loop_widen_after = 50;
+  EXPECT_TRUE(Verify(loop(40), opts).accepted);
+  r = Verify(loop(100), opts);
+  EXPECT_FALSE(r.accepted);
+  EXPECT_NE(r.error.find("loop not proven to terminate"), std::string::npos) << r.error;
+}
+
 TEST(Limits, Time) {
   auto prog = Build(R"(
   mov %r0, 0

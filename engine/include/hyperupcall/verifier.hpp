@@ -26,6 +26,13 @@ struct Options {
   // helpers the hook itself allows.
   uint64_t allowed_helpers = ~0ull;
   int log_level = 0;  // 0: errors; 1: summary; 2: state at every insn
+  // After this many consecutive iterations of one loop head (counted from
+  // the last entry into the loop from outside, per call chain) the head
+  // state is widened: a loop that has not ended by then is driven to a
+  // repeated state and rejected quickly. So it is also, in effect, the most
+  // iterations a single loop may run. Higher values accept longer loops at
+  // the price of verification time (each iteration is analysed).
+  uint64_t loop_widen_after = 4096;
   // Drop a state covered by a completely explored one at the same point
   // (see engine/verifier/README.md). It only saves work; off is for
   // measuring how much.
