@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "cfg.hpp"
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/verifier.hpp"
+#include "liveness.hpp"
 
 namespace hu::verifier {
 namespace {
@@ -104,6 +106,47 @@ TEST(Pruning, ExploredHandlerIsNotExploredAgain) {
   EXPECT_EQ(with.r0.smax, without.r0.smax);
 }
 
+// The handler reads the loop counter: it is live there, so no iteration's
+// handler state covers another's, and each is checked with its own value.
+TEST(Pruning, LiveRegistersAreCompared) {
+  Report r = Check(R"(
+  mov %r6, 0
+head:
+  ldxdw %r2, [%r1+0]
+  jne %r2, %r6, next
+  mov %r0, %r6
+  exit
+next:
+  add %r6, 1
+  jlt %r6, 16, head
+  mov %r0, 100
+  exit)");
+  ASSERT_TRUE(r.accepted) << r.error;
+  EXPECT_EQ(r.r0.umin, 0u);
+  EXPECT_EQ(r.r0.umax, 100u);
+  EXPECT_EQ(r.pruned, 0u);
+  // The same counter used as a stack offset: safe in the first 8 iterations,
+  // out of the frame in the 9th, which must not be pruned against the 1st.
+  r = Check(R"(
+  mov %r6, 0
+head:
+  ldxdw %r2, [%r1+0]
+  jne %r2, %r6, next
+  mov %r3, %r10
+  sub %r3, %r6
+  stdw [%r3-8], 0
+  mov %r0, 0
+  exit
+next:
+  add %r6, 64
+  jlt %r6, 1024, head
+  mov %r0, 0
+  exit)");
+  EXPECT_FALSE(r.accepted);
+  EXPECT_NE(r.error.find("stack"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error_pc, 5) << r.error;
+}
+
 // The handler never ends: no state in it ever completes, so none prunes,
 // and the loop is reported.
 TEST(Pruning, InfiniteLoopInAHandlerIsStillRejected) {
@@ -159,6 +202,51 @@ handler:
   // callee is explored in full on every call, and nothing is pruned.
   EXPECT_EQ(with.pruned, 0u);
   EXPECT_EQ(with.insns_processed, without.insns_processed);
+}
+
+std::vector<uint16_t> Live(const std::string& text) {
+  auto prog = Build(text);
+  Cfg cfg;
+  EXPECT_FALSE(BuildCfg(prog, &cfg).has_value());
+  return LiveIn(prog, cfg);
+}
+
+constexpr uint16_t R(int r) { return static_cast<uint16_t>(1u << r); }
+
+TEST(Liveness, ReadsWritesAndCalls) {
+  auto live = Live(R"(
+  mov %r6, %r1
+  mov %r7, 5
+  ldxdw %r0, [%r6+0]
+  call 8
+  add %r0, %r7
+  exit)");
+  const uint16_t fp = R(10);
+  EXPECT_EQ(live[5], R(0) | fp);                // exit reads r0
+  EXPECT_EQ(live[4], R(0) | R(7) | fp);         // add reads both operands
+  EXPECT_EQ(live[3], 0x3e | R(7) | fp);         // a call reads r1-r5, writes r0
+  EXPECT_EQ(live[2], R(6) | R(7) | 0x3e | fp);  // the load writes r0
+  EXPECT_EQ(live[1], R(6) | 0x3e | fp);         // mov writes r7 without reading it
+  EXPECT_EQ(live[0], R(1) | 0x3c | fp);         // r6 comes from r1
+}
+
+TEST(Liveness, LocalCallsAndLoops) {
+  auto live = Live(R"(
+  mov %r6, 0
+again:
+  call local sub
+  add %r6, 1
+  jlt %r6, 4, again
+  exit
+sub:
+  mov %r0, %r9
+  exit)");
+  // The loop reads r6 before writing it; the callee's read of r9 belongs to
+  // its frame, not the caller's, and r0 is written by the call.
+  EXPECT_EQ(live[1], 0x3e | R(6) | R(10));
+  EXPECT_EQ(live[0], 0x3e | R(10));
+  EXPECT_EQ(live[4], R(0) | R(10));
+  EXPECT_EQ(live[5], R(9) | R(10));  // the callee's first insn
 }
 
 }  // namespace
