@@ -68,4 +68,20 @@ loop{I}:
   return text;
 }
 
+// A loop of `iterations` whose every iteration may enter a handler of
+// `diamonds` if/else diamonds that ends the program; the loop counter is dead
+// in the handler, so pruning against explored states explores it twice
+// instead of once per iteration.
+inline std::string LoopWithHandlerText(int iterations, int diamonds) {
+  std::string s = "  mov %r6, 0\nhead:\n  ldxdw %r2, [%r1+0]\n  jne %r2, %r6, next\n  mov %r3, 0\n";
+  for (int i = 0; i < diamonds; i++) {
+    std::string k = std::to_string(i);
+    s += "  ldxdw %r2, [%r1+" + std::to_string((i % 3) * 8) + "]\n  jgt %r2, " + k + ", big" + k +
+         "\n  add %r3, 1\n  ja join" + k + "\nbig" + k + ":\n  add %r3, 2\njoin" + k + ":\n";
+  }
+  s += "  mov %r0, %r3\n  exit\nnext:\n  add %r6, 1\n  jlt %r6, " + std::to_string(iterations) +
+       ", head\n  mov %r0, 0\n  exit\n";
+  return s;
+}
+
 }  // namespace hu::verifier::bench

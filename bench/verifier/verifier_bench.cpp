@@ -53,6 +53,21 @@ BENCHMARK(BM_Generated)->Arg(4096)->Arg(1024)->Unit(benchmark::kMillisecond);
 void BM_GeneratedUnpruned(benchmark::State& state) { Generated(state, false); }
 BENCHMARK(BM_GeneratedUnpruned)->Arg(4096)->Unit(benchmark::kMillisecond);
 
+// Where pruning pays: a 256-iteration loop that may enter a 100-diamond
+// handler on every iteration. Arg: pruning on (1) or off (0).
+void BM_LoopWithHandler(benchmark::State& state) {
+  auto prog = hu::Assemble(hu::verifier::bench::LoopWithHandlerText(256, 100));
+  if (!prog.ok()) {
+    state.SkipWithError(prog.error().message.c_str());
+    return;
+  }
+  Options opts;
+  opts.hook = HU_HOOK_MEM_RECLAIM;
+  opts.prune = state.range(0) != 0;
+  VerifyLoop(state, *prog, opts);
+}
+BENCHMARK(BM_LoopWithHandler)->Arg(1)->Arg(0)->Unit(benchmark::kMillisecond);
+
 #ifdef HU_HAVE_LOADER
 // Any kernel symbol resolves to a fixed address: only the constant's
 // presence matters to the verifier.
