@@ -101,7 +101,7 @@ struct hu_xen_domctl_hyperupcall {
     } map;
     struct {
       uint64_t first_gfn;
-      uint64_t nr_frames;
+      uint64_t nr_frames; /* IN, OUT: scanned (fewer past Xen's work limit) */
       uint64_t bitmap;
       uint64_t nr_free;
       uint64_t nr_errors;

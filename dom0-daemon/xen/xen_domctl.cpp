@@ -228,7 +228,8 @@ Result<ReclaimResult> Domctl::ReclaimScan(uint32_t domid, uint64_t id, uint64_t 
   op.u.reclaim.bitmap = bitmap.addr();
   if (auto st = Call(domid, op, "reclaim_scan"); !st) return st.error();
   ReclaimResult r;
-  r.bitmap.assign(bitmap.data(), bitmap.data() + (nr_frames + 7) / 8);
+  r.frames = std::min(op.u.reclaim.nr_frames, nr_frames);
+  r.bitmap.assign(bitmap.data(), bitmap.data() + (r.frames + 7) / 8);
   r.nr_free = op.u.reclaim.nr_free;
   r.nr_errors = op.u.reclaim.nr_errors;
   return r;

@@ -40,6 +40,7 @@ struct MapSlot {
 };
 
 struct ReclaimResult {
+  uint64_t frames = 0;          // scanned: fewer than asked past Xen's work limit
   std::vector<uint8_t> bitmap;  // bit i: first_gfn + i reported free
   uint64_t nr_free = 0;
   uint64_t nr_errors = 0;

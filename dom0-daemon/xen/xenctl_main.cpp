@@ -253,9 +253,9 @@ int main(int argc, char** argv) {
   } else if (reclaim->parsed()) {
     auto r = (*dc)->ReclaimScan(domid, id, first, count);
     if (!r) return Fail(r.error().message);
-    std::printf("hu-xenctl: reclaim dom=%u first=%#" PRIx64 " count=%" PRIu64 " free=%" PRIu64
-                " errors=%" PRIu64 " bitmap=%s\n",
-                domid, first, count, r->nr_free, r->nr_errors, Hex(r->bitmap).c_str());
+    std::printf("hu-xenctl: reclaim dom=%u first=%#" PRIx64 " count=%" PRIu64 " scanned=%" PRIu64
+                " free=%" PRIu64 " errors=%" PRIu64 " bitmap=%s\n",
+                domid, first, count, r->frames, r->nr_free, r->nr_errors, Hex(r->bitmap).c_str());
   } else if (trace->parsed()) {
     auto t = (*dc)->TraceRead(domid);
     if (!t) return Fail(t.error().message);
