@@ -32,7 +32,7 @@ run_stage() { # label-args...
 }
 
 echo "=== stage 1: fast tests"
-run_stage -LE xen -j"$(nproc)"
+run_stage -LE xen -j"$(nproc)" --timeout 900
 # The conformance runner's own verdict, visible even when it passed.
 grep -h '^conformance: ' "$build/Testing/Temporary/LastTest.log" 2>/dev/null | tail -1
 if [ "${HU_SKIP_XEN:-0}" != 1 ]; then
