@@ -14,20 +14,8 @@ namespace {
 
 constexpr int kHelloPeriodMs = 200;
 
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EAGAIN) {
-      pollfd pfd{fd, POLLOUT, 0};
-      ::poll(&pfd, 1, 1000);
-      continue;
-    }
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
+void SetNonBlocking(int fd) {
+  if (fd >= 0) ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
 // Removes whole copies of `token` from the front of a direction's first
@@ -63,6 +51,8 @@ class TokenStripper {
 
 ConsoleBridge::ConsoleBridge(BridgeRole role, int tty_fd, int sock_fd)
     : role_(role), tty_(tty_fd), sock_(sock_fd) {
+  SetNonBlocking(tty_);
+  SetNonBlocking(sock_);
   if (::pipe2(wake_, O_CLOEXEC) != 0) {
     wake_[0] = wake_[1] = -1;
     Fail(std::string("pipe: ") + std::strerror(errno));
@@ -104,6 +94,29 @@ void ConsoleBridge::Fail(const std::string& why) {
   alive_ = false;
 }
 
+ConsoleBridge::WriteResult ConsoleBridge::WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    // send() on the socket: with MSG_NOSIGNAL a peer that closed (gRPC
+    // dropping the connection, a server shutting down) is EPIPE, not a
+    // SIGPIPE that kills the whole process.
+    ssize_t w = fd == sock_ ? ::send(fd, p, n, MSG_NOSIGNAL) : ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      // Both descriptors are non-blocking so that a peer that stops
+      // reading cannot hold this thread where the destructor's wake-up
+      // does not reach it.
+      pollfd pfd[2] = {{fd, POLLOUT, 0}, {wake_[0], POLLIN, 0}};
+      if (::poll(pfd, 2, -1) < 0 && errno != EINTR) return WriteResult::kFailed;
+      if (pfd[1].revents) return WriteResult::kStopped;
+      continue;
+    }
+    if (w <= 0) return WriteResult::kFailed;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return WriteResult::kDone;
+}
+
 bool ConsoleBridge::MakeRaw(int fd) {
   termios t;
   if (!::isatty(fd)) return true;
@@ -118,10 +131,33 @@ void ConsoleBridge::Run() {
   std::string handshake_buf;  // tty bytes read before the handshake ended
   TokenStripper from_tty(want);
   char buf[16384];
+  // false: stop now (Fail() recorded why, or the destructor asked).
+  auto to_tty = [&](const char* p, size_t n) {
+    switch (WriteAll(tty_, p, n)) {
+      case WriteResult::kDone:
+        return true;
+      case WriteResult::kFailed:
+        Fail(std::string("console write: ") + std::strerror(errno));
+        return false;
+      case WriteResult::kStopped:
+        return false;
+    }
+    return false;
+  };
+  auto to_sock = [&](const std::string& out) {
+    switch (WriteAll(sock_, out.data(), out.size())) {
+      case WriteResult::kDone:
+        return true;
+      case WriteResult::kFailed:
+        Fail("local socket closed");
+        return false;
+      case WriteResult::kStopped:
+        return false;
+    }
+    return false;
+  };
 
-  if (guest && !WriteAll(tty_, kConsoleHello.data(), kConsoleHello.size())) {
-    return Fail(std::string("console write: ") + std::strerror(errno));
-  }
+  if (guest && !to_tty(kConsoleHello.data(), kConsoleHello.size())) return;
   while (alive_) {
     pollfd fds[3] = {{tty_, POLLIN, 0}, {sock_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
     // The socket is read only once the stream runs: until then its bytes
@@ -132,9 +168,7 @@ void ConsoleBridge::Run() {
     if (r < 0) return Fail(std::string("poll: ") + std::strerror(errno));
     if (fds[2].revents) return;  // asked to stop
     if (r == 0) {
-      if (guest && !WriteAll(tty_, kConsoleHello.data(), kConsoleHello.size())) {
-        return Fail(std::string("console write: ") + std::strerror(errno));
-      }
+      if (guest && !to_tty(kConsoleHello.data(), kConsoleHello.size())) return;
       continue;
     }
     if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -154,26 +188,21 @@ void ConsoleBridge::Run() {
           }
           continue;
         }
-        if (!guest && !WriteAll(tty_, kConsoleReady.data(), kConsoleReady.size())) {
-          return Fail(std::string("console write: ") + std::strerror(errno));
-        }
+        if (!guest && !to_tty(kConsoleReady.data(), kConsoleReady.size())) return;
         connected_ = true;
         data = std::string_view(handshake_buf).substr(at + want.size());
         std::string out = from_tty.Feed(data);
         handshake_buf.clear();
-        if (!WriteAll(sock_, out.data(), out.size())) return Fail("local socket closed");
+        if (!to_sock(out)) return;
         continue;
       }
-      std::string out = from_tty.Feed(data);
-      if (!WriteAll(sock_, out.data(), out.size())) return Fail("local socket closed");
+      if (!to_sock(from_tty.Feed(data))) return;
     }
     if (connected_ && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       ssize_t got = ::read(sock_, buf, sizeof buf);
       if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (got <= 0) return Fail("local socket closed");
-      if (!WriteAll(tty_, buf, static_cast<size_t>(got))) {
-        return Fail(std::string("console write: ") + std::strerror(errno));
-      }
+      if (!to_tty(buf, static_cast<size_t>(got))) return;
     }
   }
 }
@@ -182,14 +211,25 @@ ConsoleHost::ConsoleHost(int tty_fd, std::function<void(int fd)> attach)
     : tty_(tty_fd), attach_(std::move(attach)) {}
 
 ConsoleHost::~ConsoleHost() {
+  Stop();
+  if (tty_ >= 0) ::close(tty_);
+}
+
+void ConsoleHost::Stop() {
   {
     std::lock_guard lk(mu_);
     stop_ = true;
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  bridge_.reset();
-  if (tty_ >= 0) ::close(tty_);
+  // No session starts after the join; the last one's thread may still call
+  // its on_stop (which takes mu_), so it is destroyed outside the lock.
+  std::unique_ptr<ConsoleBridge> last;
+  {
+    std::lock_guard lk(mu_);
+    last = std::move(bridge_);
+  }
+  last.reset();
 }
 
 void ConsoleHost::Start() {
@@ -242,6 +282,11 @@ void ConsoleHost::Supervise() {
     std::unique_ptr<ConsoleBridge> old = std::move(bridge_);
     lk.unlock();
     old.reset();
+    lk.lock();
+    // Stop() may have come while the old bridge was joined: attaching a new
+    // socket to a server that is shutting down is what Stop() prevents.
+    if (stop_) return;
+    lk.unlock();
     const bool ok = NewSession();
     lk.lock();
     if (!ok) return;

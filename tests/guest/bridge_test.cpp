@@ -7,11 +7,19 @@
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_posix.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pty.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <future>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "hyperupcall/guest/client.hpp"
 #include "hyperupcall/guest/console_bridge.hpp"
@@ -30,6 +38,44 @@ class OneProgramService final : public gv1::GuestService::Service {
     return grpc::Status::OK;
   }
 };
+
+// Every wait below has its own bound; this is the one for what is left (a
+// destructor joining a thread, gRPC's Shutdown): a test that is still
+// running after kLimit names itself and aborts instead of hanging CI.
+class Watchdog {
+ public:
+  static constexpr auto kLimit = std::chrono::seconds(120);
+  Watchdog() {
+    name_ = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    thread_ = std::thread([this] {
+      std::unique_lock lk(mu_);
+      if (!cv_.wait_for(lk, kLimit, [this] { return done_; })) {
+        std::fprintf(stderr, "%s: still running after %llds: aborting\n", name_.c_str(),
+                     static_cast<long long>(kLimit.count()));
+        std::abort();
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard lk(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::string name_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// How long a test waits for any one thing the other side should do.
+constexpr int kStepMs = 30000;
+constexpr auto kCallTimeout = std::chrono::seconds(30);
 
 struct Pty {
   int master = -1;
@@ -52,12 +98,16 @@ void DropOneHello(int fd) {
   std::string seen;
   char c;
   while (seen.find(kConsoleHello) == std::string::npos) {
+    pollfd pfd{fd, POLLIN, 0};
+    ASSERT_EQ(poll(&pfd, 1, kStepMs), 1)
+        << "no hello from the guest within " << kStepMs << " ms; saw '" << seen << "'";
     ASSERT_EQ(read(fd, &c, 1), 1);
     seen += c;
   }
 }
 
 TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
+  Watchdog watchdog;
   Pty pty;
   OneProgramService service;
   grpc::ServerBuilder builder;
@@ -68,14 +118,11 @@ TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
   // The guest starts first and says hello into the void.
   auto transport = OpenTransport("hvc:" + pty.slave_path);
   ASSERT_TRUE(transport.ok()) << transport.error().message;
-  GuestClient client(std::move(transport).value(), std::chrono::seconds(30));
-  gv1::ListProgramsResponse got;
-  std::unique_ptr<CallError> error;
-  std::thread guest([&] {
-    auto res = client.List(gv1::ListProgramsRequest());
-    got = res.value;
-    error = std::move(res.error);
-  });
+  GuestClient client(std::move(transport).value(), kCallTimeout);
+  // The call is bounded by the client's deadline; the future lets the test
+  // say so instead of joining a thread that might not end.
+  auto guest =
+      std::async(std::launch::async, [&] { return client.List(gv1::ListProgramsRequest()); });
 
   DropOneHello(pty.master);
   int sv[2];
@@ -86,9 +133,12 @@ TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
   ASSERT_EQ(fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK), 0);
   grpc::AddInsecureChannelFromFd(server.get(), sv[0]);
   host.Start();
-  guest.join();
+  ASSERT_EQ(guest.wait_for(kCallTimeout + std::chrono::seconds(10)), std::future_status::ready)
+      << "the guest's call outlived its own deadline";
+  auto res = guest.get();
 
-  ASSERT_FALSE(error) << error->message;
+  ASSERT_FALSE(res.error) << res.error->message;
+  const auto& got = res.value;
   ASSERT_EQ(got.programs_size(), 1);
   EXPECT_EQ(got.programs(0).id(), 42u);
   EXPECT_EQ(got.programs(0).name(), "over-the-console");
@@ -98,6 +148,7 @@ TEST(ConsoleBridge, GrpcCallCrossesAPtyAfterAHandshakeWithALateHost) {
 }
 
 TEST(ConsoleHost, ServesOneGuestSessionAfterAnother) {
+  Watchdog watchdog;
   Pty pty;
   OneProgramService service;
   grpc::ServerBuilder builder;
@@ -112,13 +163,16 @@ TEST(ConsoleHost, ServesOneGuestSessionAfterAnother) {
     SCOPED_TRACE(run);
     auto transport = OpenTransport("hvc:" + pty.slave_path);
     ASSERT_TRUE(transport.ok());
-    GuestClient client(std::move(transport).value(), std::chrono::seconds(30));
+    GuestClient client(std::move(transport).value(), kCallTimeout);
     auto res = client.List(gv1::ListProgramsRequest());
     ASSERT_FALSE(res.error) << res.error->message;
     ASSERT_EQ(res.value.programs_size(), 1);
     EXPECT_EQ(res.value.programs(0).id(), 42u);
   }
   EXPECT_GE(host.sessions(), 2);
+  // The host first: shutting the server down closes the session's socket,
+  // and a host still running would attach a new one to the dying server.
+  host.Stop();
   // Connections over a console do not end by themselves: cancel them.
   server->Shutdown(std::chrono::system_clock::now());
 }

@@ -12,6 +12,9 @@
 // the socketpair with grpc::AddInsecureChannelFromFd after setting it
 // O_NONBLOCK (gRPC's server side does not, and stalls on a blocking fd); when either side closes,
 // it stops and alive() turns false, and the owner builds a new one (new handshake).
+// The bridge makes its own two descriptors non-blocking and writes to the
+// socket with MSG_NOSIGNAL: a peer that stops reading cannot keep the
+// destructor from stopping it, and one that closes is an error, not SIGPIPE.
 #pragma once
 
 #include <atomic>
@@ -49,8 +52,12 @@ class ConsoleBridge {
   static bool MakeRaw(int fd);
 
  private:
+  enum class WriteResult { kDone, kFailed, kStopped };
+
   void Run();
   void Fail(const std::string& why);
+  // Writes all of p, waiting (interruptibly, via wake_) while fd is full.
+  WriteResult WriteAll(int fd, const char* p, size_t n);
 
   const BridgeRole role_;
   int tty_;
@@ -79,6 +86,11 @@ class ConsoleHost {
   ConsoleHost& operator=(const ConsoleHost&) = delete;
 
   void Start();
+  // Ends the current session and starts no more; the destructor does it
+  // too. Call it before shutting down the gRPC server that `attach` feeds:
+  // a session that ends because the server closed its socket would
+  // otherwise attach a new socket to a server that is going away.
+  void Stop();
   // Sessions started so far.
   int sessions() const;
 
