@@ -91,6 +91,19 @@ class Backend {
   virtual void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) = 0;
   virtual Status Start() = 0;
   virtual void Stop() = 0;
+
+  // Asks the domain's installed mem.reclaim program about guest frames
+  // [first_gfn, first_gfn + count) and returns those it reports free,
+  // ascending; nothing is reclaimed. Backends that cannot answer keep this
+  // default.
+  virtual Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn,
+                                                    uint64_t count) {
+    (void)domid;
+    (void)first_gfn;
+    (void)count;
+    return MakeError(ErrorCode::kUnimplemented,
+                     "backend " + Name() + " has no reclaim scan for operators");
+  }
 };
 
 }  // namespace hu::daemon

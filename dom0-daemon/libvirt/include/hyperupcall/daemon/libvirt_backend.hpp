@@ -46,6 +46,10 @@ class LibvirtNamedBackend : public Backend {
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
   Status Start() override;
   void Stop() override;
+  Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn,
+                                            uint64_t count) override {
+    return inner_.ReclaimScan(domid, first_gfn, count);
+  }
 
  private:
   void Forward(DomainEvent ev);

@@ -111,7 +111,8 @@ class SimBackend final : public Backend {
   // program about gfns [first_gfn, first_gfn + count) and returns those it
   // reports free, ascending. Frames are not reclaimed. Needs a mem.reclaim
   // program on the domain (FailedPrecondition otherwise); count <= 1 << 20.
-  Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn, uint64_t count);
+  Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn,
+                                            uint64_t count) override;
 
   // Deterministic stepping for tests (and the thread): advances n ticks.
   void RunTicks(uint64_t n);
