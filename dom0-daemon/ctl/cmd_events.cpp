@@ -10,7 +10,7 @@ namespace hu::ctl {
 namespace {
 
 struct EventsArgs {
-  int64_t domid = -1;
+  std::string domain;  // name, UUID or id; empty: none
   bool no_trace = false;
   uint64_t count = 0;
 };
@@ -20,12 +20,12 @@ struct EventsArgs {
 void AddEventsCommand(CLI::App& app, Context& ctx, int& rc) {
   static EventsArgs a;
   auto* ev = app.add_subcommand("events", "follow the daemon's events until interrupted");
-  ev->add_option("--domain", a.domid, "only this domain");
+  ev->add_option("--domain", a.domain, "only this domain (libvirt name, UUID or id)");
   ev->add_flag("--no-trace", a.no_trace, "leave out trace ring records");
   ev->add_option("--count", a.count, "stop after N events (0: never)");
   ev->callback([&] {
     opv1::EventsRequest req;
-    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    if (!a.domain.empty()) req.set_domain(a.domain);
     req.set_no_trace(a.no_trace);
     auto c = ctx.Call(/*stream=*/true);
     auto reader = ctx.Stub().Events(c.get(), req);

@@ -8,7 +8,7 @@ namespace hu::ctl {
 namespace {
 
 struct PendingArgs {
-  int64_t domid = -1;
+  std::string domain;  // name, UUID or id; empty: none
   uint64_t id = 0;
   std::string reason;
 };
@@ -21,10 +21,10 @@ void AddPendingCommands(CLI::App& app, Context& ctx, int& rc) {
       app.add_subcommand("pending", "programs waiting for approval")->require_subcommand(1);
 
   auto* list = pending->add_subcommand("list", "list pending programs");
-  list->add_option("--domain", a.domid, "only this domain");
+  list->add_option("--domain", a.domain, "only this domain (libvirt name, UUID or id)");
   list->callback([&] {
     opv1::ListPendingRequest req;
-    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    if (!a.domain.empty()) req.set_domain(a.domain);
     opv1::ListProgramsResponse resp;
     auto c = ctx.Call();
     auto st = ctx.Stub().ListPending(c.get(), req, &resp);

@@ -10,11 +10,12 @@ namespace hu::ctl {
 namespace {
 
 struct PolicyArgs {
-  int64_t domid = -1;
+  std::string domain;  // name, UUID or id; empty: none
   std::string hooks, helpers;
   int64_t max_insns = -1, run_budget = -1, max_programs = -1, max_grace_us = -1;
   std::string require_approval;  // yes|no
   bool clear = false;
+  bool write_xml = false;
 };
 
 std::vector<std::string> SplitList(const std::string& s) {
@@ -36,13 +37,13 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
   // Copied into the callbacks: this function returns before they run.
   auto fetch = [&ctx](opv1::GetPolicyResponse* resp) {
     opv1::GetPolicyRequest req;
-    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    if (!a.domain.empty()) req.set_domain(a.domain);
     auto c = ctx.Call();
     return ctx.Stub().GetPolicy(c.get(), req, resp);
   };
 
   auto* get = policy->add_subcommand("get", "effective policy of a domain, or the default");
-  get->add_option("--domain", a.domid, "the domain (default: the default policy)");
+  get->add_option("--domain", a.domain, "libvirt name, UUID or id (default: the default policy)");
   get->callback([&ctx, &rc, fetch] {
     opv1::GetPolicyResponse resp;
     auto st = fetch(&resp);
@@ -55,7 +56,7 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
 
   auto* set = policy->add_subcommand(
       "set", "change a domain's policy (or the default); unnamed fields keep their value");
-  set->add_option("--domain", a.domid, "the domain (default: the default policy)");
+  set->add_option("--domain", a.domain, "libvirt name, UUID or id (default: the default policy)");
   set->add_option("--hooks", a.hooks, "allowed hooks, comma separated ('none' for none)");
   set->add_option("--helpers", a.helpers, "allowed helpers, comma separated ('none' for none)");
   set->add_option("--max-insns", a.max_insns, "program size cap (instructions)");
@@ -65,11 +66,18 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
       ->check(CLI::IsMember({"yes", "no", "true", "false"}));
   set->add_option("--max-grace-us", a.max_grace_us, "sched.preempt grace cap (µs)");
   set->add_flag("--clear", a.clear, "drop the domain's own policy: it inherits the default");
+  set->add_flag("--write-xml", a.write_xml,
+                "also write the policy into the domain XML <metadata> (daemon with --libvirt-uri)");
   set->callback([&ctx, &rc, fetch] {
     opv1::SetPolicyRequest req;
-    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    if (!a.domain.empty()) req.set_domain(a.domain);
+    if (a.write_xml && a.domain.empty()) {
+      rc = Usage("policy set --write-xml needs --domain");
+      return;
+    }
+    req.set_write_xml(a.write_xml);
     if (a.clear) {
-      if (a.domid < 0) {
+      if (a.domain.empty()) {
         rc = Usage("policy set --clear needs --domain");
         return;
       }

@@ -8,7 +8,7 @@ namespace hu::ctl {
 namespace {
 
 struct ProgArgs {
-  int64_t domid = -1;
+  std::string domain;  // name, UUID or id; empty: none
   bool all = false;
   uint64_t id = 0;
   std::string reason;
@@ -21,11 +21,11 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
   auto* prog = app.add_subcommand("prog", "programs")->require_subcommand(1);
 
   auto* list = prog->add_subcommand("list", "installed and pending programs");
-  list->add_option("--domain", a.domid, "only this domain");
+  list->add_option("--domain", a.domain, "only this domain (libvirt name, UUID or id)");
   list->add_flag("--all", a.all, "also rejected, detached and failed ones");
   list->callback([&] {
     opv1::ListProgramsRequest req;
-    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    if (!a.domain.empty()) req.set_domain(a.domain);
     req.set_all(a.all);
     opv1::ListProgramsResponse resp;
     auto c = ctx.Call();

@@ -8,7 +8,7 @@ namespace hu::ctl {
 namespace {
 
 struct StatsArgs {
-  int64_t domid = -1;
+  std::string domain;  // name, UUID or id; empty: none
   uint64_t prog = 0;
 };
 
@@ -17,11 +17,11 @@ struct StatsArgs {
 void AddStatsCommand(CLI::App& app, Context& ctx, int& rc) {
   static StatsArgs a;
   auto* stats = app.add_subcommand("stats", "run statistics of installed programs");
-  stats->add_option("--domain", a.domid, "only this domain");
+  stats->add_option("--domain", a.domain, "only this domain (libvirt name, UUID or id)");
   stats->add_option("--prog", a.prog, "only this program");
   stats->callback([&] {
     opv1::GetStatsRequest req;
-    if (a.domid >= 0) req.set_domid(static_cast<uint32_t>(a.domid));
+    if (!a.domain.empty()) req.set_domain(a.domain);
     req.set_prog_id(a.prog);
     opv1::GetStatsResponse resp;
     auto c = ctx.Call();

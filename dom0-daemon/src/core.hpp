@@ -84,12 +84,20 @@ class Core {
   std::vector<ProgramRecord> Pending(std::optional<uint32_t> domid);
   Result<ProgramRecord> Program(uint64_t id);
   PolicyView GetPolicy(std::optional<uint32_t> domid);
-  Result<PolicyView> SetPolicy(std::optional<uint32_t> domid, const Policy& p);
+  // `origin` (e.g. "operator API", "libvirt XML") goes into the audit row,
+  // so the log says which of the two a domain's policy last came from.
+  Result<PolicyView> SetPolicy(std::optional<uint32_t> domid, const Policy& p,
+                               const std::string& origin = {});
   Result<PolicyView> ClearPolicy(uint32_t domid);
   Result<ProgramRecord> Approve(uint64_t id);
   Result<ProgramRecord> Reject(uint64_t id, const std::string& reason);
   Result<ProgramRecord> Detach(uint64_t id, const std::string& reason);
   Result<std::vector<StatsRow>> Stats(std::optional<uint32_t> domid, uint64_t prog_id);
+  // The backend's reclaim scan of a running domain (Backend::ReclaimScan).
+  Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn, uint64_t count);
+  // An audit row (and a policy-changed event) for an operator decision the
+  // core does not make itself, e.g. policy written to a libvirt domain XML.
+  void AuditNote(uint32_t domid, const std::string& decision, const std::string& reason);
 
   // From the pump thread.
   void OnDomainEvent(const DomainEvent& ev);

@@ -101,10 +101,12 @@ PolicyView Core::GetPolicy(std::optional<uint32_t> domid) {
   return PolicyView{domid, it->second, false};
 }
 
-Result<PolicyView> Core::SetPolicy(std::optional<uint32_t> domid, const Policy& p) {
+Result<PolicyView> Core::SetPolicy(std::optional<uint32_t> domid, const Policy& p,
+                                   const std::string& origin) {
   if (auto st = ValidatePolicy(p); !st) return st.error();
   std::string scope = domid ? fmt::format("domain {}", *domid) : "default";
-  std::string desc = fmt::format("{} policy set: {}", scope, PolicyToJson(p).dump());
+  std::string desc = fmt::format("{} policy set: {}{}", scope, PolicyToJson(p).dump(),
+                                 origin.empty() ? "" : " (from " + origin + ")");
   {
     std::lock_guard lk(mu_);
     if (auto st = store_.PutPolicy(domid, p,
@@ -121,6 +123,23 @@ Result<PolicyView> Core::SetPolicy(std::optional<uint32_t> domid, const Policy& 
   Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid.value_or(0), desc);
   spdlog::info("{}", desc);
   return GetPolicy(domid);
+}
+
+Result<std::vector<uint64_t>> Core::ReclaimScan(uint32_t domid, uint64_t first_gfn,
+                                                uint64_t count) {
+  auto d = FindDomain(domid);
+  if (!d) return MakeError(ErrorCode::kNotFound, fmt::format("no domain {}", domid));
+  if (!d->running) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("domain {} is not running", domid));
+  }
+  return backend_.ReclaimScan(domid, first_gfn, count);
+}
+
+void Core::AuditNote(uint32_t domid, const std::string& decision, const std::string& reason) {
+  AuditOnly(domid, 0, "", decision, reason);
+  Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid, reason);
+  spdlog::info("dom{}: {}", domid, reason);
 }
 
 Result<PolicyView> Core::ClearPolicy(uint32_t domid) {

@@ -44,7 +44,7 @@ void ApplyXmlPolicy(Core& core, LibvirtMonitor& lv, const std::string& uuid, uin
   }
   if (!x->has_value()) return;
   Policy p = OverlayLibvirtPolicy(core.GetPolicy(std::nullopt).policy, **x);
-  if (auto v = core.SetPolicy(domid, p); !v) {
+  if (auto v = core.SetPolicy(domid, p, "libvirt XML <metadata> of " + uuid); !v) {
     spdlog::error("libvirt policy of dom{}: {}", domid, v.error().message);
   }
 }
@@ -159,7 +159,7 @@ int RunDaemon(const DaemonOptions& o) {
       return 1;
     }
   }
-  OperatorService op(core, bus);
+  OperatorService op(core, bus, libvirt.get());
   auto server = StartOperatorServer(o.op, &op);
   if (!server) {
     spdlog::error("{}", server.error().message);

@@ -1,8 +1,11 @@
 #include "operator_service.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "convert.hpp"
+#include "domain_resolver.hpp"
+#include "hyperupcall/daemon/libvirt_bridge.hpp"
 #include "hyperupcall/disasm.hpp"
 #include "hyperupcall/verifier.hpp"
 
@@ -10,9 +13,9 @@ namespace hu::daemon {
 
 namespace {
 
-std::optional<uint32_t> OptDomid(bool has, uint32_t v) {
-  return has ? std::optional<uint32_t>(v) : std::nullopt;
-}
+// The largest scan one call answers: 64 Ki frames (256 MiB of guest
+// memory), whose answer stays far below gRPC's 4 MiB message cap.
+constexpr uint64_t kMaxReclaimScan = 65536;
 
 void FillPolicy(const PolicyView& v, opv1::GetPolicyResponse* resp) {
   if (v.domid) resp->set_domid(*v.domid);
@@ -21,6 +24,20 @@ void FillPolicy(const PolicyView& v, opv1::GetPolicyResponse* resp) {
 }
 
 }  // namespace
+
+Result<std::optional<uint32_t>> OperatorService::Select(bool has_domid, uint32_t domid,
+                                                        const std::string& domain) {
+  if (domain.empty()) return has_domid ? std::optional<uint32_t>(domid) : std::nullopt;
+  if (has_domid) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     "the request names its domain twice (domid and domain): give one");
+  }
+  std::vector<DomainInfo> infos;
+  for (auto& d : core_.Domains()) infos.push_back(std::move(d.info));
+  auto id = ResolveDomainSelector(domain, infos, libvirt_);
+  if (!id) return id.error();
+  return std::optional<uint32_t>(*id);
+}
 
 grpc::Status OperatorService::ListDomains(grpc::ServerContext*, const opv1::ListDomainsRequest*,
                                           opv1::ListDomainsResponse* resp) {
@@ -41,7 +58,9 @@ grpc::Status OperatorService::ListDomains(grpc::ServerContext*, const opv1::List
 grpc::Status OperatorService::ListPrograms(grpc::ServerContext*,
                                            const opv1::ListProgramsRequest* req,
                                            opv1::ListProgramsResponse* resp) {
-  for (const auto& r : core_.Programs(OptDomid(req->has_domid(), req->domid()), req->all())) {
+  auto domid = Select(req->has_domid(), req->domid(), req->domain());
+  if (!domid) return ToGrpc(domid.error());
+  for (const auto& r : core_.Programs(*domid, req->all())) {
     ToProto(r, resp->add_programs());
   }
   return grpc::Status::OK;
@@ -64,13 +83,30 @@ grpc::Status OperatorService::GetProgram(grpc::ServerContext*, const opv1::GetPr
 
 grpc::Status OperatorService::GetPolicy(grpc::ServerContext*, const opv1::GetPolicyRequest* req,
                                         opv1::GetPolicyResponse* resp) {
-  FillPolicy(core_.GetPolicy(OptDomid(req->has_domid(), req->domid())), resp);
+  auto domid = Select(req->has_domid(), req->domid(), req->domain());
+  if (!domid) return ToGrpc(domid.error());
+  FillPolicy(core_.GetPolicy(*domid), resp);
   return grpc::Status::OK;
 }
 
 grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPolicyRequest* req,
                                         opv1::GetPolicyResponse* resp) {
-  auto domid = OptDomid(req->has_domid(), req->domid());
+  auto sel = Select(req->has_domid(), req->domid(), req->domain());
+  if (!sel) return ToGrpc(sel.error());
+  const auto domid = *sel;
+  if (req->write_xml() && (!libvirt_ || !domid)) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        !libvirt_ ? "write_xml needs hyperupcalld --libvirt-uri"
+                                  : "write_xml needs a domain: the default policy has no XML");
+  }
+  // Which XML to write is settled first: a domain libvirt does not know
+  // fails before anything changes.
+  std::optional<LibvirtDomain> xml;
+  if (req->write_xml()) {
+    auto t = XmlTarget(*domid);
+    if (!t) return ToGrpc(t.error());
+    xml = *t;
+  }
   if (req->clear()) {
     if (!domid) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -78,6 +114,9 @@ grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPol
     }
     auto v = core_.ClearPolicy(*domid);
     if (!v) return ToGrpc(v.error());
+    if (req->write_xml()) {
+      if (auto st = WriteXml(*domid, *xml, std::nullopt); !st) return ToGrpc(st.error());
+    }
     FillPolicy(*v, resp);
     return grpc::Status::OK;
   }
@@ -86,15 +125,20 @@ grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPol
   }
   auto p = FromProto(req->policy());
   if (!p) return ToGrpc(p.error());
-  auto v = core_.SetPolicy(domid, *p);
+  auto v = core_.SetPolicy(domid, *p, "operator API");
   if (!v) return ToGrpc(v.error());
+  if (req->write_xml()) {
+    if (auto st = WriteXml(*domid, *xml, v->policy); !st) return ToGrpc(st.error());
+  }
   FillPolicy(*v, resp);
   return grpc::Status::OK;
 }
 
 grpc::Status OperatorService::ListPending(grpc::ServerContext*, const opv1::ListPendingRequest* req,
                                           opv1::ListProgramsResponse* resp) {
-  for (const auto& r : core_.Pending(OptDomid(req->has_domid(), req->domid()))) {
+  auto domid = Select(req->has_domid(), req->domid(), req->domain());
+  if (!domid) return ToGrpc(domid.error());
+  for (const auto& r : core_.Pending(*domid)) {
     ToProto(r, resp->add_programs());
   }
   return grpc::Status::OK;
@@ -126,7 +170,9 @@ grpc::Status OperatorService::Detach(grpc::ServerContext*, const opv1::DetachReq
 
 grpc::Status OperatorService::GetStats(grpc::ServerContext*, const opv1::GetStatsRequest* req,
                                        opv1::GetStatsResponse* resp) {
-  auto rows = core_.Stats(OptDomid(req->has_domid(), req->domid()), req->prog_id());
+  auto domid = Select(req->has_domid(), req->domid(), req->domain());
+  if (!domid) return ToGrpc(domid.error());
+  auto rows = core_.Stats(*domid, req->prog_id());
   if (!rows) return ToGrpc(rows.error());
   for (const auto& s : *rows) ToProto(s, resp->add_stats());
   return grpc::Status::OK;
@@ -134,8 +180,10 @@ grpc::Status OperatorService::GetStats(grpc::ServerContext*, const opv1::GetStat
 
 grpc::Status OperatorService::Events(grpc::ServerContext* ctx, const opv1::EventsRequest* req,
                                      grpc::ServerWriter<opv1::Event>* writer) {
+  auto sel = Select(req->has_domid(), req->domid(), req->domain());
+  if (!sel) return ToGrpc(sel.error());
+  const auto domid = *sel;
   auto sub = bus_.Subscribe();
-  auto domid = OptDomid(req->has_domid(), req->domid());
   uint64_t reported_drops = 0;
   while (!ctx->IsCancelled() && !stopping_ && !sub->closed()) {
     auto e = sub->Next(200);
@@ -149,6 +197,60 @@ grpc::Status OperatorService::Events(grpc::ServerContext* ctx, const opv1::Event
     if (!writer->Write(*e)) break;
   }
   bus_.Unsubscribe(sub);
+  return grpc::Status::OK;
+}
+
+Result<LibvirtDomain> OperatorService::XmlTarget(uint32_t domid) {
+  auto lv = libvirt_->Describe(domid);
+  if (!lv) {
+    return MakeError(lv.error().code,
+                     fmt::format("domid {} has no libvirt domain to write the policy to: {}", domid,
+                                 lv.error().message));
+  }
+  return *lv;
+}
+
+Status OperatorService::WriteXml(uint32_t domid, const LibvirtDomain& lv,
+                                 const std::optional<Policy>& policy) {
+  Status st = policy ? libvirt_->WritePolicy(lv.uuid, ToLibvirtPolicy(*policy))
+                     : libvirt_->ClearPolicy(lv.uuid);
+  const std::string what = policy ? "written to" : "removed from";
+  if (!st) {
+    core_.AuditNote(domid, "policy-xml-failed",
+                    fmt::format("policy not {} the XML of libvirt domain '{}' ({}): {}", what,
+                                lv.name, lv.uuid, st.error().message));
+    return MakeError(st.error().code, fmt::format("policy set, but not {} the domain XML: {}", what,
+                                                  st.error().message));
+  }
+  core_.AuditNote(
+      domid, "policy-xml",
+      fmt::format("policy {} the <metadata> of libvirt domain '{}' ({})", what, lv.name, lv.uuid));
+  return Status::Ok();
+}
+
+grpc::Status OperatorService::ReclaimScan(grpc::ServerContext*, const opv1::ReclaimScanRequest* req,
+                                          opv1::ReclaimScanResponse* resp) {
+  auto sel = Select(req->has_domid(), req->domid(), req->domain());
+  if (!sel) return ToGrpc(sel.error());
+  if (!*sel) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "ReclaimScan needs a domain");
+  }
+  if (req->count() == 0 || req->count() > kMaxReclaimScan) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        fmt::format("count {} is out of range: scan 1..{} frames per call",
+                                    req->count(), kMaxReclaimScan));
+  }
+  if (req->first_gfn() > UINT64_MAX - req->count()) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        fmt::format("first_gfn {:#x} + count {} overflows", req->first_gfn(), req->count()));
+  }
+  auto free = core_.ReclaimScan(**sel, req->first_gfn(), req->count());
+  if (!free) return ToGrpc(free.error());
+  resp->set_domid(**sel);
+  resp->set_first_gfn(req->first_gfn());
+  resp->set_count(req->count());
+  for (uint64_t g : *free) resp->add_free_gfns(g);
   return grpc::Status::OK;
 }
 

@@ -6,6 +6,7 @@
 #include <atomic>
 
 #include "core.hpp"
+#include "hyperupcall/daemon/libvirt_monitor.hpp"
 #include "hyperupcall/operator_api/v1/operator.grpc.pb.h"
 
 namespace hu::daemon {
@@ -14,7 +15,10 @@ namespace opv1 = hyperupcall::operator_api::v1;
 
 class OperatorService final : public opv1::OperatorService::Service {
  public:
-  OperatorService(Core& core, EventBus& bus) : core_(core), bus_(bus) {}
+  // `libvirt` (may be null) resolves libvirt names and UUIDs and takes
+  // policy written back to the domain XML.
+  OperatorService(Core& core, EventBus& bus, LibvirtMonitor* libvirt = nullptr)
+      : core_(core), bus_(bus), libvirt_(libvirt) {}
   // Makes open Events streams return (daemon shutdown).
   void Stop() { stopping_ = true; }
 
@@ -40,10 +44,22 @@ class OperatorService final : public opv1::OperatorService::Service {
                         opv1::GetStatsResponse*) override;
   grpc::Status Events(grpc::ServerContext*, const opv1::EventsRequest*,
                       grpc::ServerWriter<opv1::Event>*) override;
+  grpc::Status ReclaimScan(grpc::ServerContext*, const opv1::ReclaimScanRequest*,
+                           opv1::ReclaimScanResponse*) override;
 
  private:
+  // The domain a request names: `domain` (name, UUID or id) or the older
+  // numeric `domid`; nullopt when it names none.
+  Result<std::optional<uint32_t>> Select(bool has_domid, uint32_t domid, const std::string& domain);
+
+  // The libvirt domain whose XML holds domid's policy.
+  Result<LibvirtDomain> XmlTarget(uint32_t domid);
+  // Policy (or its removal, nullopt) into the domain XML, with an audit row.
+  Status WriteXml(uint32_t domid, const LibvirtDomain& lv, const std::optional<Policy>& policy);
+
   Core& core_;
   EventBus& bus_;
+  LibvirtMonitor* libvirt_;
   std::atomic<bool> stopping_{false};
 };
 
