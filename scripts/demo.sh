@@ -76,6 +76,8 @@ ctl prog list --all
 ctl prog show 1
 ctl stats
 ctl events --count 3
+step "the operator asks guest 1's reclaim policy which of 64 frames are free (nothing is reclaimed)"
+ctl reclaim scan --domain guest1 --first 0x100 --count 64
 step "guest 2 reads its own map"
 guest 2 list
 guest 2 map dump 2 exit_counts
