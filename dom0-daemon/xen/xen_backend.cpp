@@ -6,6 +6,7 @@ extern "C" {
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -167,6 +168,50 @@ std::vector<TraceRecord> XenBackend::DrainTrace() {
     }
   }
   return out;
+}
+
+Result<std::vector<uint64_t>> XenBackend::ReclaimScan(uint32_t domid, uint64_t first_gfn,
+                                                      uint64_t count) {
+  // The sim backend's cap, so operators see one rule whatever the backend.
+  constexpr uint64_t kMaxScan = 1u << 20;
+  if (count == 0 || count > kMaxScan) {
+    return MakeError(ErrorCode::kInvalidArgument, "reclaim scan of " + std::to_string(count) +
+                                                      " frames; 1.." + std::to_string(kMaxScan) +
+                                                      " per call");
+  }
+  if (first_gfn + count < first_gfn) {
+    return MakeError(ErrorCode::kInvalidArgument, "reclaim scan: frame range wraps");
+  }
+  std::lock_guard lock(mu_);
+  // Xen knows which programs sit on the hook, including ones installed by
+  // another tool; ask it rather than this daemon's bookkeeping. With
+  // several, the newest (ids only grow) answers.
+  auto progs = dc_->List(domid);
+  if (!progs) return progs.error();
+  const hu_xen_prog_info* prog = nullptr;
+  for (const auto& p : *progs) {
+    if (p.hook == HU_HOOK_MEM_RECLAIM && (!prog || p.id > prog->id)) prog = &p;
+  }
+  if (!prog) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     "domain " + std::to_string(domid) + " has no mem.reclaim program installed");
+  }
+  std::vector<uint64_t> free_gfns;
+  for (uint64_t gfn = first_gfn, left = count; left > 0;) {
+    uint64_t ask = std::min<uint64_t>(left, HU_XEN_RECLAIM_MAX);
+    auto r = dc_->ReclaimScan(domid, prog->id, gfn, ask);
+    if (!r) return r.error();
+    if (r->frames == 0) {
+      return MakeError(ErrorCode::kInternal,
+                       "reclaim scan: Xen scanned no frames at gfn " + std::to_string(gfn));
+    }
+    for (uint64_t i = 0; i < r->frames; i++) {
+      if (r->bitmap[i / 8] & (1u << (i % 8))) free_gfns.push_back(gfn + i);
+    }
+    gfn += r->frames;
+    left -= r->frames;
+  }
+  return free_gfns;
 }
 
 void XenBackend::SetDomainEventSink(std::function<void(const DomainEvent&)> sink) {
