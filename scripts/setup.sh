@@ -27,7 +27,7 @@ base=(
 xen=(
 	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen
 	linux-image-amd64 busybox-static cpio gzip kmod
-	flex bison dpkg-dev libxen-dev python3-dev iasl uuid-dev libvirt-daemon-driver-xen
+	flex bison dpkg-dev libxen-dev python3-dev acpica-tools uuid-dev libvirt-daemon-driver-xen
 	xenstore-utils
 )
 
@@ -40,9 +40,14 @@ for p in "${pkgs[@]}"; do
 done
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "setup: all ${#pkgs[@]} packages present"
-	exit 0
+else
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# libvirt's libxl driver tells hyperupcalld about domain prepare/release
+# through this hook; it exits 0 when the daemon is absent, so it never
+# blocks a VM.
+bash "$(dirname "$0")/install-libvirt-hook.sh"
