@@ -48,12 +48,8 @@ void AddPendingCommands(CLI::App& app, Context& ctx, int& rc) {
     req.set_id(a.id);
     opv1::DecisionResponse resp;
     auto c = ctx.Call();
-    auto st = ctx.Stub().Approve(c.get(), req, &resp);
-    if (!st.ok()) {
-      rc = Fail(ctx, st);
-      return;
-    }
-    Emit(ctx, ToJson(resp.program()), fmt::format("approved {}\n", ProgramLine(resp.program())));
+    const grpc::Status st = ctx.Stub().Approve(c.get(), req, &resp);
+    EmitDecision(ctx, rc, st, resp, "approved");
   });
 
   auto* reject = pending->add_subcommand("reject", "refuse a pending program");
@@ -65,12 +61,8 @@ void AddPendingCommands(CLI::App& app, Context& ctx, int& rc) {
     req.set_reason(a.reason);
     opv1::DecisionResponse resp;
     auto c = ctx.Call();
-    auto st = ctx.Stub().Reject(c.get(), req, &resp);
-    if (!st.ok()) {
-      rc = Fail(ctx, st);
-      return;
-    }
-    Emit(ctx, ToJson(resp.program()), fmt::format("rejected {}\n", ProgramLine(resp.program())));
+    const grpc::Status st = ctx.Stub().Reject(c.get(), req, &resp);
+    EmitDecision(ctx, rc, st, resp, "rejected");
   });
 }
 

@@ -106,12 +106,8 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
     req.set_reason(a.reason);
     opv1::DecisionResponse resp;
     auto c = ctx.Call();
-    auto st = ctx.Stub().Detach(c.get(), req, &resp);
-    if (!st.ok()) {
-      rc = Fail(ctx, st);
-      return;
-    }
-    Emit(ctx, ToJson(resp.program()), fmt::format("detached {}\n", ProgramLine(resp.program())));
+    const grpc::Status st = ctx.Stub().Detach(c.get(), req, &resp);
+    EmitDecision(ctx, rc, st, resp, "detached");
   });
 }
 

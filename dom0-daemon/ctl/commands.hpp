@@ -19,4 +19,9 @@ void AddReclaimCommands(CLI::App& app, Context& ctx, int& rc);
 // Prints `j` as JSON (with --json) or `text` otherwise.
 void Emit(const Context& ctx, const nlohmann::json& j, const std::string& text);
 
+// Shows the answer to an operator decision (approve, reject, detach): the
+// program as it now stands after `verb`, or the failure, setting `rc`.
+void EmitDecision(const Context& ctx, int& rc, const grpc::Status& st,
+                  const opv1::DecisionResponse& resp, const char* verb);
+
 }  // namespace hu::ctl

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "commands.hpp"
+#include "format.hpp"
 
 namespace hu::ctl {
 
@@ -11,6 +12,15 @@ void Emit(const Context& ctx, const nlohmann::json& j, const std::string& text) 
   } else {
     fmt::print("{}", text);
   }
+}
+
+void EmitDecision(const Context& ctx, int& rc, const grpc::Status& st,
+                  const opv1::DecisionResponse& resp, const char* verb) {
+  if (!st.ok()) {
+    rc = Fail(ctx, st);
+    return;
+  }
+  Emit(ctx, ToJson(resp.program()), fmt::format("{} {}\n", verb, ProgramLine(resp.program())));
 }
 
 }  // namespace hu::ctl
