@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Reads the serial log of one QEMU boot of the end-to-end test.
 #   check-log.sh patched LOG     every check passed, Xen logged the
-#                                installs and the release on destroy
-#   check-log.sh unpatched LOG   dom0 and the domU came up, and the test
-#                                failed because Xen lacks the domctl
+#                                installs and the releases on destroy,
+#                                and the PVH domU's VM-exit counts are in
+#   check-log.sh unpatched LOG   dom0 and both domUs (PV, PVH) came up,
+#                                and the test failed because Xen lacks
+#                                the domctl
 # Prints the hook counts and the verdict; exits 0 when the expectation
 # holds.
 set -uo pipefail
@@ -29,6 +31,14 @@ patched)
 	[ "$pass" -ge 20 ] || errs+=("only $pass checks passed")
 	grep -aq 'hyperupcall 0x1 installed on hook 4' "$log" || errs+=("Xen did not log the trace.exit install")
 	grep -aq 'hyperupcall: released 2 programs' "$log" || errs+=("Xen did not log the release of 2 programs")
+	# The HVM half: trace.exit at VM exit on the PVH domU, every tagged
+	# hypercall seen as a VM exit, and its program released on destroy.
+	grep -aq 'HU-E2E: check pvh-trace-tagged ok' "$log" || errs+=("no exact tagged count at HVM VM exit")
+	grep -aq 'HU-E2E: hook counts trace.exit (HVM VM exit): vmexits=[1-9][0-9]* tagged_vmmcalls=[1-9]' "$log" ||
+		errs+=("no HVM VM-exit hook counts")
+	grep -aq 'hyperupcall 0x1 installed on hook 4 (55 insns, 2 maps' "$log" ||
+		errs+=("Xen did not log the install of trace_vmexit.s")
+	grep -aq 'hyperupcall: released 1 programs' "$log" || errs+=("Xen did not log the release of the PVH domU's program")
 	if [ "${#errs[@]}" -gt 0 ]; then
 		grep -a 'HU-E2E: check .* FAIL' "$log"
 		printf 'check-log: patched: %s\n' "${errs[@]}"
@@ -42,11 +52,19 @@ unpatched)
 		echo "check-log: unpatched: the domU never became ready; the run proves nothing"
 		exit 1
 	fi
+	if ! grep -aq 'HU-E2E: pvh guest ready' "$log"; then
+		echo "check-log: unpatched: the PVH domU never became ready; its half proves nothing"
+		exit 1
+	fi
+	if ! grep -aq 'HU-E2E: check pvh-install-trace FAIL' "$log"; then
+		echo "check-log: unpatched: installing the VM-exit program did not fail"
+		exit 1
+	fi
 	if [ "$fail" = 0 ]; then
 		echo "check-log: unpatched Xen passed the test: it does not test our code"
 		exit 1
 	fi
-	grep -a 'HU-E2E: check install-trace FAIL' "$log" | head -1
+	grep -a 'HU-E2E: check install-trace FAIL\|HU-E2E: check pvh-install-trace FAIL' "$log" | head -2
 	echo "check-log: unpatched Xen failed $fail checks, as it must"
 	;;
 *) echo "usage: $0 patched|unpatched LOG" >&2; exit 2 ;;
