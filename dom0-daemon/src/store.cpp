@@ -32,6 +32,15 @@ CREATE TABLE IF NOT EXISTS policies (
   scope TEXT PRIMARY KEY,
   policy TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS identity_changes (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  time_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  old_name TEXT NOT NULL,
+  new_name TEXT NOT NULL,
+  old_uuid TEXT NOT NULL,
+  new_uuid TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   time_ms INTEGER NOT NULL,
@@ -182,10 +191,27 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   if (auto st = s->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !st)
     return st.error();
   if (auto st = s->Exec(kSchema); !st) return st.error();
+  if (auto st = s->Migrate(); !st) return st.error();
   return s;
 }
 
 Store::~Store() { sqlite3_close(db_); }
+
+// Databases written before policies carried their source get the two
+// columns; their rows count as operator overrides recorded over no XML, so
+// an XML policy present at the next start wins (and is audited as such).
+Status Store::Migrate() {
+  bool has_source = false;
+  {
+    Stmt st(db_, "SELECT name FROM pragma_table_info('policies')");
+    if (!st.ok()) return DbError(db_, "prepare schema check");
+    while (st.Step() == SQLITE_ROW) has_source = has_source || st.ColText(0) == "source";
+  }
+  if (has_source) return Status::Ok();
+  return Exec(
+      "ALTER TABLE policies ADD COLUMN source TEXT NOT NULL DEFAULT 'api';"
+      "ALTER TABLE policies ADD COLUMN xml_fingerprint TEXT NOT NULL DEFAULT '';");
+}
 
 Status Store::Exec(const char* sql) {
   char* err = nullptr;
@@ -217,75 +243,58 @@ Status Store::Audit(const AuditRow& row) {
   return InsertAudit(row);
 }
 
+Status Store::WithTransaction(const std::function<Status()>& body) {
+  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
+  Status st = body();
+  if (st) st = Exec("COMMIT");
+  if (!st) (void)Exec("ROLLBACK");
+  return st;
+}
+
 Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& audit) {
   std::lock_guard lk(mu_);
-  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s.error();
-  Stmt st(db_,
-          "INSERT INTO programs(domid, hook, name, insns, maps, regions, state, verdict, "
-          "verifier_log, verifier_states, verifier_ms, created_ms, updated_ms) "
-          "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
-  if (!st.ok()) {
-    (void)Exec("ROLLBACK");
-    return DbError(db_, "prepare program insert");
-  }
-  st.Int(1, rec.domid)
-      .Int(2, rec.hook)
-      .Text(3, rec.name)
-      .Blob(4, rec.insns.data(), rec.insns.size() * sizeof(hu_insn))
-      .Text(5, MapsToJson(rec.maps).dump())
-      .Text(6, RegionsToJson(rec.regions).dump())
-      .Text(7, ProgStateName(rec.state))
-      .Text(8, VerdictToJson(rec.verdict).dump())
-      .Text(9, rec.verifier_log)
-      .Int(10, static_cast<int64_t>(rec.verifier_states))
-      .Real(11, rec.verifier_ms)
-      .Int(12, rec.created_ms)
-      .Int(13, rec.updated_ms);
-  if (st.Step() != SQLITE_DONE) {
-    Error e = DbError(db_, "insert program");
-    (void)Exec("ROLLBACK");
-    return e;
-  }
-  uint64_t id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
-  AuditRow a = audit;
-  a.prog_id = id;
-  if (auto s = InsertAudit(a); !s) {
-    (void)Exec("ROLLBACK");
-    return s.error();
-  }
-  if (auto s = Exec("COMMIT"); !s) {
-    (void)Exec("ROLLBACK");
-    return s.error();
-  }
+  uint64_t id = 0;
+  auto st = WithTransaction([&]() -> Status {
+    Stmt ins(db_,
+             "INSERT INTO programs(domid, hook, name, insns, maps, regions, state, verdict, "
+             "verifier_log, verifier_states, verifier_ms, created_ms, updated_ms) "
+             "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    if (!ins.ok()) return DbError(db_, "prepare program insert");
+    ins.Int(1, rec.domid)
+        .Int(2, rec.hook)
+        .Text(3, rec.name)
+        .Blob(4, rec.insns.data(), rec.insns.size() * sizeof(hu_insn))
+        .Text(5, MapsToJson(rec.maps).dump())
+        .Text(6, RegionsToJson(rec.regions).dump())
+        .Text(7, ProgStateName(rec.state))
+        .Text(8, VerdictToJson(rec.verdict).dump())
+        .Text(9, rec.verifier_log)
+        .Int(10, static_cast<int64_t>(rec.verifier_states))
+        .Real(11, rec.verifier_ms)
+        .Int(12, rec.created_ms)
+        .Int(13, rec.updated_ms);
+    if (ins.Step() != SQLITE_DONE) return DbError(db_, "insert program");
+    id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
+    AuditRow a = audit;
+    a.prog_id = id;
+    return InsertAudit(a);
+  });
+  if (!st) return st.error();
   return id;
 }
 
 Status Store::UpdateProgram(const ProgramRecord& rec, const AuditRow& audit) {
   std::lock_guard lk(mu_);
-  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
-  Stmt st(db_, "UPDATE programs SET state=?, verdict=?, updated_ms=? WHERE id=?");
-  if (!st.ok()) {
-    (void)Exec("ROLLBACK");
-    return DbError(db_, "prepare program update");
-  }
-  st.Text(1, ProgStateName(rec.state))
-      .Text(2, VerdictToJson(rec.verdict).dump())
-      .Int(3, rec.updated_ms)
-      .Int(4, static_cast<int64_t>(rec.id));
-  if (st.Step() != SQLITE_DONE) {
-    Error e = DbError(db_, "update program");
-    (void)Exec("ROLLBACK");
-    return e;
-  }
-  if (auto s = InsertAudit(audit); !s) {
-    (void)Exec("ROLLBACK");
-    return s;
-  }
-  if (auto s = Exec("COMMIT"); !s) {
-    (void)Exec("ROLLBACK");
-    return s;
-  }
-  return Status::Ok();
+  return WithTransaction([&]() -> Status {
+    Stmt up(db_, "UPDATE programs SET state=?, verdict=?, updated_ms=? WHERE id=?");
+    if (!up.ok()) return DbError(db_, "prepare program update");
+    up.Text(1, ProgStateName(rec.state))
+        .Text(2, VerdictToJson(rec.verdict).dump())
+        .Int(3, rec.updated_ms)
+        .Int(4, static_cast<int64_t>(rec.id));
+    if (up.Step() != SQLITE_DONE) return DbError(db_, "update program");
+    return InsertAudit(audit);
+  });
 }
 
 Status Store::DeleteProgram(uint64_t id) {
@@ -339,46 +348,75 @@ Result<std::vector<ProgramRecord>> Store::LoadPrograms() {
   return out;
 }
 
-Status Store::PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit) {
+Status Store::PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit,
+                        const PolicySource& source) {
   std::lock_guard lk(mu_);
-  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
-  Stmt st(db_, "INSERT OR REPLACE INTO policies(scope, policy) VALUES(?,?)");
-  if (!st.ok()) {
-    (void)Exec("ROLLBACK");
-    return DbError(db_, "prepare policy");
-  }
-  st.Text(1, Scope(domid)).Text(2, PolicyToJson(p).dump());
-  if (st.Step() != SQLITE_DONE) {
-    Error e = DbError(db_, "store policy");
-    (void)Exec("ROLLBACK");
-    return e;
-  }
-  if (auto s = InsertAudit(audit); !s) {
-    (void)Exec("ROLLBACK");
-    return s;
-  }
-  return Exec("COMMIT");
+  return WithTransaction([&]() -> Status {
+    Stmt put(db_,
+             "INSERT OR REPLACE INTO policies(scope, policy, source, xml_fingerprint) "
+             "VALUES(?,?,?,?)");
+    if (!put.ok()) return DbError(db_, "prepare policy");
+    put.Text(1, Scope(domid))
+        .Text(2, PolicyToJson(p).dump())
+        .Text(3, source.origin)
+        .Text(4, source.xml_fingerprint);
+    if (put.Step() != SQLITE_DONE) return DbError(db_, "store policy");
+    return InsertAudit(audit);
+  });
 }
 
 Status Store::DeletePolicy(uint32_t domid, const AuditRow& audit) {
   std::lock_guard lk(mu_);
-  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
-  Stmt st(db_, "DELETE FROM policies WHERE scope=?");
-  if (!st.ok()) {
-    (void)Exec("ROLLBACK");
-    return DbError(db_, "prepare policy delete");
-  }
+  return WithTransaction([&]() -> Status {
+    Stmt del(db_, "DELETE FROM policies WHERE scope=?");
+    if (!del.ok()) return DbError(db_, "prepare policy delete");
+    del.Text(1, Scope(domid));
+    if (del.Step() != SQLITE_DONE) return DbError(db_, "delete policy");
+    return InsertAudit(audit);
+  });
+}
+
+Result<std::optional<PolicySource>> Store::PolicySourceOf(uint32_t domid) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, "SELECT source, xml_fingerprint FROM policies WHERE scope=?");
+  if (!st.ok()) return DbError(db_, "prepare policy source");
   st.Text(1, Scope(domid));
-  if (st.Step() != SQLITE_DONE) {
-    Error e = DbError(db_, "delete policy");
-    (void)Exec("ROLLBACK");
-    return e;
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<PolicySource>();
+  if (rc != SQLITE_ROW) return DbError(db_, "load policy source");
+  return std::optional<PolicySource>(PolicySource{st.ColText(0), st.ColText(1)});
+}
+
+Status Store::AddIdentityChange(const IdentityChangeRow& row) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_,
+          "INSERT INTO identity_changes(time_ms, kind, old_name, new_name, old_uuid, new_uuid) "
+          "VALUES(?,?,?,?,?,?)");
+  if (!st.ok()) return DbError(db_, "prepare identity change");
+  st.Int(1, row.time_ms)
+      .Text(2, row.kind)
+      .Text(3, row.old_name)
+      .Text(4, row.new_name)
+      .Text(5, row.old_uuid)
+      .Text(6, row.new_uuid);
+  if (st.Step() != SQLITE_DONE) return DbError(db_, "insert identity change");
+  return Status::Ok();
+}
+
+Result<std::vector<IdentityChangeRow>> Store::IdentityChanges() {
+  std::lock_guard lk(mu_);
+  Stmt st(db_,
+          "SELECT time_ms, kind, old_name, new_name, old_uuid, new_uuid FROM identity_changes "
+          "ORDER BY id");
+  if (!st.ok()) return DbError(db_, "prepare identity history");
+  std::vector<IdentityChangeRow> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back(IdentityChangeRow{st.ColInt(0), st.ColText(1), st.ColText(2), st.ColText(3),
+                                    st.ColText(4), st.ColText(5)});
   }
-  if (auto s = InsertAudit(audit); !s) {
-    (void)Exec("ROLLBACK");
-    return s;
-  }
-  return Exec("COMMIT");
+  if (rc != SQLITE_DONE) return DbError(db_, "load identity history");
+  return out;
 }
 
 Result<StoredPolicies> Store::LoadPolicies() {

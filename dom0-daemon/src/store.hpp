@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -32,6 +33,24 @@ struct StoredPolicies {
   std::map<uint32_t, Policy> domains;
 };
 
+// Where a domain's own policy came from: "api" (an operator override) or
+// "xml" (the libvirt domain XML <metadata>), and the fingerprint of the
+// domain's XML policy when it was recorded ("" when it had none), so the
+// daemon can tell at start whether the XML changed since an override.
+struct PolicySource {
+  std::string origin = "api";
+  std::string xml_fingerprint;
+};
+
+// A libvirt domain renamed (kind "renamed", same UUID) or a name defined
+// again with another UUID (kind "uuid-changed").
+struct IdentityChangeRow {
+  int64_t time_ms = 0;
+  std::string kind;
+  std::string old_name, new_name;
+  std::string old_uuid, new_uuid;
+};
+
 class Store {
  public:
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
@@ -47,9 +66,17 @@ class Store {
   Status DeleteProgram(uint64_t id);
   Result<std::vector<ProgramRecord>> LoadPrograms();
 
-  Status PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit);
+  Status PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit,
+                   const PolicySource& source = {});
   Status DeletePolicy(uint32_t domid, const AuditRow& audit);
   Result<StoredPolicies> LoadPolicies();
+  // The source of domid's own policy; nullopt when it has none.
+  Result<std::optional<PolicySource>> PolicySourceOf(uint32_t domid);
+
+  // Identity history of libvirt domains, oldest first; kept forever (one
+  // row per rename, which operators do by hand).
+  Status AddIdentityChange(const IdentityChangeRow& row);
+  Result<std::vector<IdentityChangeRow>> IdentityChanges();
 
   Status Audit(const AuditRow& row);
   Result<std::vector<AuditRow>> AuditLog(size_t limit);
@@ -57,6 +84,10 @@ class Store {
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
+  Status Migrate();
+  // BEGIN IMMEDIATE; body; COMMIT, or ROLLBACK when body or COMMIT fails.
+  // The caller holds mu_.
+  Status WithTransaction(const std::function<Status()>& body);
   Status InsertAudit(const AuditRow& row);
 
   std::mutex mu_;

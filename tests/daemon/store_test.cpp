@@ -1,0 +1,124 @@
+// Store: what survives closing and reopening the state database (a daemon
+// restart), the schema upgrade of an older database, and that a failed
+// step of a transaction leaves nothing behind.
+#include "store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace hu::daemon {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("hu-store-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string Path() const { return (dir_ / "state.db").string(); }
+  std::unique_ptr<Store> Open() {
+    auto s = Store::Open(Path());
+    EXPECT_TRUE(s.ok()) << s.error().message;
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  // Raw SQL on the file, as another process (or an older daemon) would.
+  void Sql(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(Path().c_str(), &db), SQLITE_OK);
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+    sqlite3_free(err);
+    sqlite3_close(db);
+  }
+  static AuditRow Row(uint32_t domid) { return AuditRow{1, domid, 0, "", "policy", "test"}; }
+
+  std::filesystem::path dir_;
+};
+
+TEST_F(StoreTest, PolicySourceSurvivesReopen) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->PutPolicy(1, DefaultPolicy(), Row(1), PolicySource{"xml", "00ff00ff00ff00ff"}));
+    ASSERT_TRUE(s->PutPolicy(2, DefaultPolicy(), Row(2)));  // the operator API's default
+  }
+  auto s = Open();
+  auto one = s->PolicySourceOf(1);
+  ASSERT_TRUE(one.ok() && one->has_value());
+  EXPECT_EQ((*one)->origin, "xml");
+  EXPECT_EQ((*one)->xml_fingerprint, "00ff00ff00ff00ff");
+  auto two = s->PolicySourceOf(2);
+  ASSERT_TRUE(two.ok() && two->has_value());
+  EXPECT_EQ((*two)->origin, "api");
+  EXPECT_EQ((*two)->xml_fingerprint, "");
+  auto none = s->PolicySourceOf(3);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  // An override replaces the source; a delete drops it.
+  ASSERT_TRUE(s->PutPolicy(1, DefaultPolicy(), Row(1), PolicySource{"api", "00ff00ff00ff00ff"}));
+  EXPECT_EQ((*s->PolicySourceOf(1))->origin, "api");
+  ASSERT_TRUE(s->DeletePolicy(1, Row(1)));
+  EXPECT_FALSE(s->PolicySourceOf(1)->has_value());
+}
+
+// A database from before policies had a source: its rows become operator
+// overrides recorded over no XML, and nothing else is lost.
+TEST_F(StoreTest, OlderDatabaseIsUpgraded) {
+  const std::string old =
+      "CREATE TABLE policies (scope TEXT PRIMARY KEY, policy TEXT NOT NULL);"
+      "INSERT INTO policies VALUES('domain:4', '" +
+      PolicyToJson(DefaultPolicy()).dump() + "');";
+  Sql(old.c_str());
+  auto s = Open();
+  auto src = s->PolicySourceOf(4);
+  ASSERT_TRUE(src.ok() && src->has_value()) << (src.ok() ? "" : src.error().message);
+  EXPECT_EQ((*src)->origin, "api");
+  EXPECT_EQ((*src)->xml_fingerprint, "");
+  auto all = s->LoadPolicies();
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->domains.count(4), 1u);
+  s.reset();
+  EXPECT_TRUE(Open());  // upgrading twice is a no-op
+}
+
+TEST_F(StoreTest, IdentityHistorySurvivesReopen) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->AddIdentityChange({1000, "renamed", "web", "www", "u1", "u1"}));
+    ASSERT_TRUE(s->AddIdentityChange({2000, "uuid-changed", "db", "db", "u2", "u3"}));
+  }
+  auto s = Open();
+  auto h = s->IdentityChanges();
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].time_ms, 1000);
+  EXPECT_EQ((*h)[0].kind, "renamed");
+  EXPECT_EQ((*h)[0].old_name, "web");
+  EXPECT_EQ((*h)[0].new_name, "www");
+  EXPECT_EQ((*h)[1].old_uuid, "u2");
+  EXPECT_EQ((*h)[1].new_uuid, "u3");
+}
+
+// The audit row is part of the transaction: when it cannot be written the
+// policy is not stored either (ROLLBACK), and the next transaction works.
+TEST_F(StoreTest, FailedAuditRollsBackThePolicy) {
+  auto s = Open();
+  Sql("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'no'); END;");
+  auto st = s->PutPolicy(5, DefaultPolicy(), Row(5));
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("insert audit"), std::string::npos) << st.error().message;
+  EXPECT_FALSE(s->PolicySourceOf(5)->has_value());
+  EXPECT_EQ(s->LoadPolicies()->domains.count(5), 0u);
+  Sql("DROP TRIGGER no_audit;");
+  ASSERT_TRUE(s->PutPolicy(5, DefaultPolicy(), Row(5)));
+  EXPECT_TRUE(s->PolicySourceOf(5)->has_value());
+}
+
+}  // namespace
+}  // namespace hu::daemon
