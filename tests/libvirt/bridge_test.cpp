@@ -113,5 +113,33 @@ TEST(Bridge, PolicyOverlayKeepsWhatTheXmlLeavesOut) {
   EXPECT_EQ(again.require_approval, p.require_approval);
 }
 
+// Which policy a domain gets at start: the XML's unless an operator
+// override was recorded over this same XML.
+TEST(Bridge, XmlPolicyChoice) {
+  auto none = ChooseXmlPolicy("", "", "aaaa");
+  EXPECT_TRUE(none.apply);
+  EXPECT_EQ(none.why, "the domain has no policy of its own");
+
+  auto same_xml = ChooseXmlPolicy("xml", "aaaa", "aaaa");
+  EXPECT_FALSE(same_xml.apply);
+  auto changed_xml = ChooseXmlPolicy("xml", "aaaa", "bbbb");
+  EXPECT_TRUE(changed_xml.apply);
+  EXPECT_EQ(changed_xml.why, "XML policy changed (aaaa -> bbbb)");
+
+  auto kept = ChooseXmlPolicy("api", "aaaa", "aaaa");
+  EXPECT_FALSE(kept.apply);
+  EXPECT_EQ(kept.why,
+            "operator API override kept: the XML policy (aaaa) is the one it was set over");
+  auto wins = ChooseXmlPolicy("api", "aaaa", "bbbb");
+  EXPECT_TRUE(wins.apply);
+  EXPECT_EQ(wins.why,
+            "XML policy changed since the operator API override was recorded (aaaa -> bbbb): the "
+            "XML wins");
+  // An override set when the domain had no XML policy: a policy added since wins.
+  auto added = ChooseXmlPolicy("api", "", "bbbb");
+  EXPECT_TRUE(added.apply);
+  EXPECT_NE(added.why.find("(none -> bbbb)"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace hu::daemon

@@ -212,6 +212,11 @@ TEST_F(MonitorTest, RenameKeepsHistory) {
   EXPECT_EQ(history[0].old_name, "hu-old");
   EXPECT_EQ(history[0].new_name, "hu-new");
   EXPECT_EQ(history[0].old_uuid, history[0].new_uuid);
+  // The event carries the entry, so the daemon can store it.
+  ASSERT_TRUE(renamed->identity_change);
+  EXPECT_EQ(renamed->identity_change->old_name, "hu-old");
+  EXPECT_EQ(renamed->identity_change->new_name, "hu-new");
+  EXPECT_EQ(renamed->identity_change->when, history[0].when);
   EXPECT_EQ(monitor_->Lookup("hu-new")->uuid, defined->domain.uuid);
   EXPECT_EQ(monitor_->Lookup("hu-old").error().code, ErrorCode::kNotFound);
   virDomainUndefine(d);
@@ -235,6 +240,33 @@ TEST_F(MonitorTest, NameDefinedAgainWithNewUuidIsRecorded) {
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0].kind, LibvirtIdentityChange::Kind::kUuidChanged);
   EXPECT_EQ(history[0].new_uuid, b);
+  ASSERT_TRUE(again->identity_change);
+  EXPECT_EQ(again->identity_change->old_uuid, a);
+  virDomainUndefine(d);
+  virDomainFree(d);
+}
+
+// What the daemon read back from its state database comes first, and
+// UUID-filtered lookups see it as they see the monitor's own.
+TEST_F(MonitorTest, SeededHistoryComesFirst) {
+  LibvirtIdentityChange old{LibvirtIdentityChange::Kind::kRenamed,
+                            "was",
+                            "is",
+                            "0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a00aa",
+                            "0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a00aa",
+                            std::chrono::system_clock::time_point(std::chrono::seconds(1000))};
+  virDomainPtr d = Define("hu-seed-a");
+  ASSERT_TRUE(events_.Wait(Kind::kDefined, "hu-seed-a"));
+  ASSERT_EQ(virDomainRename(d, "hu-seed-b", 0), 0) << virGetLastErrorMessage();
+  ASSERT_TRUE(events_.Wait(Kind::kRenamed, "hu-seed-b"));
+  monitor_->SeedHistory({old});
+  auto all = monitor_->History();
+  ASSERT_GE(all.size(), 2u);
+  EXPECT_EQ(all.front().old_name, "was");
+  EXPECT_EQ(all.back().new_name, "hu-seed-b");
+  auto one = monitor_->History("0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a00aa");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].new_name, "is");
   virDomainUndefine(d);
   virDomainFree(d);
 }

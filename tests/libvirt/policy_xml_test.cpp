@@ -37,6 +37,30 @@ TEST(PolicyXml, ParsesEveryFieldInOurNamespace) {
   EXPECT_EQ(*p->max_grace_us, 50u);
 }
 
+// The fingerprint follows what the policy says, not how it is written:
+// the prefixed form an operator writes and the unprefixed one libvirt
+// returns (reordered, other whitespace, a comment) agree; one value differs.
+TEST(PolicyXml, FingerprintIgnoresFormNotContent) {
+  auto a = ParseLibvirtPolicy(kFull);
+  auto b = ParseLibvirtPolicy(
+      "<policy version='1'><max-grace-us>50</max-grace-us><require-approval>true"
+      "</require-approval><max-programs>3</max-programs><run-budget>100000</run-budget>"
+      "<max-instructions>2048</max-instructions><helpers><helper name='map_lookup_elem'/>"
+      "<helper name='read_gva'/></helpers><hooks><hook name='sched.preempt'/>"
+      "<hook name='mem.reclaim'/></hooks></policy>");
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string fa = LibvirtPolicyFingerprint(*a);
+  EXPECT_EQ(fa.size(), 16u);
+  EXPECT_EQ(fa.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(fa, LibvirtPolicyFingerprint(*b));
+  EXPECT_EQ(fa, LibvirtPolicyFingerprint(*ParseLibvirtPolicy(FormatLibvirtPolicy(*a))));
+  b->max_programs = 4;
+  EXPECT_NE(fa, LibvirtPolicyFingerprint(*b));
+  b->max_programs = 3;
+  b->run_budget.reset();  // absent differs from any value
+  EXPECT_NE(fa, LibvirtPolicyFingerprint(*b));
+}
+
 TEST(PolicyXml, ParsesTheUnprefixedFormLibvirtReturns) {
   auto p = ParseLibvirtPolicy("<policy><max-programs>0</max-programs><hooks/></policy>");
   ASSERT_TRUE(p.ok()) << p.error().message;

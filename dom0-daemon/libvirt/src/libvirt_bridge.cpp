@@ -80,4 +80,20 @@ Result<uint32_t> ResolveDomainArg(std::string_view who, const std::vector<Domain
                                              "'" + (monitor ? " (libvirt: not known either)" : ""));
 }
 
+XmlPolicyChoice ChooseXmlPolicy(std::string_view stored_origin,
+                                std::string_view recorded_fingerprint,
+                                std::string_view xml_fingerprint) {
+  const std::string rec(recorded_fingerprint.empty() ? "none" : recorded_fingerprint);
+  const std::string now(xml_fingerprint);
+  if (stored_origin.empty()) return {true, "the domain has no policy of its own"};
+  if (recorded_fingerprint == xml_fingerprint) {
+    if (stored_origin == "xml") return {false, "XML policy " + now + " unchanged"};
+    return {false,
+            "operator API override kept: the XML policy (" + now + ") is the one it was set over"};
+  }
+  if (stored_origin == "xml") return {true, "XML policy changed (" + rec + " -> " + now + ")"};
+  return {true, "XML policy changed since the operator API override was recorded (" + rec + " -> " +
+                    now + "): the XML wins"};
+}
+
 }  // namespace hu::daemon

@@ -8,8 +8,10 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <condition_variable>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "domain_events.hpp"
 #include "event_loop.hpp"
@@ -91,6 +93,27 @@ struct MonitorState {
   std::map<std::string, std::string> gone_by_name;  // undefined: name -> UUID
   std::vector<LibvirtIdentityChange> history;
   LibvirtMonitor::EventSink sink;
+  // The reconnect thread waits on cv for `lost` (set by the close
+  // callback) or `stop` (monitor destroyed).
+  std::condition_variable cv;
+  bool lost = false;
+  bool stop = false;
+
+  void MarkLost() {
+    {
+      std::lock_guard lock(mu);
+      lost = true;
+    }
+    cv.notify_all();
+  }
+
+  // Records a history entry and returns it for the event.
+  LibvirtIdentityChange Record(LibvirtIdentityChange::Kind kind, std::string old_name,
+                               std::string new_name, std::string old_uuid, std::string new_uuid) {
+    history.push_back({kind, std::move(old_name), std::move(new_name), std::move(old_uuid),
+                       std::move(new_uuid), std::chrono::system_clock::now()});
+    return history.back();
+  }
 
   void Remember(const LibvirtDomain& d) {
     Known& k = known[d.uuid];
@@ -160,8 +183,8 @@ void MonitorState::OnLifecycle(virDomainPtr dom, int event, int detail) {
         ev.old_name = was_known ? prev.name : "";
         ev.domain.persistent = true;
         if (!ev.old_name.empty() && ev.old_name != ev.domain.name)
-          history.push_back({LibvirtIdentityChange::Kind::kRenamed, ev.old_name, ev.domain.name,
-                             ev.domain.uuid, ev.domain.uuid, std::chrono::system_clock::now()});
+          ev.identity_change = Record(LibvirtIdentityChange::Kind::kRenamed, ev.old_name,
+                                      ev.domain.name, ev.domain.uuid, ev.domain.uuid);
         break;
       case Kind::kDefined: {
         ev.domain.persistent = true;
@@ -169,9 +192,8 @@ void MonitorState::OnLifecycle(virDomainPtr dom, int event, int detail) {
         if (gone != gone_by_name.end()) {
           if (gone->second != ev.domain.uuid) {
             ev.previous_uuid = gone->second;
-            history.push_back({LibvirtIdentityChange::Kind::kUuidChanged, ev.domain.name,
-                               ev.domain.name, gone->second, ev.domain.uuid,
-                               std::chrono::system_clock::now()});
+            ev.identity_change = Record(LibvirtIdentityChange::Kind::kUuidChanged, ev.domain.name,
+                                        ev.domain.name, gone->second, ev.domain.uuid);
           }
           gone_by_name.erase(gone);
         }
@@ -249,41 +271,242 @@ void CloseCb(virConnectPtr, int reason, void* opaque) {
       ev.detail = "closed by client";
       break;
   }
+  // Wake the reconnect thread first: the sink may take its time.
+  StateOf(opaque).MarkLost();
   StateOf(opaque).Deliver(ev);
 }
+
+struct ConnClose {
+  void operator()(virConnect* c) const { virConnectClose(c); }
+};
+using ConnRef = std::unique_ptr<virConnect, ConnClose>;
 
 }  // namespace
 
 struct LibvirtMonitor::Impl {
   std::string uri;
-  virConnectPtr conn = nullptr;
   std::shared_ptr<MonitorState> state = std::make_shared<MonitorState>();
+  // conn is replaced by the reconnect thread; users take a reference of
+  // their own (Conn()) so a swap never closes one under them.
+  mutable std::mutex conn_mu;
+  virConnectPtr conn = nullptr;  // null while disconnected
   std::vector<int> callbacks;
   bool close_cb = false;
   std::unique_ptr<StateRef> close_ref;  // outlives conn: destroyed after ~Impl's body
+  std::thread reconnector;
 
   ~Impl() {
-    if (conn) {
-      for (int id : callbacks) virConnectDomainEventDeregisterAny(conn, id);
-      if (close_cb) virConnectUnregisterCloseCallback(conn, CloseCb);
-      virConnectClose(conn);
+    {
+      std::lock_guard lock(state->mu);
+      state->stop = true;
     }
+    state->cv.notify_all();
+    if (reconnector.joinable()) reconnector.join();
+    Disconnect();
     libvirt_internal::ReleaseEventLoop();
   }
 
+  ConnRef Conn() const {
+    std::lock_guard lock(conn_mu);
+    if (!conn || virConnectRef(conn) < 0) return nullptr;
+    return ConnRef(conn);
+  }
+
+  Error NotConnected() const {
+    return MakeError(ErrorCode::kUnavailable,
+                     "libvirt: not connected to " + uri + " (reconnecting)");
+  }
+
+  // Opens the connection and subscribes to its events.
+  Status Connect();
+  // Unsubscribes and closes; a dead connection's deregistrations may fail.
+  void Disconnect();
+  // Listing after a reconnect: what changed while nobody listened.
+  void Reconcile(int attempts);
+  void ReconnectLoop();
+
   Result<DomainRef> Find(std::string_view who) {
+    auto c = Conn();
+    if (!c) return NotConnected();
     std::string w(who);
     virDomainPtr d = nullptr;
-    if (LooksLikeUuid(w)) d = virDomainLookupByUUIDString(conn, w.c_str());
+    if (LooksLikeUuid(w)) d = virDomainLookupByUUIDString(c.get(), w.c_str());
     if (!d)
-      if (auto n = AsNumber(w)) d = virDomainLookupByID(conn, int(*n));
-    if (!d) d = virDomainLookupByName(conn, w.c_str());
+      if (auto n = AsNumber(w)) d = virDomainLookupByID(c.get(), int(*n));
+    if (!d) d = virDomainLookupByName(c.get(), w.c_str());
     if (!d)
       return MakeError(ErrorCode::kNotFound,
                        "libvirt (" + uri + ") knows no domain with name, UUID or id '" + w + "'");
     return DomainRef(d);
   }
 };
+
+Status LibvirtMonitor::Impl::Connect() {
+  virConnectPtr c = virConnectOpen(uri.c_str());
+  if (!c) return LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot open " + uri);
+  // Remote drivers (xen:///system goes through libvirtd) notice a dead
+  // daemon through keepalives; local ones say "unsupported", which is fine.
+  virConnectSetKeepAlive(c, 5, 3);
+  virResetLastError();
+
+  std::vector<int> ids;
+  // libvirt frees the opaque only for a registration that succeeded.
+  auto* ref = new StateRef(state);
+  int id =
+      virConnectDomainEventRegisterAny(c, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                       VIR_DOMAIN_EVENT_CALLBACK(LifecycleCb), ref, FreeStateRef);
+  if (id < 0) {
+    delete ref;
+    Error e =
+        LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot subscribe to events of " + uri);
+    virConnectClose(c);
+    return e;
+  }
+  ids.push_back(id);
+  ref = new StateRef(state);
+  id = virConnectDomainEventRegisterAny(c, nullptr, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+                                        VIR_DOMAIN_EVENT_CALLBACK(MetadataCb), ref, FreeStateRef);
+  // Older drivers lack metadata events; lifecycle events are what matter.
+  if (id >= 0)
+    ids.push_back(id);
+  else
+    delete ref;
+  // Drivers without close callbacks (test) accept the registration and
+  // never free the opaque, so the monitor owns it (freed after close).
+  if (!close_ref) close_ref = std::make_unique<StateRef>(state);
+  bool has_close = virConnectRegisterCloseCallback(c, CloseCb, close_ref.get(), nullptr) == 0;
+  virResetLastError();
+  std::lock_guard lock(conn_mu);
+  conn = c;
+  callbacks = std::move(ids);
+  close_cb = has_close;
+  return Status::Ok();
+}
+
+void LibvirtMonitor::Impl::Disconnect() {
+  virConnectPtr c;
+  std::vector<int> ids;
+  bool had_close;
+  {
+    std::lock_guard lock(conn_mu);
+    c = conn;
+    conn = nullptr;
+    ids = std::move(callbacks);
+    callbacks.clear();
+    had_close = close_cb;
+    close_cb = false;
+  }
+  if (!c) return;
+  for (int id : ids) virConnectDomainEventDeregisterAny(c, id);
+  if (had_close) virConnectUnregisterCloseCallback(c, CloseCb);
+  virConnectClose(c);
+  virResetLastError();
+}
+
+void LibvirtMonitor::Impl::ReconnectLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(state->mu);
+      state->cv.wait(lock, [&] { return state->lost || state->stop; });
+      if (state->stop) return;
+      state->lost = false;  // a close of the next connection sets it again
+    }
+    Disconnect();
+    auto delay = kReconnectFirst;
+    int attempts = 0;
+    for (;;) {
+      attempts++;
+      if (Connect()) break;
+      std::unique_lock lock(state->mu);
+      if (state->cv.wait_for(lock, delay, [&] { return state->stop; })) return;
+      delay = std::min(delay * 2, kReconnectMax);
+    }
+    Reconcile(attempts);
+  }
+}
+
+void LibvirtMonitor::Impl::Reconcile(int attempts) {
+  using Kind = LibvirtEvent::Kind;
+  std::vector<LibvirtDomain> now;
+  if (auto c = Conn()) {
+    virDomainPtr* doms = nullptr;
+    int n = virConnectListAllDomains(c.get(), &doms, 0);
+    if (n < 0) {
+      state->MarkLost();  // gone again at once: the loop tries anew
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      now.push_back(Snapshot(doms[i]));
+      virDomainFree(doms[i]);
+    }
+    free(doms);
+  }
+  std::vector<LibvirtEvent> stops, changes, starts;
+  auto make = [](Kind kind, LibvirtDomain d) {
+    LibvirtEvent ev;
+    ev.kind = kind;
+    ev.domain = std::move(d);
+    ev.detail = "while disconnected";
+    return ev;
+  };
+  {
+    std::lock_guard lock(state->mu);
+    std::map<std::string, const LibvirtDomain*> by_uuid;
+    std::map<std::string, const LibvirtDomain*> by_name;
+    for (const auto& d : now) {
+      by_uuid[d.uuid] = &d;
+      by_name[d.name] = &d;
+    }
+    for (auto it = state->known.begin(); it != state->known.end();) {
+      const auto& [uuid, k] = *it;
+      auto cur = by_uuid.find(uuid);
+      const LibvirtDomain* d = cur != by_uuid.end() ? cur->second : nullptr;
+      if (k.domid && (!d || d->domid != k.domid)) {
+        auto ev = make(Kind::kStopped, d ? *d : LibvirtDomain{k.name, uuid, {}, false, false});
+        ev.domid = k.domid;
+        stops.push_back(std::move(ev));
+      }
+      if (d && d->name != k.name) {
+        auto ev = make(Kind::kRenamed, *d);
+        ev.old_name = k.name;
+        ev.identity_change =
+            state->Record(LibvirtIdentityChange::Kind::kRenamed, k.name, d->name, uuid, uuid);
+        changes.push_back(std::move(ev));
+      }
+      if (!d) {
+        // Gone: a definition of its name under another UUID is a UUID change.
+        auto same = by_name.find(k.name);
+        if (same != by_name.end() && !state->known.count(same->second->uuid)) {
+          auto ev = make(Kind::kDefined, *same->second);
+          ev.previous_uuid = uuid;
+          ev.identity_change = state->Record(LibvirtIdentityChange::Kind::kUuidChanged, k.name,
+                                             k.name, uuid, same->second->uuid);
+          changes.push_back(std::move(ev));
+        } else {
+          state->gone_by_name[k.name] = uuid;
+        }
+        it = state->known.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& d : now) {
+      auto k = state->known.find(d.uuid);
+      if (d.domid && (k == state->known.end() || k->second.domid != d.domid)) {
+        auto ev = make(Kind::kStarted, d);
+        ev.domid = d.domid;
+        starts.push_back(std::move(ev));
+      }
+      state->Remember(d);
+    }
+  }
+  for (auto* group : {&stops, &changes, &starts})
+    for (const auto& ev : *group) state->Deliver(ev);
+  LibvirtEvent done;
+  done.kind = Kind::kReconnected;
+  done.detail = "after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s");
+  state->Deliver(done);
+}
 
 LibvirtMonitor::LibvirtMonitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 LibvirtMonitor::~LibvirtMonitor() = default;
@@ -311,6 +534,8 @@ const char* LibvirtEventKindName(LibvirtEvent::Kind kind) {
       return "metadata-changed";
     case Kind::kDisconnected:
       return "disconnected";
+    case Kind::kReconnected:
+      return "reconnected";
   }
   return "unknown";
 }
@@ -319,58 +544,43 @@ Result<std::unique_ptr<LibvirtMonitor>> LibvirtMonitor::Open(const std::string& 
   libvirt_internal::AcquireEventLoop();
   auto impl = std::make_unique<Impl>();  // releases the loop on every path
   impl->uri = uri;
-  impl->conn = virConnectOpen(uri.c_str());
-  if (!impl->conn) return LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot open " + uri);
-  // Remote drivers (xen:///system goes through libvirtd) notice a dead
-  // daemon through keepalives; local ones say "unsupported", which is fine.
-  virConnectSetKeepAlive(impl->conn, 5, 3);
-  virResetLastError();
+  if (auto st = impl->Connect(); !st) return st.error();
 
   // Seed the id table before events arrive, so a stop seen later still
   // knows which id the domain ran under.
   virDomainPtr* doms = nullptr;
   int n = virConnectListAllDomains(impl->conn, &doms, 0);
   if (n < 0) return LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot list domains of " + uri);
-  for (int i = 0; i < n; i++) {
-    impl->state->Remember(Snapshot(doms[i]));
-    virDomainFree(doms[i]);
+  {
+    std::lock_guard lock(impl->state->mu);
+    for (int i = 0; i < n; i++) {
+      impl->state->Remember(Snapshot(doms[i]));
+      virDomainFree(doms[i]);
+    }
   }
   free(doms);
-
-  // libvirt frees the opaque only for a registration that succeeded.
-  auto opaque = [&] { return new StateRef(impl->state); };
-  StateRef* ref = opaque();
-  int id =
-      virConnectDomainEventRegisterAny(impl->conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-                                       VIR_DOMAIN_EVENT_CALLBACK(LifecycleCb), ref, FreeStateRef);
-  if (id < 0) {
-    delete ref;
-    return LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot subscribe to events of " + uri);
-  }
-  impl->callbacks.push_back(id);
-  ref = opaque();
-  id = virConnectDomainEventRegisterAny(impl->conn, nullptr, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
-                                        VIR_DOMAIN_EVENT_CALLBACK(MetadataCb), ref, FreeStateRef);
-  // Older drivers lack metadata events; lifecycle events are what matter.
-  if (id >= 0)
-    impl->callbacks.push_back(id);
-  else
-    delete ref;
-  // Drivers without close callbacks (test) accept the registration and
-  // never free the opaque, so the monitor owns it (freed after close).
-  impl->close_ref = std::make_unique<StateRef>(impl->state);
-  if (virConnectRegisterCloseCallback(impl->conn, CloseCb, impl->close_ref.get(), nullptr) == 0)
-    impl->close_cb = true;
-  virResetLastError();
+  impl->reconnector = std::thread([p = impl.get()] { p->ReconnectLoop(); });
   return std::unique_ptr<LibvirtMonitor>(new LibvirtMonitor(std::move(impl)));
 }
 
 const std::string& LibvirtMonitor::uri() const { return impl_->uri; }
 
+bool LibvirtMonitor::connected() const {
+  std::lock_guard lock(impl_->conn_mu);
+  return impl_->conn != nullptr;
+}
+
 Result<std::vector<LibvirtDomain>> LibvirtMonitor::Domains() {
+  auto c = impl_->Conn();
+  if (!c) return impl_->NotConnected();
   virDomainPtr* doms = nullptr;
-  int n = virConnectListAllDomains(impl_->conn, &doms, 0);
-  if (n < 0) return LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot list domains");
+  int n = virConnectListAllDomains(c.get(), &doms, 0);
+  if (n < 0) {
+    Error e = LibvirtError(ErrorCode::kUnavailable, "libvirt: cannot list domains");
+    // A connection without a close callback dies silently: notice it here.
+    if (virConnectIsAlive(c.get()) == 0) impl_->state->MarkLost();
+    return e;
+  }
   std::vector<LibvirtDomain> out;
   for (int i = 0; i < n; i++) {
     out.push_back(Snapshot(doms[i]));
@@ -398,9 +608,11 @@ Result<uint32_t> LibvirtMonitor::ResolveDomid(std::string_view who) {
 }
 
 Result<LibvirtDomain> LibvirtMonitor::Describe(uint32_t domid) {
-  if (virDomainPtr d = virDomainLookupByID(impl_->conn, int(domid))) {
-    DomainRef ref(d);
-    return Snapshot(d);
+  if (auto c = impl_->Conn()) {
+    if (virDomainPtr d = virDomainLookupByID(c.get(), int(domid))) {
+      DomainRef ref(d);
+      return Snapshot(d);
+    }
   }
   std::lock_guard lock(impl_->state->mu);
   for (const auto& [uuid, k] : impl_->state->known) {
@@ -474,6 +686,13 @@ std::vector<LibvirtIdentityChange> LibvirtMonitor::History(std::string_view uuid
   for (const auto& h : impl_->state->history)
     if (uuid.empty() || h.old_uuid == uuid || h.new_uuid == uuid) out.push_back(h);
   return out;
+}
+
+void LibvirtMonitor::SeedHistory(std::vector<LibvirtIdentityChange> earlier) {
+  std::lock_guard lock(impl_->state->mu);
+  auto& h = impl_->state->history;
+  h.insert(h.begin(), std::make_move_iterator(earlier.begin()),
+           std::make_move_iterator(earlier.end()));
 }
 
 }  // namespace hu::daemon

@@ -281,4 +281,16 @@ std::string FormatLibvirtPolicy(const LibvirtPolicy& p, bool with_namespace) {
   return out.str();
 }
 
+std::string LibvirtPolicyFingerprint(const LibvirtPolicy& policy) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : FormatLibvirtPolicy(policy)) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; i--, h >>= 4) out[size_t(i)] = kHex[h & 0xf];
+  return out;
+}
+
 }  // namespace hu::daemon

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +31,20 @@ void ApplyLibvirtNames(std::vector<DomainInfo>& domains, const std::vector<Libvi
 // kNotFound / kFailedPrecondition (known but not running) otherwise.
 Result<uint32_t> ResolveDomainArg(std::string_view who, const std::vector<DomainInfo>& backend,
                                   LibvirtMonitor* monitor);
+
+// Whether a domain's XML policy (fingerprint `xml_fingerprint`) should
+// become its policy, given what the daemon has stored for it: nothing
+// (`stored_origin` empty) -> apply; "xml" -> apply only if the XML changed;
+// "api" (an operator override, recorded over the XML whose fingerprint is
+// `recorded_fingerprint`, "" for none) -> keep the override unless the XML
+// changed since. `why` says which, for the log and the audit row.
+struct XmlPolicyChoice {
+  bool apply = false;
+  std::string why;
+};
+XmlPolicyChoice ChooseXmlPolicy(std::string_view stored_origin,
+                                std::string_view recorded_fingerprint,
+                                std::string_view xml_fingerprint);
 
 // The daemon's policy with what the XML sets laid over it. `P` is the
 // daemon's Policy (dom0-daemon/src/policy.hpp): a template so this header

@@ -28,6 +28,15 @@ struct LibvirtDomain {
   bool persistent = false;  // defined (survives stop), not transient
 };
 
+// One entry of the identity history: a rename (same UUID) or a name that
+// came back with another UUID (undefined, then defined anew).
+struct LibvirtIdentityChange {
+  enum class Kind { kRenamed, kUuidChanged } kind = Kind::kRenamed;
+  std::string old_name, new_name;
+  std::string old_uuid, new_uuid;
+  std::chrono::system_clock::time_point when;
+};
+
 struct LibvirtEvent {
   enum class Kind {
     kDefined,          // new definition, or an updated one (detail says)
@@ -40,6 +49,7 @@ struct LibvirtEvent {
     kRenamed,          // same UUID, new name; old_name is the previous one
     kMetadataChanged,  // our policy metadata changed: re-read it
     kDisconnected,     // the libvirt connection closed (libvirtd went away)
+    kReconnected,      // connected again; detail says after how many attempts
   };
   Kind kind = Kind::kDefined;
   LibvirtDomain domain;  // state after the event, as far as it is known
@@ -50,18 +60,11 @@ struct LibvirtEvent {
   std::string detail;         // libvirt's detail: "destroyed", "shutdown", "booted", ...
   std::string old_name;       // kRenamed
   std::string previous_uuid;  // kDefined: the UUID this name had before, if it changed
+  // kRenamed, and kDefined with previous_uuid: the history entry just made.
+  std::optional<LibvirtIdentityChange> identity_change;
 };
 
 const char* LibvirtEventKindName(LibvirtEvent::Kind kind);
-
-// One entry of the identity history: a rename (same UUID) or a name that
-// came back with another UUID (undefined, then defined anew).
-struct LibvirtIdentityChange {
-  enum class Kind { kRenamed, kUuidChanged } kind = Kind::kRenamed;
-  std::string old_name, new_name;
-  std::string old_uuid, new_uuid;
-  std::chrono::system_clock::time_point when;
-};
 
 class LibvirtMonitor {
  public:
@@ -69,12 +72,21 @@ class LibvirtMonitor {
 
   // Connects and starts receiving domain events (libvirt's default event
   // loop runs in a thread of ours, shared by all monitors of the process).
+  // When the connection closes later (libvirtd restarted), a thread of the
+  // monitor reconnects with backoff (kReconnectFirst doubling up to
+  // kReconnectMax), registers the callbacks again and reconciles: domains
+  // that stopped or started meanwhile get synthesized kStopped/kStarted
+  // events (detail "while disconnected"), renames a kRenamed, then comes
+  // one kReconnected. Calls made while disconnected fail kUnavailable.
   static Result<std::unique_ptr<LibvirtMonitor>> Open(const std::string& uri);
+  static constexpr std::chrono::milliseconds kReconnectFirst{200};
+  static constexpr std::chrono::milliseconds kReconnectMax{5000};
   ~LibvirtMonitor();
   LibvirtMonitor(const LibvirtMonitor&) = delete;
   LibvirtMonitor& operator=(const LibvirtMonitor&) = delete;
 
   const std::string& uri() const;
+  bool connected() const;
 
   // Every domain libvirt knows, running or only defined.
   Result<std::vector<LibvirtDomain>> Domains();
@@ -103,6 +115,9 @@ class LibvirtMonitor {
   // Renames and UUID changes seen since Open, oldest first; only those that
   // involve `uuid` when given.
   std::vector<LibvirtIdentityChange> History(std::string_view uuid = {}) const;
+  // History from before Open (the daemon's state database), put ahead of
+  // what this monitor has seen itself.
+  void SeedHistory(std::vector<LibvirtIdentityChange> earlier);
 
   struct Impl;
 

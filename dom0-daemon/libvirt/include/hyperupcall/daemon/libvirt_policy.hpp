@@ -51,6 +51,11 @@ Result<LibvirtPolicy> ParseLibvirtPolicy(std::string_view xml);
 // form an operator pastes into `virsh edit`.
 std::string FormatLibvirtPolicy(const LibvirtPolicy& policy, bool with_namespace = false);
 
+// A change detector for a domain's XML policy: FNV-1a (64 bit, 16 hex
+// digits) of its canonical text (FormatLibvirtPolicy), so whitespace,
+// prefixes and element order do not count, only what the policy says.
+std::string LibvirtPolicyFingerprint(const LibvirtPolicy& policy);
+
 // Names used in the XML; nullptr / HU_HOOK_NONE / 0 when unknown.
 const char* PolicyHookName(hu_hook_id hook);
 hu_hook_id PolicyHookFromName(std::string_view name);
