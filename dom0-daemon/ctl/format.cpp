@@ -128,7 +128,18 @@ json ToJson(const opv1::Domain& d) {
           {"memory_kib", d.memory_kib()},
           {"running", d.running()},
           {"programs", d.programs()},
-          {"has_own_policy", d.has_own_policy()}};
+          {"has_own_policy", d.has_own_policy()},
+          {"history", [&] {
+             json h = json::array();
+             for (const auto& c : d.history()) h.push_back(ToJson(c));
+             return h;
+           }()}};
+}
+
+json ToJson(const opv1::IdentityChange& c) {
+  return {{"time_unix_ms", c.time_unix_ms()}, {"kind", c.kind()},
+          {"old_name", c.old_name()},         {"new_name", c.new_name()},
+          {"old_uuid", c.old_uuid()},         {"new_uuid", c.new_uuid()}};
 }
 
 json ToJson(const opv1::GetPolicyResponse& r) {

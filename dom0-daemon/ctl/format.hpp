@@ -24,6 +24,7 @@ json ToJson(const commonv1::Verdict& v);
 json ToJson(const commonv1::ProgramSummary& p);
 json ToJson(const commonv1::ProgramStats& s);
 json ToJson(const opv1::Domain& d);
+json ToJson(const opv1::IdentityChange& c);
 json ToJson(const opv1::GetPolicyResponse& p);
 json ToJson(const opv1::Event& e);
 

@@ -86,8 +86,9 @@ class Core {
   PolicyView GetPolicy(std::optional<uint32_t> domid);
   // `origin` (e.g. "operator API", "libvirt XML") goes into the audit row,
   // so the log says which of the two a domain's policy last came from.
+  // `source` is stored with a domain's policy (see Store::PolicySource).
   Result<PolicyView> SetPolicy(std::optional<uint32_t> domid, const Policy& p,
-                               const std::string& origin = {});
+                               const std::string& origin = {}, const PolicySource& source = {});
   Result<PolicyView> ClearPolicy(uint32_t domid);
   Result<ProgramRecord> Approve(uint64_t id);
   Result<ProgramRecord> Reject(uint64_t id, const std::string& reason);

@@ -102,15 +102,15 @@ PolicyView Core::GetPolicy(std::optional<uint32_t> domid) {
 }
 
 Result<PolicyView> Core::SetPolicy(std::optional<uint32_t> domid, const Policy& p,
-                                   const std::string& origin) {
+                                   const std::string& origin, const PolicySource& source) {
   if (auto st = ValidatePolicy(p); !st) return st.error();
   std::string scope = domid ? fmt::format("domain {}", *domid) : "default";
   std::string desc = fmt::format("{} policy set: {}{}", scope, PolicyToJson(p).dump(),
                                  origin.empty() ? "" : " (from " + origin + ")");
   {
     std::lock_guard lk(mu_);
-    if (auto st = store_.PutPolicy(domid, p,
-                                   AuditRow{NowUnixMs(), domid.value_or(0), 0, "", "policy", desc});
+    if (auto st = store_.PutPolicy(
+            domid, p, AuditRow{NowUnixMs(), domid.value_or(0), 0, "", "policy", desc}, source);
         !st) {
       return st.error();
     }

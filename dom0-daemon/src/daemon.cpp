@@ -34,18 +34,65 @@ bool MakeDir(const std::string& dir, std::filesystem::perms perms) {
   return true;
 }
 
-// The domain XML's policy over the default, as the domain's own; malformed
-// XML changes nothing and is logged with its line.
-void ApplyXmlPolicy(Core& core, LibvirtMonitor& lv, const std::string& uuid, uint32_t domid) {
+// The domain XML's policy over the default, as the domain's own, unless an
+// operator override recorded over this same XML stands (ChooseXmlPolicy);
+// malformed XML changes nothing and is logged with its line.
+void ApplyXmlPolicy(Core& core, Store& store, LibvirtMonitor& lv, const std::string& uuid,
+                    uint32_t domid) {
   auto x = lv.ReadPolicy(uuid);
   if (!x) {
     spdlog::error("libvirt: {}", x.error().message);
     return;
   }
   if (!x->has_value()) return;
+  const std::string fp = LibvirtPolicyFingerprint(**x);
+  auto src = store.PolicySourceOf(domid);
+  if (!src) {
+    spdlog::error("libvirt policy of dom{}: {}", domid, src.error().message);
+    return;
+  }
+  auto choice = *src ? ChooseXmlPolicy((*src)->origin, (*src)->xml_fingerprint, fp)
+                     : ChooseXmlPolicy("", "", fp);
+  if (!choice.apply) {
+    spdlog::info("dom{} ({}): {}", domid, uuid, choice.why);
+    return;
+  }
   Policy p = OverlayLibvirtPolicy(core.GetPolicy(std::nullopt).policy, **x);
-  if (auto v = core.SetPolicy(domid, p, "libvirt XML <metadata> of " + uuid); !v) {
+  if (auto v = core.SetPolicy(domid, p, "libvirt XML <metadata> of " + uuid + "; " + choice.why,
+                              PolicySource{"xml", fp});
+      !v) {
     spdlog::error("libvirt policy of dom{}: {}", domid, v.error().message);
+  }
+}
+
+const char* IdentityKindName(LibvirtIdentityChange::Kind k) {
+  return k == LibvirtIdentityChange::Kind::kRenamed ? "renamed" : "uuid-changed";
+}
+
+// The monitor's history starts where the state database's ends.
+Status SeedIdentityHistory(Store& store, LibvirtMonitor& lv) {
+  auto rows = store.IdentityChanges();
+  if (!rows) return rows.error();
+  std::vector<LibvirtIdentityChange> h;
+  for (const auto& r : *rows) {
+    h.push_back({r.kind == "renamed" ? LibvirtIdentityChange::Kind::kRenamed
+                                     : LibvirtIdentityChange::Kind::kUuidChanged,
+                 r.old_name, r.new_name, r.old_uuid, r.new_uuid,
+                 std::chrono::system_clock::time_point(std::chrono::milliseconds(r.time_ms))});
+  }
+  lv.SeedHistory(std::move(h));
+  return Status::Ok();
+}
+
+void PersistIdentityChange(Store& store, const LibvirtIdentityChange& c) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.when.time_since_epoch()).count();
+  spdlog::info("libvirt: domain {} '{}' -> {} '{}' ({})", c.old_uuid, c.old_name, c.new_uuid,
+               c.new_name, IdentityKindName(c.kind));
+  if (auto st = store.AddIdentityChange(
+          {ms, IdentityKindName(c.kind), c.old_name, c.new_name, c.old_uuid, c.new_uuid});
+      !st) {
+    spdlog::error("libvirt identity history: {}", st.error().message);
   }
 }
 
@@ -122,18 +169,31 @@ int RunDaemon(const DaemonOptions& o) {
 
   std::unique_ptr<LibvirtHookListener> hook;
   if (libvirt) {
-    named->SetLibvirtEventSink([&core, &lv = *libvirt](const LibvirtEvent& ev) {
+    if (auto st = SeedIdentityHistory(**store, *libvirt); !st) {
+      spdlog::error("{}", st.error().message);
+      be->Stop();
+      return 1;
+    }
+    named->SetLibvirtEventSink([&core, &st = **store, &lv = *libvirt](const LibvirtEvent& ev) {
       using K = LibvirtEvent::Kind;
-      if ((ev.kind == K::kStarted || ev.kind == K::kMetadataChanged) && ev.domid) {
-        ApplyXmlPolicy(core, lv, ev.domain.uuid, *ev.domid);
-      } else if (ev.kind == K::kRenamed) {
-        spdlog::info("libvirt: domain {} renamed '{}' -> '{}'", ev.domain.uuid, ev.old_name,
-                     ev.domain.name);
+      if (ev.identity_change) PersistIdentityChange(st, *ev.identity_change);
+      if (ev.kind == K::kDisconnected) {
+        spdlog::warn("libvirt: connection to {} lost ({}); reconnecting", lv.uri(), ev.detail);
+      } else if (ev.kind == K::kReconnected) {
+        spdlog::info("libvirt: reconnected to {} {}", lv.uri(), ev.detail);
+      } else if (ev.detail == "while disconnected") {
+        spdlog::info("libvirt: domain '{}' {} while disconnected", ev.domain.name,
+                     LibvirtEventKindName(ev.kind));
+      }
+      const auto domid = ev.kind == K::kDefined ? ev.domain.domid : ev.domid;
+      if ((ev.kind == K::kStarted || ev.kind == K::kDefined || ev.kind == K::kMetadataChanged) &&
+          domid) {
+        ApplyXmlPolicy(core, st, lv, ev.domain.uuid, *domid);
       }
     });
     if (auto all = libvirt->Domains(); all.ok()) {
       for (const auto& d : *all) {
-        if (d.domid) ApplyXmlPolicy(core, *libvirt, d.uuid, *d.domid);
+        if (d.domid) ApplyXmlPolicy(core, **store, *libvirt, d.uuid, *d.domid);
       }
     }
     if (!o.libvirt_hook_socket.empty()) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
+#include <ctime>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +40,36 @@ struct Candidate {
 
 void Note(Candidate& c, const std::string& how) {
   if (std::find(c.how.begin(), c.how.end(), how) == c.how.end()) c.how.push_back(how);
+}
+
+std::string When(const LibvirtIdentityChange& c) {
+  const auto t = std::chrono::system_clock::to_time_t(c.when);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// `who` named a domain that has since been renamed (or a UUID whose name was
+// defined anew under another): say so, and what to type now. The latest
+// change wins: a name renamed twice points at its current one.
+std::optional<std::string> FormerIdentity(std::string_view who, const std::string& lower,
+                                          const std::vector<LibvirtIdentityChange>& history) {
+  for (auto it = history.rbegin(); it != history.rend(); ++it) {
+    const auto& c = *it;
+    if (c.kind == LibvirtIdentityChange::Kind::kRenamed && c.old_name == who) {
+      return fmt::format(
+          "no domain named '{}': libvirt domain {} was renamed '{}' -> '{}' at {}; name it '{}' "
+          "or by its UUID",
+          who, c.new_uuid, c.old_name, c.new_name, When(c), c.new_name);
+    }
+    if (c.kind == LibvirtIdentityChange::Kind::kUuidChanged && Lower(c.old_uuid) == lower) {
+      return fmt::format(
+          "no domain with UUID '{}': libvirt domain '{}' was defined again with UUID {} at {}", who,
+          c.new_name, c.new_uuid, When(c));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -105,6 +137,11 @@ Result<uint32_t> ResolveDomainSelector(std::string_view who, const std::vector<D
                      fmt::format("libvirt domain '{}' ({}) is defined but not running, so it has "
                                  "no domain id yet",
                                  stopped.front().name, stopped.front().uuid));
+  }
+  if (libvirt) {
+    if (auto former = FormerIdentity(who, lower, libvirt->History())) {
+      return MakeError(ErrorCode::kNotFound, *former);
+    }
   }
   return MakeError(ErrorCode::kNotFound,
                    fmt::format("no domain with id, name or UUID '{}'{}", who,

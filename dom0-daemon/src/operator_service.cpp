@@ -3,6 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+
 #include "convert.hpp"
 #include "domain_resolver.hpp"
 #include "hyperupcall/daemon/libvirt_bridge.hpp"
@@ -16,6 +20,23 @@ namespace {
 // The largest scan one call answers: 64 Ki frames (256 MiB of guest
 // memory), whose answer stays far below gRPC's 4 MiB message cap.
 constexpr uint64_t kMaxReclaimScan = 65536;
+
+void ToProto(const LibvirtIdentityChange& c, opv1::IdentityChange* out) {
+  out->set_time_unix_ms(
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.when.time_since_epoch()).count());
+  out->set_kind(c.kind == LibvirtIdentityChange::Kind::kRenamed ? "renamed" : "uuid-changed");
+  out->set_old_name(c.old_name);
+  out->set_new_name(c.new_name);
+  out->set_old_uuid(c.old_uuid);
+  out->set_new_uuid(c.new_uuid);
+}
+
+bool SameUuid(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 void FillPolicy(const PolicyView& v, opv1::GetPolicyResponse* resp) {
   if (v.domid) resp->set_domid(*v.domid);
@@ -51,6 +72,23 @@ grpc::Status OperatorService::ListDomains(grpc::ServerContext*, const opv1::List
     pd->set_running(d.info.running);
     pd->set_programs(d.programs);
     pd->set_has_own_policy(d.has_own_policy);
+    if (libvirt_ && !d.info.uuid.empty()) {
+      for (const auto& c : libvirt_->History(d.info.uuid)) ToProto(c, pd->add_history());
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ListIdentityChanges(grpc::ServerContext*,
+                                                  const opv1::ListIdentityChangesRequest* req,
+                                                  opv1::ListIdentityChangesResponse* resp) {
+  if (!libvirt_) return grpc::Status::OK;
+  const std::string& w = req->domain();
+  for (const auto& c : libvirt_->History()) {
+    if (w.empty() || c.old_name == w || c.new_name == w || SameUuid(c.old_uuid, w) ||
+        SameUuid(c.new_uuid, w)) {
+      ToProto(c, resp->add_changes());
+    }
   }
   return grpc::Status::OK;
 }
@@ -125,7 +163,18 @@ grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPol
   }
   auto p = FromProto(req->policy());
   if (!p) return ToGrpc(p.error());
-  auto v = core_.SetPolicy(domid, *p, "operator API");
+  // The XML the override is set over: the next start keeps the override
+  // unless that XML has changed by then.
+  PolicySource source{"api", ""};
+  if (domid && libvirt_) {
+    if (req->write_xml()) {
+      source.xml_fingerprint = LibvirtPolicyFingerprint(ToLibvirtPolicy(*p));
+    } else if (auto t = libvirt_->Describe(*domid); t.ok()) {
+      if (auto x = libvirt_->ReadPolicy(t->uuid); x.ok() && x->has_value())
+        source.xml_fingerprint = LibvirtPolicyFingerprint(**x);
+    }
+  }
+  auto v = core_.SetPolicy(domid, *p, "operator API", source);
   if (!v) return ToGrpc(v.error());
   if (req->write_xml()) {
     if (auto st = WriteXml(*domid, *xml, v->policy); !st) return ToGrpc(st.error());

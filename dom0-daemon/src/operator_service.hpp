@@ -46,6 +46,8 @@ class OperatorService final : public opv1::OperatorService::Service {
                       grpc::ServerWriter<opv1::Event>*) override;
   grpc::Status ReclaimScan(grpc::ServerContext*, const opv1::ReclaimScanRequest*,
                            opv1::ReclaimScanResponse*) override;
+  grpc::Status ListIdentityChanges(grpc::ServerContext*, const opv1::ListIdentityChangesRequest*,
+                                   opv1::ListIdentityChangesResponse*) override;
 
  private:
   // The domain a request names: `domain` (name, UUID or id) or the older

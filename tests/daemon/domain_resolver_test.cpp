@@ -68,5 +68,37 @@ TEST(DomainResolver, LibvirtNamesAndUuids) {
   EXPECT_EQ(amb.error().code, ErrorCode::kInvalidArgument);
 }
 
+// A renamed domain's old name is not resolved (another domain may take it
+// later), but the error says what it became; the same after a restart,
+// when the monitor's history comes from the state database (SeedHistory).
+TEST(DomainResolver, OldNameSaysWhatItBecame) {
+  auto m = LibvirtMonitor::Open("test:///default");
+  ASSERT_TRUE(m) << m.error().message;
+  const std::string uuid = "0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a0b0b";
+  (*m)->SeedHistory(
+      {{LibvirtIdentityChange::Kind::kRenamed, "web", "www", uuid, uuid,
+        std::chrono::system_clock::time_point(std::chrono::seconds(1795600000))},
+       {LibvirtIdentityChange::Kind::kUuidChanged, "db", "db",
+        "0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a0c0c", "0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a0d0d",
+        std::chrono::system_clock::time_point(std::chrono::seconds(1795600060))}});
+  std::vector<DomainInfo> b = {{1, "guest1", "", 4, 65536, true}};
+  auto old = ResolveDomainSelector("web", b, m->get());
+  ASSERT_FALSE(old);
+  EXPECT_EQ(old.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(old.error().message,
+            "no domain named 'web': libvirt domain " + uuid +
+                " was renamed 'web' -> 'www' at 2026-11-25 09:46:40 UTC; name it 'www' or by its "
+                "UUID");
+  auto gone = ResolveDomainSelector("0B5D4D6E-6A43-4C5F-9D0B-1B3C1C7A0C0C", b, m->get());
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(gone.error().message,
+            "no domain with UUID '0B5D4D6E-6A43-4C5F-9D0B-1B3C1C7A0C0C': libvirt domain 'db' was "
+            "defined again with UUID 0b5d4d6e-6a43-4c5f-9d0b-1b3c1c7a0d0d at 2026-11-25 09:47:40 "
+            "UTC");
+  // A current name still wins over history: "test" was never renamed.
+  EXPECT_EQ(*ResolveDomainSelector("test", b, m->get()), 1u);
+}
+
 }  // namespace
 }  // namespace hu::daemon

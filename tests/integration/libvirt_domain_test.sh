@@ -8,50 +8,13 @@
 #   libvirt_domain_test.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: libvirt_domain_test.sh BUILD_DIR}
-daemon=$build/dom0-daemon/hyperupcalld
-ctl_bin=$build/dom0-daemon/hyperupcallctl
-for f in "$daemon" "$ctl_bin"; do
-	[ -x "$f" ] || { echo "FAIL: $f was not built"; exit 1; }
-done
-
-work=$(mktemp -d /tmp/hu-lvdom.XXXXXX)
-op=$work/op.sock
-log=$work/daemon.log
-daemon_pid=
-pass=0 fail=0
-cleanup() {
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	if [ "$fail" -ne 0 ]; then echo "--- daemon log"; cat "$log" 2>/dev/null; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect() {
-	if grep -qF -- "$3" <<<"$2"; then ok "$1"; else bad "$1: expected '$3' in: $2"; fi
-}
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-ctl() { "$ctl_bin" --socket "$op" "$@"; }
-audit() { # SQL WHERE clause -> matching audit rows, one "decision|reason" a line
-	python3 - "$work/state/state.db" "$1" <<'PY'
-import sqlite3, sys
-db = sqlite3.connect(sys.argv[1])
-for d, r in db.execute("select decision, reason from audit where " + sys.argv[2] + " order by rowid"):
-    print(f"{d}|{r}")
-PY
-}
+source "$(dirname "$0")/harness.sh" lvdom
 
 # Domain 3 is called "1" by the sim: "1" then names two domains.
 cat >"$work/sim.json" <<'J'
 {"guests": [{"domid": 1, "name": "guest1"}, {"domid": 2, "name": "guest2"}, {"domid": 3, "name": "1"}]}
 J
-"$daemon" --state "$work/state" --operator-socket "$op" --guest-socket-dir "$work/guests" \
-	--sim-config "$work/sim.json" --libvirt-uri test:///default >>"$log" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 1 300); do
-	[ -S "$op" ] && ctl domain list >/dev/null 2>&1 && break
-	sleep 0.1
-done
+start_daemon --sim-config "$work/sim.json" --libvirt-uri test:///default || exit 1
 uuid=6695eb01-f6a4-8304-79aa-97f2502e193f
 
 out=$(ctl domain list)
@@ -84,16 +47,26 @@ out=$(ctl policy set --domain test --max-programs 3 --hooks mem.reclaim --write-
 expect "policy set --write-xml answers the policy" "$out" "max_programs      3"
 rows=$(audit "domid = 1 and decision = 'policy-xml'")
 expect "audit: the XML write is recorded" "$rows" "policy-xml|policy written to the <metadata> of libvirt domain 'test' ($uuid)"
-# libvirt reports the metadata change; the daemon reads the XML back and
-# applies it: proof the policy went through libvirt, not a copy of ours.
-xml_row=
+# libvirt reports the metadata change; the daemon reads the XML back, and
+# its fingerprint is the one the override was recorded over, so the
+# override stands: proof the policy went through libvirt, not a copy of ours.
+kept=
 for _ in $(seq 1 100); do
-	xml_row=$(audit "domid = 1 and decision = 'policy' and reason like '%(from libvirt XML <metadata> of $uuid)'")
-	[ -n "$xml_row" ] && break
+	kept=$(grep -F "($uuid): operator API override kept: the XML policy (" "$log")
+	[ -n "$kept" ] && break
 	sleep 0.1
 done
-expect "the XML read back from libvirt carries max_programs 3" "$xml_row" '"max_programs":3'
-expect "the XML read back from libvirt carries the hook" "$xml_row" '"allowed_hooks":["mem.reclaim"]'
+expect "the XML read back from libvirt is the policy written (same fingerprint)" "$kept" \
+	"is the one it was set over"
+source=$(python3 - "$work/state/state.db" <<'PY2'
+import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("select source from policies where scope = 'domain:1'").fetchone()[0])
+PY2
+)
+[ "$source" = api ] && ok "the stored policy's source is the operator API" || bad "source: $source"
+out=$(ctl --json policy get --domain test)
+[ "$(json 'd["max_programs"], d["allowed_hooks"]' <<<"$out")" = "(3, ['mem.reclaim'])" ] &&
+	ok "the policy written is the policy in force" || bad "after --write-xml: $out"
 expect "audit: the operator's own change is recorded as such" \
 	"$(audit "domid = 1 and decision = 'policy'")" "(from operator API)"
 # An operator override without --write-xml wins until the XML changes.
@@ -106,5 +79,4 @@ expect "--write-xml without a domain is a usage error" "$out" "needs --domain"
 out=$(ctl policy set --domain guest2 --max-programs 4 --write-xml 2>&1)
 expect "--write-xml for a domain libvirt does not know" "$out" "has no libvirt domain to write the policy to"
 
-echo "libvirt domains: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "libvirt domains"

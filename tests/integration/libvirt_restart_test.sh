@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# libvirt state that survives restarts, against a real libvirtd of our own:
+# libvirtd runs in a private mount namespace (its /run, /var/lib/libvirt and
+# driver-module folder are empty tmpfs there, so it serves only the built-in
+# test driver and touches nothing of the host's) with its socket in the work
+# directory; hyperupcalld and virsh reach libvirt's test:///default through
+# it (test+unix:///default?socket=...), so libvirt's state outlives the
+# daemon's restarts.
+#  1. a rename is recorded in the state database: after kill -9 and restart
+#     `domain history` still shows it, and the old name answers NOT_FOUND
+#     saying what the domain is called now;
+#  2. an operator API policy survives a restart over an unchanged XML
+#     policy; a changed XML wins at the next start, with an audit row;
+#  3. libvirtd killed and started again: the daemon keeps serving,
+#     reconnects, reconciles (the domain the new libvirtd no longer runs is
+#     stopped) and sees events from the new libvirtd.
+#   libvirt_restart_test.sh BUILD_DIR        (exit 77: cannot run libvirtd here)
+set -uo pipefail
+build=${1:?usage: libvirt_restart_test.sh BUILD_DIR}
+if [ "$(id -u)" -ne 0 ] || ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null ||
+	! command -v unshare >/dev/null; then
+	echo "SKIP: needs root, libvirtd, virsh and unshare (a private libvirtd)"
+	exit 77
+fi
+drivers=$(ls -d /usr/lib/*/libvirt/connection-driver 2>/dev/null | head -n 1)
+[ -n "$drivers" ] || { echo "SKIP: no libvirt connection-driver folder"; exit 77; }
+source "$(dirname "$0")/harness.sh" lvrestart
+
+lvdir=$work/libvirtd
+mkdir -p "$lvdir"
+cat >"$lvdir/libvirtd.conf" <<EOF
+unix_sock_dir = "$lvdir"
+unix_sock_rw_perms = "0700"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+EOF
+uri="test+unix:///default?socket=$lvdir/libvirt-sock"
+lv_pid= keeper_pid=
+virsh_() { virsh -q -c "$uri" "$@"; }
+start_libvirtd() {
+	rm -f "$lvdir/libvirt-sock"
+	unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs tmpfs /run &&
+		mount -t tmpfs tmpfs /var/lib/libvirt && mount -t tmpfs tmpfs "$1" &&
+		exec libvirtd --config "$2/libvirtd.conf" --pid-file "$2/pid"' sh "$drivers" "$lvdir" \
+		>>"$lvdir/log" 2>&1 &
+	lv_pid=$!
+	for _ in $(seq 1 100); do
+		if virsh_ list >/dev/null 2>&1; then
+			# libvirtd frees test:///default's state when its last client
+			# leaves: a virsh waiting for events keeps it across the
+			# daemon's restarts, as a long-lived libvirt client would.
+			virsh_ event --all --loop >/dev/null 2>&1 &
+			keeper_pid=$!
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "SKIP: a private libvirtd does not start here:"
+	tail -n 5 "$lvdir/log"
+	exit 77
+}
+stop_libvirtd() {
+	[ -n "$keeper_pid" ] && kill "$keeper_pid" 2>/dev/null && wait "$keeper_pid" 2>/dev/null
+	keeper_pid=
+	[ -n "$lv_pid" ] || return 0
+	kill -KILL "$lv_pid" 2>/dev/null
+	wait "$lv_pid" 2>/dev/null
+	lv_pid=
+}
+on_exit stop_libvirtd
+# wait_for WHAT CMD...: until CMD succeeds (10 s), then ok/bad WHAT.
+wait_for() {
+	local what=$1
+	shift
+	for _ in $(seq 1 100); do
+		if "$@" >/dev/null 2>&1; then
+			ok "$what"
+			return 0
+		fi
+		sleep 0.1
+	done
+	bad "$what"
+	return 1
+}
+in_log() { grep -qF -- "$1" "$log"; }
+shows() { ctl "${@:2}" | grep -E -- "$1" >/dev/null; } # shows REGEX CTL-ARGS...
+max_insns() { ctl --json policy get --domain "$1" | json 'd["max_insns"]'; }
+max_insns_is() { [ "$(max_insns "$1")" = "$2" ]; }
+ns=https://hyperupcall.org/xmlns/policy/1
+set_xml_policy() { # DOMAIN MAX_INSNS
+	virsh_ metadata "$1" "$ns" --key hu --live --config \
+		--set "<policy><max-instructions>$2</max-instructions></policy>" >/dev/null
+}
+domain_xml() { # NAME [METADATA]
+	cat <<EOF
+<domain type='test'>
+  <name>$1</name>
+  <memory>65536</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type></os>
+  ${2:-}
+</domain>
+EOF
+}
+
+start_libvirtd
+sim='{"guests": [{"domid": 1, "name": "g1"}, {"domid": 2, "name": "g2"}, {"domid": 3, "name": "g3"}]}'
+echo "$sim" >"$work/sim.json"
+daemon_args=(--sim-config "$work/sim.json" --libvirt-uri "$uri")
+start_daemon "${daemon_args[@]}" || exit 1
+
+# --- 1. identity history in the state database
+domain_xml web >"$work/web.xml"
+virsh_ define "$work/web.xml" >/dev/null
+wuuid=$(virsh_ domuuid web)
+virsh_ domrename web www >/dev/null
+wait_for "domain history shows the rename" shows "'web' $wuuid -> 'www' $wuuid" domain history
+virsh_ start www >/dev/null
+wait_for "www runs as domid 2 under its libvirt name" shows "^ +2  www " domain list
+set_xml_policy www 555
+wait_for "the XML policy (555) becomes domain 2's" max_insns_is www 555
+ctl policy set --domain www --max-insns 123 >/dev/null
+[ "$(max_insns www)" = 123 ] && ok "operator API override (123)" || bad "override: $(max_insns www)"
+
+stop_daemon KILL
+start_daemon "${daemon_args[@]}" || exit 1
+out=$(ctl domain history)
+expect "after kill -9: domain history still shows the rename" "$out" \
+	"renamed       'web' $wuuid -> 'www' $wuuid"
+out=$(ctl domain history --domain web)
+expect "history by the old name" "$out" "'web' $wuuid -> 'www' $wuuid"
+out=$(ctl --json domain list | json '[h["old_name"] for x in d for h in x["history"] if x["domid"] == 2]')
+[ "$out" = "['web']" ] && ok "domain list (json) carries domid 2's history" || bad "domain list history: $out"
+out=$(ctl policy get --domain web 2>&1)
+expect "the old name: NOT_FOUND saying what it became" "$out" \
+	"NOT_FOUND: no domain named 'web': libvirt domain $wuuid was renamed 'web' -> 'www' at "
+expect "... and what to type now" "$out" "name it 'www' or by its UUID"
+
+# --- 2. policy source
+[ "$(max_insns www)" = 123 ] && ok "after kill -9: the API override (123) holds over the unchanged XML" ||
+	bad "after restart: max_insns $(max_insns www)"
+in_log "($wuuid): operator API override kept" && ok "the log says why the override was kept" ||
+	bad "no 'override kept' line"
+
+stop_daemon KILL
+set_xml_policy www 777
+start_daemon "${daemon_args[@]}" || exit 1
+[ "$(max_insns www)" = 777 ] && ok "XML changed while down: the XML policy (777) applies at start" ||
+	bad "after XML change: max_insns $(max_insns www)"
+rows=$(audit "domid = 2 and decision = 'policy'")
+expect "audit: the XML won, and why" "$rows" \
+	"XML policy changed since the operator API override was recorded ("
+expect "audit: ... with the policy it set" "$(tail -n 1 <<<"$rows")" '"max_insns":777'
+
+# --- 3. libvirtd restarted under the daemon
+stop_libvirtd
+wait_for "the daemon notices libvirtd is gone" in_log "libvirt: connection to $uri lost"
+ctl domain list >/dev/null 2>&1 && ok "the daemon keeps serving without libvirtd" ||
+	bad "domain list failed while libvirtd was down"
+start_libvirtd
+wait_for "the daemon reconnects" in_log "libvirt: reconnected to $uri after "
+# The new libvirtd's test driver starts afresh: only "test" (id 1) runs.
+expect "reconciled: www, gone from the new libvirtd, is stopped" \
+	"$(grep -F "while disconnected" "$log")" "domain 'www' stopped while disconnected"
+out=$(ctl domain list)
+expect "domain list still shows libvirt's names" "$out" "    1  test "
+domain_xml db "<metadata><hu:policy xmlns:hu='$ns'><hu:max-instructions>999</hu:max-instructions></hu:policy></metadata>" \
+	>"$work/db.xml"
+virsh_ define "$work/db.xml" >/dev/null
+virsh_ start db >/dev/null
+wait_for "an event after the reconnect is seen: db started, its XML policy (999) applied" \
+	max_insns_is db 999
+
+finish "libvirt restart"
