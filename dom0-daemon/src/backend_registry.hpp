@@ -17,6 +17,7 @@ struct BackendConfig {
   std::string sim_config;        // JSON file, see README
   uint32_t sim_guests = 0;       // 0: the sim's default (two guests)
   std::string sim_kallsyms_dir;  // where the sim writes each guest's kallsyms
+  std::string guest_socket_dir;  // xen: each domain's channel is joined to DIR/<domid>.sock
 };
 
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendConfig&)>;

@@ -56,6 +56,7 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o) {
     return app.exit(e);
   }
   o->backend_cfg.state_dir = o->state_dir;
+  o->backend_cfg.guest_socket_dir = o->guest_socket_dir;
   if (o->backend_cfg.sim_kallsyms_dir.empty()) {
     o->backend_cfg.sim_kallsyms_dir = o->state_dir + "/kallsyms";
   }
