@@ -8,34 +8,9 @@
 #   reclaim_scan_test.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: reclaim_scan_test.sh BUILD_DIR}
-daemon=$build/dom0-daemon/hyperupcalld
-ctl_bin=$build/dom0-daemon/hyperupcallctl
 tool=$build/guest-driver/hyperupcall
 pol=$build/policies
-for f in "$daemon" "$ctl_bin" "$tool" "$pol/reclaim.bpf.o"; do
-	for _ in $(seq 1 120); do [ -e "$f" ] && break; sleep 1; done
-	[ -e "$f" ] || { echo "FAIL: $f was not built"; exit 1; }
-done
-
-work=$(mktemp -d /tmp/hu-rscan.XXXXXX)
-op=$work/op.sock
-gdir=$work/guests
-log=$work/daemon.log
-daemon_pid=
-pass=0 fail=0
-cleanup() {
-	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
-	if [ "$fail" -ne 0 ]; then echo "--- daemon log"; cat "$log" 2>/dev/null; fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
-expect() {
-	if grep -qF -- "$3" <<<"$2"; then ok "$1"; else bad "$1: expected '$3' in: $2"; fi
-}
-json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
-ctl() { "$ctl_bin" --socket "$op" "$@"; }
+source "$(dirname "$0")/harness.sh" rscan "$tool" "$pol/reclaim.bpf.o"
 guest() {
 	local d=$1; shift
 	"$tool" --connect "unix:$gdir/$d.sock" --kallsyms "$work/state/kallsyms/$d/kallsyms" --timeout 10 "$@"
@@ -49,13 +24,7 @@ counters() {
 cat >"$work/sim.json" <<'J'
 {"pressure_percent": 100, "guests": [{"domid": 1, "name": "alpha", "memory_mib": 64}, {"domid": 2, "name": "beta", "memory_mib": 64}]}
 J
-"$daemon" --state "$work/state" --operator-socket "$op" --guest-socket-dir "$gdir" \
-	--sim-config "$work/sim.json" >>"$log" 2>&1 &
-daemon_pid=$!
-for _ in $(seq 1 300); do
-	[ -S "$gdir/1.sock" ] && ctl domain list >/dev/null 2>&1 && break
-	sleep 0.1
-done
+start_daemon --wait-guest 1 --sim-config "$work/sim.json" || exit 1
 
 out=$(ctl reclaim scan --domain alpha --first 0 --count 16 2>&1)
 expect "no mem.reclaim program: FAILED_PRECONDITION" "$out" "FAILED_PRECONDITION: domain 1 has no mem.reclaim program to ask"
@@ -92,5 +61,4 @@ expect "another domain's scan does not use guest 1's program" "$out" "FAILED_PRE
 out=$(ctl reclaim scan --domain gamma --first 0 --count 16 2>&1)
 expect "unknown domain: NOT_FOUND" "$out" "NOT_FOUND: no domain with id, name or UUID 'gamma'"
 
-echo "reclaim scan: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish "reclaim scan"
