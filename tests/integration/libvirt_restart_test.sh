@@ -13,7 +13,8 @@
 #     policy; a changed XML wins at the next start, with an audit row;
 #  3. libvirtd killed and started again: the daemon keeps serving,
 #     reconnects, reconciles (the domain the new libvirtd no longer runs is
-#     stopped) and sees events from the new libvirtd.
+#     stopped, the one it started meanwhile gets its XML policy) and sees
+#     events from the new libvirtd.
 #   libvirt_restart_test.sh BUILD_DIR        (exit 77: cannot run libvirtd here)
 set -uo pipefail
 build=${1:?usage: libvirt_restart_test.sh BUILD_DIR}
@@ -27,37 +28,56 @@ drivers=$(ls -d /usr/lib/*/libvirt/connection-driver 2>/dev/null | head -n 1)
 source "$(dirname "$0")/harness.sh" lvrestart
 
 lvdir=$work/libvirtd
-mkdir -p "$lvdir"
-cat >"$lvdir/libvirtd.conf" <<EOF
-unix_sock_dir = "$lvdir"
+uri="test+unix:///default?socket=$lvdir/libvirt-sock"
+lv_pid= keeper_pid=
+virsh_() { virsh -q -c "$uri" "$@"; }
+# start_libvirtd [DIR]: a private libvirtd with its sockets in DIR
+# (default: where the daemon's URI points).
+start_libvirtd() {
+	local dir=${1:-$lvdir}
+	local at="test+unix:///default?socket=$dir/libvirt-sock"
+	mkdir -p "$dir"
+	rm -f "$dir/libvirt-sock"
+	cat >"$dir/libvirtd.conf" <<EOF
+unix_sock_dir = "$dir"
 unix_sock_rw_perms = "0700"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 EOF
-uri="test+unix:///default?socket=$lvdir/libvirt-sock"
-lv_pid= keeper_pid=
-virsh_() { virsh -q -c "$uri" "$@"; }
-start_libvirtd() {
-	rm -f "$lvdir/libvirt-sock"
 	unshare -m sh -c 'mount --make-rprivate / && mount -t tmpfs tmpfs /run &&
 		mount -t tmpfs tmpfs /var/lib/libvirt && mount -t tmpfs tmpfs "$1" &&
-		exec libvirtd --config "$2/libvirtd.conf" --pid-file "$2/pid"' sh "$drivers" "$lvdir" \
-		>>"$lvdir/log" 2>&1 &
+		exec libvirtd --config "$2/libvirtd.conf" --pid-file "$2/pid"' sh "$drivers" "$dir" \
+		>>"$lvdir.log" 2>&1 &
 	lv_pid=$!
 	for _ in $(seq 1 100); do
-		if virsh_ list >/dev/null 2>&1; then
+		if virsh -q -c "$at" list >/dev/null 2>&1; then
 			# libvirtd frees test:///default's state when its last client
 			# leaves: a virsh waiting for events keeps it across the
 			# daemon's restarts, as a long-lived libvirt client would.
-			virsh_ event --all --loop >/dev/null 2>&1 &
+			virsh -q -c "$at" event --all --loop >/dev/null 2>&1 &
 			keeper_pid=$!
-			return 0
+			keeper_connected "$at" && return 0
+			break
 		fi
 		sleep 0.1
 	done
 	echo "SKIP: a private libvirtd does not start here:"
-	tail -n 5 "$lvdir/log"
+	tail -n 5 "$lvdir.log"
 	exit 77
+}
+# The keeper holds its connection once a definition outlives the virsh
+# that made it (without it, the state goes with that virsh).
+keeper_connected() {
+	domain_xml keeper-probe >"$work/probe.xml"
+	for _ in $(seq 1 100); do
+		virsh -q -c "$1" define "$work/probe.xml" >/dev/null 2>&1
+		if virsh -q -c "$1" list --all --name 2>/dev/null | grep -qx keeper-probe; then
+			virsh -q -c "$1" undefine keeper-probe >/dev/null
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
 }
 stop_libvirtd() {
 	[ -n "$keeper_pid" ] && kill "$keeper_pid" 2>/dev/null && wait "$keeper_pid" 2>/dev/null
@@ -68,11 +88,11 @@ stop_libvirtd() {
 	lv_pid=
 }
 on_exit stop_libvirtd
-# wait_for WHAT CMD...: until CMD succeeds (10 s), then ok/bad WHAT.
+# wait_for WHAT CMD...: until CMD succeeds (a 30 s hang guard), then ok/bad WHAT.
 wait_for() {
 	local what=$1
 	shift
-	for _ in $(seq 1 100); do
+	for _ in $(seq 1 300); do
 		if "$@" >/dev/null 2>&1; then
 			ok "$what"
 			return 0
@@ -157,15 +177,29 @@ stop_libvirtd
 wait_for "the daemon notices libvirtd is gone" in_log "libvirt: connection to $uri lost"
 ctl domain list >/dev/null 2>&1 && ok "the daemon keeps serving without libvirtd" ||
 	bad "domain list failed while libvirtd was down"
-start_libvirtd
+# The new libvirtd listens elsewhere until a domain runs in it, then its
+# socket is moved where the daemon's URI points: the daemon finds "late"
+# started (and "www" gone: the test driver starts afresh) when it reconnects.
+start_libvirtd "$lvdir/next"
+policy_xml() { echo "<metadata><hu:policy xmlns:hu='$ns'><hu:max-instructions>$1</hu:max-instructions></hu:policy></metadata>"; }
+domain_xml late "$(policy_xml 888)" >"$work/late.xml"
+next="test+unix:///default?socket=$lvdir/next/libvirt-sock"
+out=$({ virsh -q -c "$next" define "$work/late.xml" && virsh -q -c "$next" start late &&
+	virsh -q -c "$next" domid late; } 2>&1)
+expect "late runs as id 2 in the new libvirtd" "$(tail -n 1 <<<"$out")" 2
+in_log "libvirt: reconnected" && bad "the daemon reconnected before the socket moved"
+mv "$lvdir/next/libvirt-sock" "$lvdir/libvirt-sock"
 wait_for "the daemon reconnects" in_log "libvirt: reconnected to $uri after "
-# The new libvirtd's test driver starts afresh: only "test" (id 1) runs.
-expect "reconciled: www, gone from the new libvirtd, is stopped" \
-	"$(grep -F "while disconnected" "$log")" "domain 'www' stopped while disconnected"
+changed=$(grep -F "while disconnected" "$log")
+expect "reconciled: www, gone from the new libvirtd, is stopped" "$changed" \
+	"domain 'www' stopped while disconnected"
+expect "reconciled: late, started meanwhile, is started" "$changed" \
+	"domain 'late' started while disconnected"
+[ "$(max_insns late)" = 888 ] && ok "late's XML policy (888) is applied at the reconnect" ||
+	bad "late: max_insns $(max_insns late)"
 out=$(ctl domain list)
 expect "domain list still shows libvirt's names" "$out" "    1  test "
-domain_xml db "<metadata><hu:policy xmlns:hu='$ns'><hu:max-instructions>999</hu:max-instructions></hu:policy></metadata>" \
-	>"$work/db.xml"
+domain_xml db "$(policy_xml 999)" >"$work/db.xml"
 virsh_ define "$work/db.xml" >/dev/null
 virsh_ start db >/dev/null
 wait_for "an event after the reconnect is seen: db started, its XML policy (999) applied" \
