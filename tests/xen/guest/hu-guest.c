@@ -13,13 +13,31 @@
  *  3. Makes `calls` hypercalls tagged so that a trace.exit program can
  *     count them exactly: xen_version with an unknown sub-op (0x7ead),
  *     the call's index as the second argument.
+ *     With --memory-op they are memory_op calls with an unknown command
+ *     (0x3f) instead, which policies/trace.bpf.c copies to the trace ring
+ *     with both arguments; the kernel itself uses xen_version(0) to poll
+ *     for events, so xen_version counts are never exact for a policy that
+ *     does not look at the sub-op.
  *     Then touches `touch` fresh pages, so at least that many page faults
  *     are bounced to the guest kernel (trace.exit's trap hook).
  *  4. Reports data/hu/done and keeps the bitmap page alive.
  *
+ * With --kallsyms FILE (before the four numbers) it also writes FILE, a
+ * kallsyms table with one symbol, page_free_bitmap, for policies/reclaim.bpf.c:
+ * that program reads bit (gfn & 7) of byte gfn / 8 of the bitmap by guest-
+ * virtual address. The page holds bytes first / 8 onwards of such a bitmap
+ * (FIRST must be a multiple of 8), so the symbol is the page's kernel
+ * direct-map address minus first / 8. A reclaim scan reads it through vCPU
+ * 0's page tables, whatever process runs there, and the direct map is in
+ * every one of them. The direct map's base comes from /proc/kcore (the
+ * kernel's own answer); without kcore, 0xffff888000000000, which a 64-bit PV
+ * kernel keeps since it never runs the KASLR decompressor. A wrong address
+ * cannot pass: dom0 compares the scan with the xenstore copy.
+ *
  * Every step prints one "hu-guest:" line on the console.
  */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -34,7 +52,13 @@
 
 #define TAG_SUBOP 0x7ead
 #define HYPERVISOR_xen_version 17
+#define HYPERVISOR_memory_op 12
+/* A memory_op command Xen does not have (no extent bits: below 64). */
+#define TAG_MEMORY_OP 0x3f
 #define KPF_BUDDY 10
+#define PV_PAGE_OFFSET 0xffff888000000000ULL
+/* Kernel text and modules start here; RAM segments of kcore lie below. */
+#define KERNEL_TEXT_BASE 0xffffffff80000000ULL
 
 struct privcmd_hypercall {
   uint64_t op;
@@ -73,7 +97,55 @@ static uint64_t pread_u64(int fd, uint64_t index, const char* what) {
   return v;
 }
 
+/*
+ * The kernel virtual address of guest-physical address gpa in the direct
+ * map, from the RAM segment of /proc/kcore holding it; *how says where the
+ * answer came from.
+ */
+static uint64_t direct_map_address(uint64_t gpa, const char** how) {
+  Elf64_Ehdr eh;
+  Elf64_Phdr ph;
+  int fd, i;
+
+  *how = "assumed PV PAGE_OFFSET (no /proc/kcore)";
+  fd = open("/proc/kcore", O_RDONLY);
+  if (fd < 0) return PV_PAGE_OFFSET + gpa;
+  if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+      eh.e_phentsize != sizeof(ph)) {
+    close(fd);
+    *how = "assumed PV PAGE_OFFSET (/proc/kcore unreadable)";
+    return PV_PAGE_OFFSET + gpa;
+  }
+  for (i = 0; i < eh.e_phnum; i++) {
+    if (pread(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)) != sizeof(ph)) break;
+    if (ph.p_type != PT_LOAD || ph.p_vaddr >= KERNEL_TEXT_BASE || ph.p_paddr == (Elf64_Addr)-1)
+      continue;
+    if (gpa >= ph.p_paddr && gpa - ph.p_paddr < ph.p_memsz) {
+      close(fd);
+      *how = "/proc/kcore";
+      return ph.p_vaddr + (gpa - ph.p_paddr);
+    }
+  }
+  close(fd);
+  *how = "assumed PV PAGE_OFFSET (no kcore RAM segment holds the page)";
+  return PV_PAGE_OFFSET + gpa;
+}
+
+/* Writes path atomically (a reader waiting for it never sees half a file). */
+static void write_kallsyms(const char* path, uint64_t addr) {
+  char tmp[256];
+  FILE* f;
+
+  snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+  f = fopen(tmp, "w");
+  if (!f) die(tmp);
+  fprintf(f, "%016" PRIx64 " D page_free_bitmap\n", addr);
+  if (fclose(f) || rename(tmp, path)) die(path);
+}
+
 int main(int argc, char** argv) {
+  const char* kallsyms = NULL;
+  int memory_op = 0;
   unsigned long first, count, calls, touch, i;
   unsigned int len;
   char *domid, *hex, *go;
@@ -81,8 +153,22 @@ int main(int argc, char** argv) {
   uint64_t pfn;
   int kpf, pm, priv, tries;
 
+  while (argc > 1 && !strncmp(argv[1], "--", 2)) {
+    if (argc > 2 && !strcmp(argv[1], "--kallsyms")) {
+      kallsyms = argv[2];
+      argv++;
+      argc--;
+    } else if (!strcmp(argv[1], "--memory-op")) {
+      memory_op = 1;
+    } else {
+      break;
+    }
+    argv++;
+    argc--;
+  }
   if (argc != 5) {
-    fprintf(stderr, "usage: %s FIRST_PFN COUNT CALLS TOUCH\n", argv[0]);
+    fprintf(stderr,
+            "usage: hu-guest [--kallsyms FILE] [--memory-op] FIRST_PFN COUNT CALLS TOUCH\n");
     return 2;
   }
   first = strtoul(argv[1], NULL, 0);
@@ -92,6 +178,10 @@ int main(int argc, char** argv) {
   /* Its hex copy must fit xenstored's default 2048-byte node quota. */
   if (!count || count > 8 * 900) {
     fprintf(stderr, "hu-guest: COUNT must be 1..7200\n");
+    return 2;
+  }
+  if (kallsyms && first % 8) {
+    fprintf(stderr, "hu-guest: with --kallsyms, FIRST_PFN must be a multiple of 8\n");
     return 2;
   }
 
@@ -136,6 +226,16 @@ int main(int argc, char** argv) {
     snprintf(v, sizeof(v), "%lu", count);
     put("count", v);
     put("bitmap", hex);
+    if (kallsyms) {
+      const char* how;
+      uint64_t va = direct_map_address(pfn << 12, &how);
+
+      write_kallsyms(kallsyms, va - first / 8);
+      snprintf(v, sizeof(v), "%#" PRIx64, va);
+      put("bitmap_gva", v);
+      printf("hu-guest: bitmap page at %#" PRIx64 " (%s); page_free_bitmap=%#" PRIx64 " in %s\n",
+             va, how, va - first / 8, kallsyms);
+    }
     put("go", "0");
     put("ready", "1");
     printf("hu-guest: ready dom=%s bitmap_gpa=%#" PRIx64 " first=%#lx count=%lu free=%lu\n", domid,
@@ -158,8 +258,8 @@ int main(int argc, char** argv) {
   if (priv < 0) die("/dev/xen/privcmd");
   for (i = 0; i < calls; i++) {
     struct privcmd_hypercall h = {
-        .op = HYPERVISOR_xen_version,
-        .arg = {TAG_SUBOP, i},
+        .op = memory_op ? HYPERVISOR_memory_op : HYPERVISOR_xen_version,
+        .arg = {memory_op ? TAG_MEMORY_OP : TAG_SUBOP, i},
     };
 
     /* Xen refuses the sub-op; the hook runs before it does. */
