@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "core.hpp"
 #include "events.hpp"
@@ -69,21 +70,6 @@ const char* IdentityKindName(LibvirtIdentityChange::Kind k) {
   return k == LibvirtIdentityChange::Kind::kRenamed ? "renamed" : "uuid-changed";
 }
 
-// The monitor's history starts where the state database's ends.
-Status SeedIdentityHistory(Store& store, LibvirtMonitor& lv) {
-  auto rows = store.IdentityChanges();
-  if (!rows) return rows.error();
-  std::vector<LibvirtIdentityChange> h;
-  for (const auto& r : *rows) {
-    h.push_back({r.kind == "renamed" ? LibvirtIdentityChange::Kind::kRenamed
-                                     : LibvirtIdentityChange::Kind::kUuidChanged,
-                 r.old_name, r.new_name, r.old_uuid, r.new_uuid,
-                 std::chrono::system_clock::time_point(std::chrono::milliseconds(r.time_ms))});
-  }
-  lv.SeedHistory(std::move(h));
-  return Status::Ok();
-}
-
 void PersistIdentityChange(Store& store, const LibvirtIdentityChange& c) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(c.when.time_since_epoch()).count();
@@ -94,6 +80,44 @@ void PersistIdentityChange(Store& store, const LibvirtIdentityChange& c) {
       !st) {
     spdlog::error("libvirt identity history: {}", st.error().message);
   }
+}
+
+// libvirt's names as they are now, for the next start's comparison.
+void SaveLibvirtNames(Store& store, const std::vector<LibvirtDomain>& domains) {
+  std::map<std::string, std::string> names;
+  for (const auto& d : domains) names[d.uuid] = d.name;
+  if (auto st = store.SaveLibvirtNames(names); !st) {
+    spdlog::error("libvirt names: {}", st.error().message);
+  }
+}
+
+// The monitor's history starts where the state database's ends, plus what
+// changed while the daemon was down (libvirt's names now against those
+// stored at the last run).
+Status SeedIdentityHistory(Store& store, LibvirtMonitor& lv) {
+  auto rows = store.IdentityChanges();
+  if (!rows) return rows.error();
+  auto before = store.LibvirtNames();
+  if (!before) return before.error();
+  auto now = lv.Domains();
+  std::vector<LibvirtIdentityChange> h;
+  for (const auto& r : *rows) {
+    h.push_back({r.kind == "renamed" ? LibvirtIdentityChange::Kind::kRenamed
+                                     : LibvirtIdentityChange::Kind::kUuidChanged,
+                 r.old_name, r.new_name, r.old_uuid, r.new_uuid,
+                 std::chrono::system_clock::time_point(std::chrono::milliseconds(r.time_ms))});
+  }
+  if (now) {
+    for (auto& c : DiffLibvirtIdentities(*before, *now, std::chrono::system_clock::now())) {
+      PersistIdentityChange(store, c);
+      h.push_back(std::move(c));
+    }
+    SaveLibvirtNames(store, *now);
+  } else {
+    spdlog::warn("libvirt: renames while the daemon was down not checked: {}", now.error().message);
+  }
+  lv.SeedHistory(std::move(h));
+  return Status::Ok();
 }
 
 }  // namespace
@@ -177,6 +201,9 @@ int RunDaemon(const DaemonOptions& o) {
     named->SetLibvirtEventSink([&core, &st = **store, &lv = *libvirt](const LibvirtEvent& ev) {
       using K = LibvirtEvent::Kind;
       if (ev.identity_change) PersistIdentityChange(st, *ev.identity_change);
+      if (ev.kind == K::kDefined || ev.kind == K::kRenamed || ev.kind == K::kReconnected) {
+        if (auto all = lv.Domains(); all.ok()) SaveLibvirtNames(st, *all);
+      }
       if (ev.kind == K::kDisconnected) {
         spdlog::warn("libvirt: connection to {} lost ({}); reconnecting", lv.uri(), ev.detail);
       } else if (ev.kind == K::kReconnected) {

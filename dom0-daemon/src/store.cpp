@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS identity_changes (
   old_uuid TEXT NOT NULL,
   new_uuid TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS libvirt_names (
+  uuid TEXT PRIMARY KEY,
+  name TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS audit (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   time_ms INTEGER NOT NULL,
@@ -401,6 +405,30 @@ Status Store::AddIdentityChange(const IdentityChangeRow& row) {
       .Text(6, row.new_uuid);
   if (st.Step() != SQLITE_DONE) return DbError(db_, "insert identity change");
   return Status::Ok();
+}
+
+Status Store::SaveLibvirtNames(const std::map<std::string, std::string>& name_by_uuid) {
+  std::lock_guard lk(mu_);
+  return WithTransaction([&]() -> Status {
+    for (const auto& [uuid, name] : name_by_uuid) {
+      Stmt put(db_, "INSERT OR REPLACE INTO libvirt_names(uuid, name) VALUES(?,?)");
+      if (!put.ok()) return DbError(db_, "prepare libvirt name");
+      put.Text(1, uuid).Text(2, name);
+      if (put.Step() != SQLITE_DONE) return DbError(db_, "store libvirt name");
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::map<std::string, std::string>> Store::LibvirtNames() {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, "SELECT uuid, name FROM libvirt_names");
+  if (!st.ok()) return DbError(db_, "prepare libvirt names");
+  std::map<std::string, std::string> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out[st.ColText(0)] = st.ColText(1);
+  if (rc != SQLITE_DONE) return DbError(db_, "load libvirt names");
+  return out;
 }
 
 Result<std::vector<IdentityChangeRow>> Store::IdentityChanges() {

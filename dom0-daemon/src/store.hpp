@@ -77,6 +77,12 @@ class Store {
   // row per rename, which operators do by hand).
   Status AddIdentityChange(const IdentityChangeRow& row);
   Result<std::vector<IdentityChangeRow>> IdentityChanges();
+  // libvirt's names by UUID as last seen, so a start can tell what was
+  // renamed while the daemon was down. Save adds or updates; a UUID no
+  // longer listed keeps its last name, so its name defined again under
+  // another UUID is still recognized as a UUID change.
+  Status SaveLibvirtNames(const std::map<std::string, std::string>& name_by_uuid);
+  Result<std::map<std::string, std::string>> LibvirtNames();
 
   Status Audit(const AuditRow& row);
   Result<std::vector<AuditRow>> AuditLog(size_t limit);

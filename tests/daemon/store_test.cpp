@@ -105,6 +105,18 @@ TEST_F(StoreTest, IdentityHistorySurvivesReopen) {
   EXPECT_EQ((*h)[1].new_uuid, "u3");
 }
 
+TEST_F(StoreTest, LibvirtNamesAreUpsertedAndSurviveReopen) {
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->SaveLibvirtNames({{"u1", "web"}, {"u2", "db"}}));
+    ASSERT_TRUE(s->SaveLibvirtNames({{"u1", "www"}}));  // u2 not listed: kept
+  }
+  auto s = Open();
+  auto names = s->LibvirtNames();
+  ASSERT_TRUE(names.ok());
+  EXPECT_EQ(*names, (std::map<std::string, std::string>{{"u1", "www"}, {"u2", "db"}}));
+}
+
 // The audit row is part of the transaction: when it cannot be written the
 // policy is not stored either (ROLLBACK), and the next transaction works.
 TEST_F(StoreTest, FailedAuditRollsBackThePolicy) {

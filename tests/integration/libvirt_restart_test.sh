@@ -8,7 +8,8 @@
 # daemon's restarts.
 #  1. a rename is recorded in the state database: after kill -9 and restart
 #     `domain history` still shows it, and the old name answers NOT_FOUND
-#     saying what the domain is called now;
+#     saying what the domain is called now; a rename made while the daemon
+#     was down is found at its start;
 #  2. an operator API policy survives a restart over an unchanged XML
 #     policy; a changed XML wins at the next start, with an audit row;
 #  3. libvirtd killed and started again: the daemon keeps serving,
@@ -155,6 +156,31 @@ out=$(ctl policy get --domain web 2>&1)
 expect "the old name: NOT_FOUND saying what it became" "$out" \
 	"NOT_FOUND: no domain named 'web': libvirt domain $wuuid was renamed 'web' -> 'www' at "
 expect "... and what to type now" "$out" "name it 'www' or by its UUID"
+
+# A rename while the daemon is down is found at its next start: it compares
+# libvirt's names with those it stored.
+domain_xml olddb >"$work/olddb.xml"
+virsh_ define "$work/olddb.xml" >/dev/null
+duuid=$(virsh_ domuuid olddb)
+stored_name() {
+	python3 - "$work/state/state.db" "$1" <<'PY2'
+import sqlite3, sys
+r = sqlite3.connect(sys.argv[1]).execute("select name from libvirt_names where uuid = ?", (sys.argv[2],)).fetchone()
+print(r[0] if r else "")
+PY2
+}
+stored_name_is() { [ "$(stored_name "$1")" = "$2" ]; }
+wait_for "the daemon stores olddb's name" stored_name_is "$duuid" olddb
+stop_daemon KILL
+virsh_ domrename olddb newdb >/dev/null
+start_daemon "${daemon_args[@]}" || exit 1
+out=$(ctl domain history --domain "$duuid")
+expect "renamed while the daemon was down: in the history after its start" "$out" \
+	"'olddb' $duuid -> 'newdb' $duuid"
+out=$(ctl policy get --domain olddb 2>&1)
+expect "... and the old name answers what it became" "$out" "was renamed 'olddb' -> 'newdb' at "
+[ "$(ctl domain history | grep -c "'olddb'")" = 1 ] && ok "recorded once" || bad "recorded more than once"
+stored_name_is "$duuid" newdb && ok "the stored name is the new one" || bad "stored: $(stored_name "$duuid")"
 
 # --- 2. policy source
 [ "$(max_insns www)" = 123 ] && ok "after kill -9: the API override (123) holds over the unchanged XML" ||

@@ -141,5 +141,34 @@ TEST(Bridge, XmlPolicyChoice) {
   EXPECT_NE(added.why.find("(none -> bbbb)"), std::string::npos);
 }
 
+// Renames and UUID changes between a stored snapshot and libvirt's list now
+// (what happened while the daemon was down, or libvirtd was away).
+TEST(Bridge, IdentityDiff) {
+  const auto when = std::chrono::system_clock::time_point(std::chrono::seconds(5));
+  const std::map<std::string, std::string> before = {
+      {"u-web", "web"}, {"u-db-old", "db"}, {"u-gone", "gone"}, {"u-same", "same"}};
+  const std::vector<LibvirtDomain> now = {{"www", "u-web", 3, true, true},
+                                          {"db", "u-db-new", {}, false, true},
+                                          {"same", "u-same", {}, false, true},
+                                          {"fresh", "u-fresh", {}, false, true}};
+  auto d = DiffLibvirtIdentities(before, now, when);
+  ASSERT_EQ(d.size(), 2u);
+  EXPECT_EQ(d[0].kind, LibvirtIdentityChange::Kind::kRenamed);
+  EXPECT_EQ(d[0].old_name, "web");
+  EXPECT_EQ(d[0].new_name, "www");
+  EXPECT_EQ(d[0].old_uuid, "u-web");
+  EXPECT_EQ(d[0].when, when);
+  EXPECT_EQ(d[1].kind, LibvirtIdentityChange::Kind::kUuidChanged);
+  EXPECT_EQ(d[1].old_uuid, "u-db-old");
+  EXPECT_EQ(d[1].new_uuid, "u-db-new");
+  EXPECT_EQ(d[1].new_name, "db");
+  // Nothing stored (first start, older database): nothing to report.
+  EXPECT_TRUE(DiffLibvirtIdentities({}, now, when).empty());
+  // A name taken by a UUID the snapshot already had is not a UUID change.
+  EXPECT_TRUE(
+      DiffLibvirtIdentities({{"a", "x"}, {"b", "y"}}, {{"x", "b", {}, false, true}}, when).size() ==
+      1);  // only b renamed y -> x
+}
+
 }  // namespace
 }  // namespace hu::daemon

@@ -452,10 +452,23 @@ void LibvirtMonitor::Impl::Reconcile(int attempts) {
   {
     std::lock_guard lock(state->mu);
     std::map<std::string, const LibvirtDomain*> by_uuid;
-    std::map<std::string, const LibvirtDomain*> by_name;
+    std::map<std::string, const LibvirtDomain*> by_name;  // for names that left
     for (const auto& d : now) {
       by_uuid[d.uuid] = &d;
       by_name[d.name] = &d;
+    }
+    std::map<std::string, std::string> names;
+    for (const auto& [uuid, k] : state->known) names[uuid] = k.name;
+    for (auto& c : DiffLibvirtIdentities(names, now, std::chrono::system_clock::now())) {
+      const bool renamed = c.kind == LibvirtIdentityChange::Kind::kRenamed;
+      auto ev = make(renamed ? Kind::kRenamed : Kind::kDefined, *by_uuid.at(c.new_uuid));
+      if (renamed)
+        ev.old_name = c.old_name;
+      else
+        ev.previous_uuid = c.old_uuid;
+      state->history.push_back(c);
+      ev.identity_change = std::move(c);
+      changes.push_back(std::move(ev));
     }
     for (auto it = state->known.begin(); it != state->known.end();) {
       const auto& [uuid, k] = *it;
@@ -466,29 +479,12 @@ void LibvirtMonitor::Impl::Reconcile(int attempts) {
         ev.domid = k.domid;
         stops.push_back(std::move(ev));
       }
-      if (d && d->name != k.name) {
-        auto ev = make(Kind::kRenamed, *d);
-        ev.old_name = k.name;
-        ev.identity_change =
-            state->Record(LibvirtIdentityChange::Kind::kRenamed, k.name, d->name, uuid, uuid);
-        changes.push_back(std::move(ev));
-      }
-      if (!d) {
-        // Gone: a definition of its name under another UUID is a UUID change.
-        auto same = by_name.find(k.name);
-        if (same != by_name.end() && !state->known.count(same->second->uuid)) {
-          auto ev = make(Kind::kDefined, *same->second);
-          ev.previous_uuid = uuid;
-          ev.identity_change = state->Record(LibvirtIdentityChange::Kind::kUuidChanged, k.name,
-                                             k.name, uuid, same->second->uuid);
-          changes.push_back(std::move(ev));
-        } else {
-          state->gone_by_name[k.name] = uuid;
-        }
-        it = state->known.erase(it);
-      } else {
+      if (d) {
         ++it;
+        continue;
       }
+      if (!by_name.count(k.name)) state->gone_by_name[k.name] = uuid;
+      it = state->known.erase(it);
     }
     for (const auto& d : now) {
       auto k = state->known.find(d.uuid);
@@ -506,6 +502,29 @@ void LibvirtMonitor::Impl::Reconcile(int attempts) {
   done.kind = Kind::kReconnected;
   done.detail = "after " + std::to_string(attempts) + " attempt" + (attempts == 1 ? "" : "s");
   state->Deliver(done);
+}
+
+std::vector<LibvirtIdentityChange> DiffLibvirtIdentities(
+    const std::map<std::string, std::string>& name_by_uuid, const std::vector<LibvirtDomain>& now,
+    std::chrono::system_clock::time_point when) {
+  using K = LibvirtIdentityChange::Kind;
+  std::map<std::string, const LibvirtDomain*> by_name;
+  std::vector<LibvirtIdentityChange> out;
+  for (const auto& d : now) {
+    by_name[d.name] = &d;
+    auto was = name_by_uuid.find(d.uuid);
+    if (was != name_by_uuid.end() && was->second != d.name)
+      out.push_back({K::kRenamed, was->second, d.name, d.uuid, d.uuid, when});
+  }
+  for (const auto& [uuid, name] : name_by_uuid) {
+    if (std::any_of(now.begin(), now.end(), [&](const auto& d) { return d.uuid == uuid; }))
+      continue;
+    // Gone: its name defined under a UUID the snapshot did not have is a UUID change.
+    auto same = by_name.find(name);
+    if (same != by_name.end() && !name_by_uuid.count(same->second->uuid))
+      out.push_back({K::kUuidChanged, name, name, uuid, same->second->uuid, when});
+  }
+  return out;
 }
 
 LibvirtMonitor::LibvirtMonitor(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -65,6 +66,16 @@ struct LibvirtEvent {
 };
 
 const char* LibvirtEventKindName(LibvirtEvent::Kind kind);
+
+// What changed between a snapshot of libvirt's identities (name by UUID)
+// and its domain list now: renames (a UUID under another name) and UUID
+// changes (a UUID gone whose name is now defined under a UUID the snapshot
+// did not have), stamped `when`. Used after a reconnect, and by the daemon
+// at start against the names it stored, for changes made while nobody
+// listened.
+std::vector<LibvirtIdentityChange> DiffLibvirtIdentities(
+    const std::map<std::string, std::string>& name_by_uuid, const std::vector<LibvirtDomain>& now,
+    std::chrono::system_clock::time_point when);
 
 class LibvirtMonitor {
  public:
