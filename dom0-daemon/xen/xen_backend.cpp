@@ -5,6 +5,7 @@ extern "C" {
 }
 
 #include <poll.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -218,6 +219,53 @@ void XenBackend::SetDomainEventSink(std::function<void(const DomainEvent&)> sink
   sink_ = std::move(sink);
 }
 
+void XenBackend::JoinGuestChannels(std::string guest_socket_dir, std::string channel_name) {
+  std::lock_guard lock(mu_);
+  relay_dir_ = std::move(guest_socket_dir);
+  channel_name_ = std::move(channel_name);
+}
+
+std::string XenBackend::ChannelPath(uint32_t domid) {
+  const std::string base = "/local/domain/0/backend/console/" + std::to_string(domid);
+  unsigned int n = 0;
+  char** devs = xs_directory(xs_, XBT_NULL, base.c_str(), &n);
+  if (!devs) return {};
+  std::string path;
+  for (unsigned int i = 0; i < n && path.empty(); i++) {
+    const std::string dev = base + "/" + devs[i];
+    if (Read(xs_, dev + "/name") == channel_name_ && Read(xs_, dev + "/connection") == "socket") {
+      path = Read(xs_, dev + "/path");
+    }
+  }
+  std::free(devs);
+  return path;
+}
+
+void XenBackend::SyncRelaysLocked() {
+  if (relay_dir_.empty()) return;
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (known_.count(it->first)) {
+      ++it;
+      continue;
+    }
+    spdlog::info("dom{}: gone, its guest channel relay stops", it->first);
+    it = relays_.erase(it);  // joins the relay's thread
+  }
+  for (const auto& [domid, d] : known_) {
+    if (relays_.count(domid)) continue;
+    std::string channel = ChannelPath(domid);
+    if (channel.empty()) continue;  // none, or not written yet: a later watch event
+    const std::string daemon_socket = relay_dir_ + "/" + std::to_string(domid) + ".sock";
+    spdlog::info("dom{}: guest channel {} joined to {}", domid, channel, daemon_socket);
+    auto relay = std::make_unique<xen::ChannelRelay>(
+        channel, domid, daemon_socket,
+        [domid](const std::string& line) { spdlog::info("dom{}: channel: {}", domid, line); });
+    // qemu, the channel's backend, starts after the nodes are written.
+    relay->Start(300);
+    relays_.emplace(domid, std::move(relay));
+  }
+}
+
 Status XenBackend::Start() {
   {
     std::lock_guard lock(mu_);
@@ -225,6 +273,11 @@ Status XenBackend::Start() {
     if (!xs_watch(xs_, "@introduceDomain", "hu") || !xs_watch(xs_, "@releaseDomain", "hu")) {
       return MakeError(ErrorCode::kUnavailable, std::string("xs_watch: ") + std::strerror(errno));
     }
+    // Channel nodes may be written after the domain is introduced.
+    if (!relay_dir_.empty() && !xs_watch(xs_, "/local/domain/0/backend/console", "hu")) {
+      return MakeError(ErrorCode::kUnavailable, std::string("xs_watch: ") + std::strerror(errno));
+    }
+    SyncRelaysLocked();
   }
   stop_ = false;
   watcher_ = std::thread([this] { WatchLoop(); });
@@ -234,6 +287,8 @@ Status XenBackend::Start() {
 void XenBackend::Stop() {
   stop_ = true;
   if (watcher_.joinable()) watcher_.join();
+  std::lock_guard lock(mu_);
+  relays_.clear();
 }
 
 // Each watch event re-reads the domain list and reports the difference:
@@ -266,6 +321,7 @@ void XenBackend::WatchLoop() {
         }
       }
       known_ = std::move(now);
+      SyncRelaysLocked();
     }
     if (sink_) {
       for (const auto& e : events) sink_(e);

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "channel_relay.hpp"
 #include "hyperupcall/daemon/backend.hpp"
 #include "xen_domctl.hpp"
 
@@ -43,18 +44,35 @@ class XenBackend : public Backend {
   Status Start() override;
   void Stop() override;
 
+  // Joins each domain's guest channel (the xl.cfg channel named
+  // channel_name, connection=socket) to the daemon's socket for that domain,
+  // guest_socket_dir/<domid>.sock, from when the domain appears until it
+  // goes. Call before Start(); without it no channel is joined.
+  void JoinGuestChannels(std::string guest_socket_dir,
+                         std::string channel_name = "org.hyperupcall.guest");
+
  private:
   XenBackend(std::unique_ptr<xen::Domctl> dc, xs_handle* xs) : dc_(std::move(dc)), xs_(xs) {}
   // Map layout of an installed program, for sizing map buffers.
   Result<hu_map_def> MapDef(uint32_t domid, uint64_t prog_id, uint32_t map_index);
   void WatchLoop();
   std::vector<DomainInfo> ReadDomains();
+  // The dom0 end of domid's guest channel, from dom0's console backend
+  // nodes (written by the toolstack; the guest cannot change them); empty
+  // if the domain has none (yet).
+  std::string ChannelPath(uint32_t domid);
+  // Starts a relay for every known domain with a channel and none yet,
+  // stops the relays of domains that are gone.
+  void SyncRelaysLocked();
 
   std::mutex mu_;  // dc_, xs_, programs_, known_
   std::unique_ptr<xen::Domctl> dc_;
   xs_handle* xs_;
   std::map<std::pair<uint32_t, uint64_t>, std::vector<MapSpec>> programs_;
   std::map<uint32_t, DomainInfo> known_;
+  std::string relay_dir_;  // empty: channels are not joined
+  std::string channel_name_;
+  std::map<uint32_t, std::unique_ptr<xen::ChannelRelay>> relays_;
   std::function<void(const DomainEvent&)> sink_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;
