@@ -67,6 +67,16 @@ class Core {
  public:
   Core(Backend& backend, Store& store, EventBus& bus, CoreConfig cfg = {});
 
+  // With --libvirt-uri: domains `scopes` knows (libvirt domains) keep their
+  // policy under their UUID (see PolicyScopes). Set before Restore.
+  void SetPolicyScopes(const PolicyScopes* scopes) { scopes_ = scopes; }
+  // The store scope of domid's own policy: libvirt:<uuid> or domain:<domid>.
+  std::string PolicyScopeOf(uint32_t domid) const;
+  // A domid-scoped policy of a domain now known by UUID moves to its UUID
+  // (store and memory, audited); nothing when there is none. For the
+  // domains found running at the daemon's first libvirt connection.
+  Status AdoptDomidPolicy(uint32_t domid);
+
   // Loads policies and programs from the store, re-verifies the installed
   // ones and installs them into the backend again.
   Status Restore();
@@ -106,6 +116,9 @@ class Core {
 
  private:
   Policy EffectivePolicyLocked(uint32_t domid) const;
+  // domid's own policy (under its UUID when scopes_ knows it), or null.
+  const Policy* OwnPolicyLocked(uint32_t domid) const;
+  std::optional<std::string> UuidOf(uint32_t domid) const;
   uint32_t LiveProgramsLocked(uint32_t domid) const;
   std::optional<DomainInfo> FindDomain(uint32_t domid);
   ProgramImage ImageLocked(const ProgramRecord& rec) const;
@@ -130,6 +143,8 @@ class Core {
   mutable std::mutex mu_;
   Policy default_policy_;
   std::map<uint32_t, Policy> domain_policies_;
+  std::map<std::string, Policy> libvirt_policies_;  // by UUID
+  const PolicyScopes* scopes_ = nullptr;
   std::map<uint64_t, ProgramRecord> programs_;
 };
 

@@ -171,6 +171,7 @@ Status Core::Restore() {
   std::lock_guard lk(mu_);
   if (policies->default_policy) default_policy_ = *policies->default_policy;
   domain_policies_ = policies->domains;
+  libvirt_policies_ = policies->libvirt;
   size_t reinstalled = 0, failed = 0;
   for (auto& rec : *programs) {
     const uint64_t id = rec.id;

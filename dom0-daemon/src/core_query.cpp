@@ -58,7 +58,7 @@ std::vector<DomainView> Core::Domains() {
     DomainView v;
     v.info = d;
     v.programs = LiveProgramsLocked(d.domid);
-    v.has_own_policy = domain_policies_.count(d.domid) > 0;
+    v.has_own_policy = OwnPolicyLocked(d.domid) != nullptr;
     out.push_back(std::move(v));
   }
   return out;
@@ -93,28 +93,80 @@ Result<ProgramRecord> Core::Program(uint64_t id) {
   return it->second;
 }
 
+std::optional<std::string> Core::UuidOf(uint32_t domid) const {
+  return scopes_ ? scopes_->UuidOf(domid) : std::nullopt;
+}
+
+std::string Core::PolicyScopeOf(uint32_t domid) const {
+  auto uuid = UuidOf(domid);
+  return uuid ? LibvirtPolicyScope(*uuid) : DomainPolicyScope(domid);
+}
+
+const Policy* Core::OwnPolicyLocked(uint32_t domid) const {
+  if (auto uuid = UuidOf(domid)) {
+    auto it = libvirt_policies_.find(*uuid);
+    return it != libvirt_policies_.end() ? &it->second : nullptr;
+  }
+  auto it = domain_policies_.find(domid);
+  return it != domain_policies_.end() ? &it->second : nullptr;
+}
+
 PolicyView Core::GetPolicy(std::optional<uint32_t> domid) {
   std::lock_guard lk(mu_);
   if (!domid) return PolicyView{std::nullopt, default_policy_, false};
-  auto it = domain_policies_.find(*domid);
-  if (it == domain_policies_.end()) return PolicyView{domid, default_policy_, true};
-  return PolicyView{domid, it->second, false};
+  const Policy* own = OwnPolicyLocked(*domid);
+  if (!own) return PolicyView{domid, default_policy_, true};
+  return PolicyView{domid, *own, false};
+}
+
+Status Core::AdoptDomidPolicy(uint32_t domid) {
+  auto uuid = UuidOf(domid);
+  std::string desc;
+  {
+    std::lock_guard lk(mu_);
+    auto it = domain_policies_.find(domid);
+    if (!uuid || it == domain_policies_.end()) return Status::Ok();
+    const bool kept = libvirt_policies_.count(*uuid) > 0;
+    desc = kept ? fmt::format(
+                      "domain {} policy: the libvirt domain {} has its own; the domid-scoped "
+                      "one is dropped",
+                      domid, *uuid)
+                : fmt::format(
+                      "domain {} policy now follows libvirt domain {} (was kept under the "
+                      "domid)",
+                      domid, *uuid);
+    if (auto st = store_.MovePolicy(DomainPolicyScope(domid), LibvirtPolicyScope(*uuid),
+                                    AuditRow{NowUnixMs(), domid, 0, "", "policy", desc});
+        !st) {
+      return st.error();
+    }
+    if (!kept) libvirt_policies_[*uuid] = it->second;
+    domain_policies_.erase(it);
+  }
+  Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid, desc);
+  spdlog::info("{}", desc);
+  return Status::Ok();
 }
 
 Result<PolicyView> Core::SetPolicy(std::optional<uint32_t> domid, const Policy& p,
                                    const std::string& origin, const PolicySource& source) {
   if (auto st = ValidatePolicy(p); !st) return st.error();
+  const auto uuid = domid ? UuidOf(*domid) : std::nullopt;
   std::string scope = domid ? fmt::format("domain {}", *domid) : "default";
+  if (uuid) scope += fmt::format(" (libvirt {})", *uuid);
   std::string desc = fmt::format("{} policy set: {}{}", scope, PolicyToJson(p).dump(),
                                  origin.empty() ? "" : " (from " + origin + ")");
   {
     std::lock_guard lk(mu_);
-    if (auto st = store_.PutPolicy(
-            domid, p, AuditRow{NowUnixMs(), domid.value_or(0), 0, "", "policy", desc}, source);
+    const AuditRow row{NowUnixMs(), domid.value_or(0), 0, "", "policy", desc};
+    if (auto st = uuid ? store_.PutScopedPolicy(LibvirtPolicyScope(*uuid), p, row, source)
+                       : store_.PutPolicy(domid, p, row, source);
         !st) {
       return st.error();
     }
-    if (domid) {
+    if (uuid) {
+      libvirt_policies_[*uuid] = p;
+    } else if (domid) {
       domain_policies_[*domid] = p;
     } else {
       default_policy_ = p;
@@ -143,18 +195,25 @@ void Core::AuditNote(uint32_t domid, const std::string& decision, const std::str
 }
 
 Result<PolicyView> Core::ClearPolicy(uint32_t domid) {
-  std::string desc = fmt::format("domain {} policy cleared: inherits the default", domid);
+  const auto uuid = UuidOf(domid);
+  std::string desc = fmt::format("domain {}{} policy cleared: inherits the default", domid,
+                                 uuid ? fmt::format(" (libvirt {})", *uuid) : "");
   {
     std::lock_guard lk(mu_);
-    if (!domain_policies_.count(domid)) {
+    if (!OwnPolicyLocked(domid)) {
       return MakeError(ErrorCode::kNotFound,
                        fmt::format("domain {} has no policy of its own", domid));
     }
-    if (auto st = store_.DeletePolicy(domid, AuditRow{NowUnixMs(), domid, 0, "", "policy", desc});
+    if (auto st = store_.DeleteScopedPolicy(PolicyScopeOf(domid),
+                                            AuditRow{NowUnixMs(), domid, 0, "", "policy", desc});
         !st) {
       return st.error();
     }
-    domain_policies_.erase(domid);
+    if (uuid) {
+      libvirt_policies_.erase(*uuid);
+    } else {
+      domain_policies_.erase(domid);
+    }
   }
   Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid, desc);
   return GetPolicy(domid);

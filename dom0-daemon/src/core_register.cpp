@@ -183,8 +183,8 @@ ProgramImage Core::ImageLocked(const ProgramRecord& rec) const {
 }
 
 Policy Core::EffectivePolicyLocked(uint32_t domid) const {
-  auto it = domain_policies_.find(domid);
-  return it != domain_policies_.end() ? it->second : default_policy_;
+  const Policy* own = OwnPolicyLocked(domid);
+  return own ? *own : default_policy_;
 }
 
 uint32_t Core::LiveProgramsLocked(uint32_t domid) const {

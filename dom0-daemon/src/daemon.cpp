@@ -1,14 +1,17 @@
 #include "daemon.hpp"
 
+#include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 #include "core.hpp"
 #include "events.hpp"
@@ -47,7 +50,7 @@ void ApplyXmlPolicy(Core& core, Store& store, LibvirtMonitor& lv, const std::str
   }
   if (!x->has_value()) return;
   const std::string fp = LibvirtPolicyFingerprint(**x);
-  auto src = store.PolicySourceOf(domid);
+  auto src = store.ScopedPolicySource(core.PolicyScopeOf(domid));
   if (!src) {
     spdlog::error("libvirt policy of dom{}: {}", domid, src.error().message);
     return;
@@ -91,15 +94,10 @@ void SaveLibvirtNames(Store& store, const std::vector<LibvirtDomain>& domains) {
   }
 }
 
-// The monitor's history starts where the state database's ends, plus what
-// changed while the daemon was down (libvirt's names now against those
-// stored at the last run).
+// The monitor's history starts where the state database's ends.
 Status SeedIdentityHistory(Store& store, LibvirtMonitor& lv) {
   auto rows = store.IdentityChanges();
   if (!rows) return rows.error();
-  auto before = store.LibvirtNames();
-  if (!before) return before.error();
-  auto now = lv.Domains();
   std::vector<LibvirtIdentityChange> h;
   for (const auto& r : *rows) {
     h.push_back({r.kind == "renamed" ? LibvirtIdentityChange::Kind::kRenamed
@@ -107,17 +105,49 @@ Status SeedIdentityHistory(Store& store, LibvirtMonitor& lv) {
                  r.old_name, r.new_name, r.old_uuid, r.new_uuid,
                  std::chrono::system_clock::time_point(std::chrono::milliseconds(r.time_ms))});
   }
-  if (now) {
-    for (auto& c : DiffLibvirtIdentities(*before, *now, std::chrono::system_clock::now())) {
-      PersistIdentityChange(store, c);
-      h.push_back(std::move(c));
-    }
-    SaveLibvirtNames(store, *now);
-  } else {
-    spdlog::warn("libvirt: renames while the daemon was down not checked: {}", now.error().message);
-  }
   lv.SeedHistory(std::move(h));
   return Status::Ok();
+}
+
+// At the daemon's first connection to libvirt (at start, or later when
+// libvirt was unreachable then): what changed while the daemon was down
+// (libvirt's names now against those stored at the last run) goes to the
+// history.
+void CatchUpIdentities(Store& store, LibvirtMonitor& lv) {
+  auto before = store.LibvirtNames();
+  auto now = lv.Domains();
+  if (!before || !now) {
+    spdlog::warn("libvirt: renames while the daemon was down not checked: {}",
+                 !before ? before.error().message : now.error().message);
+    return;
+  }
+  std::vector<LibvirtIdentityChange> h;
+  for (auto& c : DiffLibvirtIdentities(*before, *now, std::chrono::system_clock::now())) {
+    PersistIdentityChange(store, c);
+    h.push_back(std::move(c));
+  }
+  SaveLibvirtNames(store, *now);
+  if (!h.empty()) lv.SeedHistory(std::move(h));
+}
+
+// A libvirt domain now runs under domid: its policy is the one kept under
+// its UUID (said in the audit log when it has one); a domid-scoped row from
+// before (older database, or the daemon's first connection) moves to the
+// UUID when `adopt`.
+void BindLibvirtDomain(Core& core, PolicyScopes& scopes, const LibvirtDomain& d, uint32_t domid,
+                       bool adopt) {
+  scopes.Bind(domid, d.uuid);
+  if (adopt) {
+    if (auto st = core.AdoptDomidPolicy(domid); !st) {
+      spdlog::error("policy of dom{}: {}", domid, st.error().message);
+    }
+  }
+  if (auto v = core.GetPolicy(domid); !v.inherited) {
+    core.AuditNote(domid, "policy-applied",
+                   fmt::format("libvirt domain '{}' ({}) runs as domain {}: its stored policy "
+                               "applies: {}",
+                               d.name, d.uuid, domid, PolicyToJson(v.policy).dump()));
+  }
 }
 
 }  // namespace
@@ -164,13 +194,17 @@ int RunDaemon(const DaemonOptions& o) {
   std::unique_ptr<LibvirtMonitor> libvirt;
   std::unique_ptr<LibvirtNamedBackend> named;
   Backend* be = backend->get();
+  PolicyScopes scopes;
   if (!o.libvirt_uri.empty()) {
-    auto m = LibvirtMonitor::Open(o.libvirt_uri);
-    if (!m) {
-      spdlog::error("{}", m.error().message);
-      return 1;
+    // An unreachable libvirt (libvirtd not up yet) does not keep the daemon
+    // from serving: it runs on the backend's names and connects when it can.
+    if (auto m = LibvirtMonitor::Open(o.libvirt_uri)) {
+      libvirt = std::move(*m);
+    } else {
+      spdlog::warn("{}; serving with the backend's names, connecting in the background",
+                   m.error().message);
+      libvirt = LibvirtMonitor::OpenDisconnected(o.libvirt_uri);
     }
-    libvirt = std::move(*m);
     named = std::make_unique<LibvirtNamedBackend>(*be, *libvirt);
     be = named.get();
   }
@@ -178,6 +212,7 @@ int RunDaemon(const DaemonOptions& o) {
   CoreConfig ccfg;
   ccfg.verifier_log_level = o.verifier_log_level;
   Core core(*be, **store, bus, ccfg);
+  if (libvirt) core.SetPolicyScopes(&scopes);
   GuestEndpoints endpoints(core, o.guest_socket_dir);
   Pump pump(*be, core, endpoints);
   be->SetDomainEventSink([&pump](const DomainEvent& ev) { pump.OnDomainEvent(ev); });
@@ -198,19 +233,32 @@ int RunDaemon(const DaemonOptions& o) {
       be->Stop();
       return 1;
     }
-    named->SetLibvirtEventSink([&core, &st = **store, &lv = *libvirt](const LibvirtEvent& ev) {
+    const bool connected_at_start = libvirt->connected();
+    // Until the first connection is reconciled, domains reported running
+    // are those found at the daemon's start: their domid rows are adopted.
+    auto first_sync = std::make_shared<std::atomic<bool>>(!connected_at_start);
+    named->SetLibvirtEventSink([&core, &scopes, first_sync, &st = **store,
+                                &lv = *libvirt](const LibvirtEvent& ev) {
       using K = LibvirtEvent::Kind;
       if (ev.identity_change) PersistIdentityChange(st, *ev.identity_change);
-      if (ev.kind == K::kDefined || ev.kind == K::kRenamed || ev.kind == K::kReconnected) {
-        if (auto all = lv.Domains(); all.ok()) SaveLibvirtNames(st, *all);
-      }
       if (ev.kind == K::kDisconnected) {
         spdlog::warn("libvirt: connection to {} lost ({}); reconnecting", lv.uri(), ev.detail);
       } else if (ev.kind == K::kReconnected) {
-        spdlog::info("libvirt: reconnected to {} {}", lv.uri(), ev.detail);
+        spdlog::info("libvirt: {} {} {}", first_sync->load() ? "connected to" : "reconnected to",
+                     lv.uri(), ev.detail);
+        if (first_sync->exchange(false)) CatchUpIdentities(st, lv);
       } else if (ev.detail == "while disconnected") {
         spdlog::info("libvirt: domain '{}' {} while disconnected", ev.domain.name,
                      LibvirtEventKindName(ev.kind));
+      }
+      if (ev.kind == K::kDefined || ev.kind == K::kRenamed || ev.kind == K::kReconnected) {
+        if (auto all = lv.Domains(); all.ok()) SaveLibvirtNames(st, *all);
+      }
+      if ((ev.kind == K::kStopped || ev.kind == K::kCrashed) && ev.domid) {
+        scopes.Unbind(*ev.domid, ev.domain.uuid);
+      }
+      if (ev.kind == K::kStarted && ev.domid) {
+        BindLibvirtDomain(core, scopes, ev.domain, *ev.domid, first_sync->load());
       }
       const auto domid = ev.kind == K::kDefined ? ev.domain.domid : ev.domid;
       if ((ev.kind == K::kStarted || ev.kind == K::kDefined || ev.kind == K::kMetadataChanged) &&
@@ -218,10 +266,17 @@ int RunDaemon(const DaemonOptions& o) {
         ApplyXmlPolicy(core, st, lv, ev.domain.uuid, *domid);
       }
     });
-    if (auto all = libvirt->Domains(); all.ok()) {
-      for (const auto& d : *all) {
-        if (d.domid) ApplyXmlPolicy(core, **store, *libvirt, d.uuid, *d.domid);
+    if (connected_at_start) {
+      CatchUpIdentities(**store, *libvirt);
+      if (auto all = libvirt->Domains(); all.ok()) {
+        for (const auto& d : *all) {
+          if (!d.domid) continue;
+          BindLibvirtDomain(core, scopes, d, *d.domid, true);
+          ApplyXmlPolicy(core, **store, *libvirt, d.uuid, *d.domid);
+        }
       }
+    } else {
+      libvirt->ConnectInBackground();
     }
     if (!o.libvirt_hook_socket.empty()) {
       auto l =

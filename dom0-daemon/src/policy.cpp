@@ -136,4 +136,26 @@ Status CheckPolicy(const Policy& p, const PolicyCandidate& c) {
   return Status::Ok();
 }
 
+void PolicyScopes::Bind(uint32_t domid, std::string uuid) {
+  std::lock_guard lk(mu_);
+  uuid_by_domid_[domid] = std::move(uuid);
+}
+
+void PolicyScopes::Unbind(uint32_t domid, std::string_view uuid) {
+  std::lock_guard lk(mu_);
+  auto it = uuid_by_domid_.find(domid);
+  if (it != uuid_by_domid_.end() && it->second == uuid) uuid_by_domid_.erase(it);
+}
+
+std::optional<std::string> PolicyScopes::UuidOf(uint32_t domid) const {
+  std::lock_guard lk(mu_);
+  auto it = uuid_by_domid_.find(domid);
+  if (it == uuid_by_domid_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string DomainPolicyScope(uint32_t domid) { return fmt::format("domain:{}", domid); }
+
+std::string LibvirtPolicyScope(std::string_view uuid) { return fmt::format("libvirt:{}", uuid); }
+
 }  // namespace hu::daemon

@@ -3,8 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hyperupcall/daemon/backend.hpp"
@@ -51,5 +55,29 @@ struct PolicyCandidate {
 // ResourceExhausted (size, program count, region share), with a message
 // naming the rule, the value and the limit.
 Status CheckPolicy(const Policy& p, const PolicyCandidate& c);
+
+// Which libvirt domain (UUID) runs under each hypervisor id. A libvirt
+// domain gets a new domid at every start, so its policy is kept under its
+// UUID: it follows the domain to its next start, and a domid reused by
+// another domain does not inherit it. Domains libvirt does not know (dom0,
+// a backend without libvirt) keep domid-scoped policies. Fed by the daemon
+// from libvirt's listing and events; a leaf lock, taken under the core's.
+class PolicyScopes {
+ public:
+  void Bind(uint32_t domid, std::string uuid);
+  // Only while domid is still bound to uuid: a late stop of one instance
+  // must not unbind the domain that runs under the id now.
+  void Unbind(uint32_t domid, std::string_view uuid);
+  std::optional<std::string> UuidOf(uint32_t domid) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint32_t, std::string> uuid_by_domid_;
+};
+
+// The state database's policy scopes: "default", "domain:<domid>",
+// "libvirt:<uuid>".
+std::string DomainPolicyScope(uint32_t domid);
+std::string LibvirtPolicyScope(std::string_view uuid);
 
 }  // namespace hu::daemon

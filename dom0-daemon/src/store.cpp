@@ -173,7 +173,7 @@ Verdict VerdictFromJson(const json& j) {
 }
 
 std::string Scope(std::optional<uint32_t> domid) {
-  return domid ? fmt::format("domain:{}", *domid) : "default";
+  return domid ? DomainPolicyScope(*domid) : "default";
 }
 
 }  // namespace
@@ -354,13 +354,18 @@ Result<std::vector<ProgramRecord>> Store::LoadPrograms() {
 
 Status Store::PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit,
                         const PolicySource& source) {
+  return PutScopedPolicy(Scope(domid), p, audit, source);
+}
+
+Status Store::PutScopedPolicy(const std::string& scope, const Policy& p, const AuditRow& audit,
+                              const PolicySource& source) {
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
     Stmt put(db_,
              "INSERT OR REPLACE INTO policies(scope, policy, source, xml_fingerprint) "
              "VALUES(?,?,?,?)");
     if (!put.ok()) return DbError(db_, "prepare policy");
-    put.Text(1, Scope(domid))
+    put.Text(1, scope)
         .Text(2, PolicyToJson(p).dump())
         .Text(3, source.origin)
         .Text(4, source.xml_fingerprint);
@@ -370,21 +375,46 @@ Status Store::PutPolicy(std::optional<uint32_t> domid, const Policy& p, const Au
 }
 
 Status Store::DeletePolicy(uint32_t domid, const AuditRow& audit) {
+  return DeleteScopedPolicy(Scope(domid), audit);
+}
+
+Status Store::DeleteScopedPolicy(const std::string& scope, const AuditRow& audit) {
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
     Stmt del(db_, "DELETE FROM policies WHERE scope=?");
     if (!del.ok()) return DbError(db_, "prepare policy delete");
-    del.Text(1, Scope(domid));
+    del.Text(1, scope);
+    if (del.Step() != SQLITE_DONE) return DbError(db_, "delete policy");
+    return InsertAudit(audit);
+  });
+}
+
+Status Store::MovePolicy(const std::string& from, const std::string& to, const AuditRow& audit) {
+  std::lock_guard lk(mu_);
+  return WithTransaction([&]() -> Status {
+    Stmt copy(db_,
+              "INSERT OR IGNORE INTO policies(scope, policy, source, xml_fingerprint) "
+              "SELECT ?, policy, source, xml_fingerprint FROM policies WHERE scope=?");
+    if (!copy.ok()) return DbError(db_, "prepare policy move");
+    copy.Text(1, to).Text(2, from);
+    if (copy.Step() != SQLITE_DONE) return DbError(db_, "move policy");
+    Stmt del(db_, "DELETE FROM policies WHERE scope=?");
+    if (!del.ok()) return DbError(db_, "prepare policy delete");
+    del.Text(1, from);
     if (del.Step() != SQLITE_DONE) return DbError(db_, "delete policy");
     return InsertAudit(audit);
   });
 }
 
 Result<std::optional<PolicySource>> Store::PolicySourceOf(uint32_t domid) {
+  return ScopedPolicySource(Scope(domid));
+}
+
+Result<std::optional<PolicySource>> Store::ScopedPolicySource(const std::string& scope) {
   std::lock_guard lk(mu_);
   Stmt st(db_, "SELECT source, xml_fingerprint FROM policies WHERE scope=?");
   if (!st.ok()) return DbError(db_, "prepare policy source");
-  st.Text(1, Scope(domid));
+  st.Text(1, scope);
   int rc = st.Step();
   if (rc == SQLITE_DONE) return std::optional<PolicySource>();
   if (rc != SQLITE_ROW) return DbError(db_, "load policy source");
@@ -471,6 +501,8 @@ Result<StoredPolicies> Store::LoadPolicies() {
       out.default_policy = *p;
     } else if (scope.rfind("domain:", 0) == 0) {
       out.domains[static_cast<uint32_t>(std::stoul(scope.substr(7)))] = *p;
+    } else if (scope.rfind("libvirt:", 0) == 0) {
+      out.libvirt[scope.substr(8)] = *p;
     }
   }
   if (rc != SQLITE_DONE) return DbError(db_, "load policies");

@@ -30,7 +30,8 @@ struct AuditRow {
 
 struct StoredPolicies {
   std::optional<Policy> default_policy;
-  std::map<uint32_t, Policy> domains;
+  std::map<uint32_t, Policy> domains;     // scope domain:<domid>
+  std::map<std::string, Policy> libvirt;  // scope libvirt:<uuid>, by UUID
 };
 
 // Where a domain's own policy came from: "api" (an operator override) or
@@ -72,6 +73,15 @@ class Store {
   Result<StoredPolicies> LoadPolicies();
   // The source of domid's own policy; nullopt when it has none.
   Result<std::optional<PolicySource>> PolicySourceOf(uint32_t domid);
+  // The same by scope (DomainPolicyScope, LibvirtPolicyScope in policy.hpp).
+  Status PutScopedPolicy(const std::string& scope, const Policy& p, const AuditRow& audit,
+                         const PolicySource& source = {});
+  Status DeleteScopedPolicy(const std::string& scope, const AuditRow& audit);
+  Result<std::optional<PolicySource>> ScopedPolicySource(const std::string& scope);
+  // Moves the row of scope `from` (policy, source, fingerprint) to `to`, in
+  // one transaction with its audit row; a row already under `to` wins and
+  // `from`'s is dropped. Upgrades a domid-scoped row of a libvirt domain.
+  Status MovePolicy(const std::string& from, const std::string& to, const AuditRow& audit);
 
   // Identity history of libvirt domains, oldest first; kept forever (one
   // row per rename, which operators do by hand).

@@ -87,6 +87,41 @@ TEST_F(StoreTest, OlderDatabaseIsUpgraded) {
   EXPECT_TRUE(Open());  // upgrading twice is a no-op
 }
 
+// A libvirt domain's policy lives under its UUID; a domid-scoped row of it
+// moves there with its source, and an existing UUID row wins over it.
+TEST_F(StoreTest, DomidPolicyMovesToLibvirtUuid) {
+  const std::string uuid = "4dea22b3-1d52-d8f3-2516-782e98ab3fa1";
+  Policy p = DefaultPolicy();
+  p.max_insns = 123;
+  {
+    auto s = Open();
+    ASSERT_TRUE(s->PutPolicy(2, p, Row(2), PolicySource{"api", "0123456789abcdef"}));
+    ASSERT_TRUE(s->MovePolicy(DomainPolicyScope(2), LibvirtPolicyScope(uuid), Row(2)));
+  }
+  auto s = Open();
+  EXPECT_FALSE(s->PolicySourceOf(2)->has_value());
+  auto src = s->ScopedPolicySource(LibvirtPolicyScope(uuid));
+  ASSERT_TRUE(src.ok() && src->has_value());
+  EXPECT_EQ((*src)->origin, "api");
+  EXPECT_EQ((*src)->xml_fingerprint, "0123456789abcdef");
+  auto all = s->LoadPolicies();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->domains.empty());
+  ASSERT_EQ(all->libvirt.count(uuid), 1u);
+  EXPECT_EQ(all->libvirt.at(uuid).max_insns, 123u);
+
+  Policy q = DefaultPolicy();
+  q.max_insns = 7;
+  ASSERT_TRUE(s->PutPolicy(3, q, Row(3)));
+  ASSERT_TRUE(s->MovePolicy(DomainPolicyScope(3), LibvirtPolicyScope(uuid), Row(3)));
+  all = s->LoadPolicies();
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->domains.empty());
+  EXPECT_EQ(all->libvirt.at(uuid).max_insns, 123u);
+  ASSERT_TRUE(s->DeleteScopedPolicy(LibvirtPolicyScope(uuid), Row(2)));
+  EXPECT_TRUE(s->LoadPolicies()->libvirt.empty());
+}
+
 TEST_F(StoreTest, IdentityHistorySurvivesReopen) {
   {
     auto s = Open();

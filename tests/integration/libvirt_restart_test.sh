@@ -16,6 +16,12 @@
 #     reconnects, reconciles (the domain the new libvirtd no longer runs is
 #     stopped, the one it started meanwhile gets its XML policy) and sees
 #     events from the new libvirtd.
+#  4. a libvirt domain's policy follows its UUID: an API override set while
+#     it ran as domid 2 applies (audited) when it starts again as domid 3,
+#     and a domain the new libvirtd starts as domid 2 does not get it;
+#  5. the daemon started while libvirtd is not up serves on the backend's
+#     names, connects when libvirtd comes, and then shows libvirt's names
+#     and applies the XML policy of a domain already running.
 #   libvirt_restart_test.sh BUILD_DIR        (exit 77: cannot run libvirtd here)
 set -uo pipefail
 build=${1:?usage: libvirt_restart_test.sh BUILD_DIR}
@@ -125,7 +131,7 @@ EOF
 }
 
 start_libvirtd
-sim='{"guests": [{"domid": 1, "name": "g1"}, {"domid": 2, "name": "g2"}, {"domid": 3, "name": "g3"}]}'
+sim='{"guests": [{"domid": 1, "name": "g1"}, {"domid": 2, "name": "g2"}, {"domid": 3, "name": "g3"}, {"domid": 4, "name": "g4"}]}'
 echo "$sim" >"$work/sim.json"
 daemon_args=(--sim-config "$work/sim.json" --libvirt-uri "$uri")
 start_daemon "${daemon_args[@]}" || exit 1
@@ -198,6 +204,19 @@ expect "audit: the XML won, and why" "$rows" \
 	"XML policy changed since the operator API override was recorded ("
 expect "audit: ... with the policy it set" "$(tail -n 1 <<<"$rows")" '"max_insns":777'
 
+# --- 4a. the policy follows the libvirt domain to its next domid
+ctl policy set --domain www --max-insns 321 >/dev/null
+virsh_ destroy www >/dev/null
+virsh_ start www >/dev/null
+wait_for "www starts again as domid 3" shows "^ +3  www " domain list
+[ "$(max_insns www)" = 321 ] && ok "www's API policy (321) applies to its new instance (domid 3)" ||
+	bad "www at domid 3: max_insns $(max_insns www)"
+expect "audit: the stored policy applied to domid 3, by UUID" \
+	"$(audit "domid = 3 and decision = 'policy-applied'")" "'www' ($wuuid) runs as domain 3: its stored policy applies: {"
+inherits() { [ "$(ctl --json policy get --domain "$1" | json 'd["inherited"]')" = True ]; }
+inherits 2 && ok "domid 2 (now the backend's g2) does not keep www's policy" ||
+	bad "domid 2: $(ctl policy get --domain 2)"
+
 # --- 3. libvirtd restarted under the daemon
 stop_libvirtd
 wait_for "the daemon notices libvirtd is gone" in_log "libvirt: connection to $uri lost"
@@ -209,10 +228,12 @@ ctl domain list >/dev/null 2>&1 && ok "the daemon keeps serving without libvirtd
 start_libvirtd "$lvdir/next"
 policy_xml() { echo "<metadata><hu:policy xmlns:hu='$ns'><hu:max-instructions>$1</hu:max-instructions></hu:policy></metadata>"; }
 domain_xml late "$(policy_xml 888)" >"$work/late.xml"
+domain_xml plain >"$work/plain.xml"
 next="test+unix:///default?socket=$lvdir/next/libvirt-sock"
-out=$({ virsh -q -c "$next" define "$work/late.xml" && virsh -q -c "$next" start late &&
-	virsh -q -c "$next" domid late; } 2>&1)
-expect "late runs as id 2 in the new libvirtd" "$(tail -n 1 <<<"$out")" 2
+out=$({ virsh -q -c "$next" define "$work/plain.xml" && virsh -q -c "$next" start plain &&
+	virsh -q -c "$next" define "$work/late.xml" && virsh -q -c "$next" start late &&
+	virsh -q -c "$next" domid plain && virsh -q -c "$next" domid late; } 2>&1)
+expect "plain runs as id 2, late as 3 in the new libvirtd" "$(tail -n 2 <<<"$out" | tr '\n' ' ')" "2 3 "
 in_log "libvirt: reconnected" && bad "the daemon reconnected before the socket moved"
 mv "$lvdir/next/libvirt-sock" "$lvdir/libvirt-sock"
 wait_for "the daemon reconnects" in_log "libvirt: reconnected to $uri after "
@@ -223,6 +244,9 @@ expect "reconciled: late, started meanwhile, is started" "$changed" \
 	"domain 'late' started while disconnected"
 [ "$(max_insns late)" = 888 ] && ok "late's XML policy (888) is applied at the reconnect" ||
 	bad "late: max_insns $(max_insns late)"
+# 4b. plain runs under www's first domid; www's policy is www's, not domid 2's.
+inherits plain && ok "plain, started as domid 2, does not get www's policy (inherits the default)" ||
+	bad "plain: $(ctl policy get --domain plain)"
 out=$(ctl domain list)
 expect "domain list still shows libvirt's names" "$out" "    1  test "
 domain_xml db "$(policy_xml 999)" >"$work/db.xml"
@@ -230,5 +254,25 @@ virsh_ define "$work/db.xml" >/dev/null
 virsh_ start db >/dev/null
 wait_for "an event after the reconnect is seen: db started, its XML policy (999) applied" \
 	max_insns_is db 999
+
+# --- 5. the daemon started before libvirtd
+stop_daemon
+stop_libvirtd
+start_daemon "${daemon_args[@]}" || exit 1
+in_log "libvirt: cannot open $uri" && in_log "serving with the backend's names, connecting in the background" &&
+	ok "libvirtd down at start: the daemon serves and says so" || bad "no 'connecting in the background' line"
+shows "^ +1  g1 " domain list && ok "... with the backend's names" || bad "domain list: $(ctl domain list)"
+start_libvirtd "$lvdir/third"
+domain_xml early "$(policy_xml 432)" >"$work/early.xml"
+third="test+unix:///default?socket=$lvdir/third/libvirt-sock"
+out=$({ virsh -q -c "$third" define "$work/early.xml" && virsh -q -c "$third" start early &&
+	virsh -q -c "$third" domid early; } 2>&1)
+expect "early runs as id 2 in the third libvirtd" "$(tail -n 1 <<<"$out")" 2
+mv "$lvdir/third/libvirt-sock" "$lvdir/libvirt-sock"
+wait_for "the daemon connects once libvirtd is there" in_log "libvirt: connected to $uri after "
+wait_for "libvirt's names appear" shows "^ +1  test " domain list
+shows "^ +2  early " domain list && ok "... early as domid 2" || bad "domain list: $(ctl domain list)"
+[ "$(max_insns early)" = 432 ] && ok "early's XML policy (432) applies after the late connection" ||
+	bad "early: max_insns $(max_insns early)"
 
 finish "libvirt restart"

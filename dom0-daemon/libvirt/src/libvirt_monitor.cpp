@@ -582,6 +582,19 @@ Result<std::unique_ptr<LibvirtMonitor>> LibvirtMonitor::Open(const std::string& 
   return std::unique_ptr<LibvirtMonitor>(new LibvirtMonitor(std::move(impl)));
 }
 
+std::unique_ptr<LibvirtMonitor> LibvirtMonitor::OpenDisconnected(const std::string& uri) {
+  // Registered before any virConnectOpen, as libvirt requires.
+  libvirt_internal::AcquireEventLoop();
+  auto impl = std::make_unique<Impl>();
+  impl->uri = uri;
+  impl->reconnector = std::thread([p = impl.get()] { p->ReconnectLoop(); });
+  return std::unique_ptr<LibvirtMonitor>(new LibvirtMonitor(std::move(impl)));
+}
+
+void LibvirtMonitor::ConnectInBackground() {
+  if (!connected()) impl_->state->MarkLost();
+}
+
 const std::string& LibvirtMonitor::uri() const { return impl_->uri; }
 
 bool LibvirtMonitor::connected() const {

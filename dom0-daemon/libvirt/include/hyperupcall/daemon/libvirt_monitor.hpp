@@ -90,6 +90,16 @@ class LibvirtMonitor {
   // events (detail "while disconnected"), renames a kRenamed, then comes
   // one kReconnected. Calls made while disconnected fail kUnavailable.
   static Result<std::unique_ptr<LibvirtMonitor>> Open(const std::string& uri);
+  // For a libvirt that cannot be reached now (libvirtd not up yet): a
+  // monitor that starts disconnected (calls fail kUnavailable) and, once
+  // ConnectInBackground() is called, connects with the same backoff as a
+  // reconnect. The first connection is reconciled like one: every running
+  // domain comes as kStarted "while disconnected", then one kReconnected.
+  static std::unique_ptr<LibvirtMonitor> OpenDisconnected(const std::string& uri);
+  // Starts the background connection of an OpenDisconnected monitor; call
+  // it once the event sink is in place, so no start is lost. A no-op when
+  // connected.
+  void ConnectInBackground();
   static constexpr std::chrono::milliseconds kReconnectFirst{200};
   static constexpr std::chrono::milliseconds kReconnectMax{5000};
   ~LibvirtMonitor();
