@@ -117,6 +117,40 @@ TEST_F(CoreTest, PolicyIsCheckedBeforeTheVerifier) {
   EXPECT_EQ(other->verdict.kind, VerdictKind::kAccepted) << other->verdict.message;
 }
 
+// A libvirt domain's policy is kept under its UUID: it follows the domain
+// to its next domid, survives a restart, and the domid it left does not
+// keep it; a domid row from before moves to the UUID once it is known.
+TEST_F(CoreTest, LibvirtDomainPolicyFollowsItsUuid) {
+  const std::string uuid = "4dea22b3-1d52-d8f3-2516-782e98ab3fa1";
+  PolicyScopes scopes;
+  core_->SetPolicyScopes(&scopes);
+  Policy p = DefaultPolicy();
+  p.max_insns = 123;
+  Policy old = DefaultPolicy();
+  old.max_insns = 77;
+  ASSERT_TRUE(core_->SetPolicy(2, old).ok());  // dom2 before libvirt knew it
+  scopes.Bind(2, uuid);
+  EXPECT_TRUE(core_->GetPolicy(2).inherited);  // the domid row is not the UUID's
+  ASSERT_TRUE(core_->AdoptDomidPolicy(2).ok());
+  EXPECT_EQ(core_->GetPolicy(2).policy.max_insns, 77u);
+  ASSERT_TRUE(core_->SetPolicy(2, p).ok());
+  EXPECT_EQ(core_->PolicyScopeOf(2), "libvirt:" + uuid);
+  scopes.Unbind(2, uuid);
+  EXPECT_TRUE(core_->GetPolicy(2).inherited);  // another domain under id 2
+  EXPECT_EQ(core_->PolicyScopeOf(2), "domain:2");
+  scopes.Bind(3, uuid);  // started again
+  EXPECT_FALSE(core_->GetPolicy(3).inherited);
+  EXPECT_EQ(core_->GetPolicy(3).policy.max_insns, 123u);
+
+  Reopen();
+  core_->SetPolicyScopes(&scopes);
+  EXPECT_EQ(core_->GetPolicy(3).policy.max_insns, 123u);
+  EXPECT_TRUE(core_->GetPolicy(2).inherited);
+  ASSERT_TRUE(core_->ClearPolicy(3).ok());
+  EXPECT_TRUE(core_->GetPolicy(3).inherited);
+  core_->SetPolicyScopes(nullptr);
+}
+
 TEST_F(CoreTest, MaxProgramsCountsInstalledAndPending) {
   Policy p = DefaultPolicy();
   p.max_programs = 1;

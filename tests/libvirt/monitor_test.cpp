@@ -374,5 +374,31 @@ TEST(MonitorOpen, BadUriIsUnavailable) {
       << m.error().message;
 }
 
+// libvirt not reachable when the daemon starts: the monitor answers
+// kUnavailable until ConnectInBackground, then connects and reports what
+// runs as started (as after a reconnect), then one kReconnected.
+TEST(MonitorOpen, DisconnectedConnectsInTheBackground) {
+  Events events;  // outlives the monitor and its threads
+  auto m = LibvirtMonitor::OpenDisconnected("test:///default");
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->connected());
+  auto none = m->Domains();
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().code, ErrorCode::kUnavailable);
+  m->Subscribe([&](const LibvirtEvent& e) { events.Push(e); });
+  m->ConnectInBackground();
+  auto started = events.Wait(Kind::kStarted, "test");
+  ASSERT_TRUE(started);
+  EXPECT_EQ(started->detail, "while disconnected");
+  EXPECT_EQ(started->domid, std::optional<uint32_t>(1));
+  auto done = events.Wait(Kind::kReconnected, "");
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->detail, "after 1 attempt");
+  EXPECT_TRUE(m->connected());
+  auto id = m->ResolveDomid("test");
+  ASSERT_TRUE(id.ok()) << id.error().message;
+  EXPECT_EQ(*id, 1u);
+}
+
 }  // namespace
 }  // namespace hu::daemon
