@@ -58,12 +58,16 @@ for _ in $(seq 1 100); do
 done
 expect "the XML read back from libvirt is the policy written (same fingerprint)" "$kept" \
 	"is the one it was set over"
-source=$(python3 - "$work/state/state.db" <<'PY2'
+# A libvirt domain's policy is kept under its UUID (it follows the domain
+# to its next domid), not under domid 1.
+source=$(python3 - "$work/state/state.db" "$uuid" <<'PY2'
 import sqlite3, sys
-print(sqlite3.connect(sys.argv[1]).execute("select source from policies where scope = 'domain:1'").fetchone()[0])
+db = sqlite3.connect(sys.argv[1])
+print([r for r in db.execute("select scope, source from policies where scope != 'default'")])
 PY2
 )
-[ "$source" = api ] && ok "the stored policy's source is the operator API" || bad "source: $source"
+[ "$source" = "[('libvirt:$uuid', 'api')]" ] &&
+	ok "the stored policy is test's UUID's, its source the operator API" || bad "stored: $source"
 out=$(ctl --json policy get --domain test)
 [ "$(json 'd["max_programs"], d["allowed_hooks"]' <<<"$out")" = "(3, ['mem.reclaim'])" ] &&
 	ok "the policy written is the policy in force" || bad "after --write-xml: $out"
