@@ -279,9 +279,15 @@ int RunDaemon(const DaemonOptions& o) {
       libvirt->ConnectInBackground();
     }
     if (!o.libvirt_hook_socket.empty()) {
-      auto l =
-          LibvirtHookListener::Listen(o.libvirt_hook_socket, [&named](const LibvirtHookMessage& m) {
+      auto l = LibvirtHookListener::Listen(
+          o.libvirt_hook_socket, [&named, &scopes](const LibvirtHookMessage& m) {
             spdlog::info("libvirt hook: {} {} {}", m.name, m.op, m.sub_op);
+            // The hook comes before libvirt's event: the domain's policy
+            // is its UUID's from the first program it can load.
+            if (m.domid && !m.uuid.empty()) {
+              if (m.op == "start" || m.op == "started") scopes.Bind(*m.domid, m.uuid);
+              if (m.op == "stopped" || m.op == "release") scopes.Unbind(*m.domid, m.uuid);
+            }
             return named->OnHook(m);
           });
       if (!l) {
