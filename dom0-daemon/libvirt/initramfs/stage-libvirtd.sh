@@ -29,6 +29,9 @@ for f in "${bins[@]}" $libs; do copy "$f"; done
 # libvirtd loads every driver module it finds: ship only libxl's.
 mkdir -p "$dest/run/libvirt" "$dest/var/lib/libvirt/libxl" "$dest/var/log/libvirt/libxl" \
 	"$dest/var/cache/libvirt" "$dest/etc/libvirt"
+# The libxl driver describes the host CPU from libvirt's CPU map.
+mkdir -p "$dest/usr/share/libvirt"
+cp -a /usr/share/libvirt/cpu_map "$dest/usr/share/libvirt/"
 # libvirtd binds in /run, clients look in /var/run: one place, as on Debian.
 [ -e "$dest/var/run" ] || ln -s ../run "$dest/var/run"
 cat >"$dest/etc/libvirt/libvirtd.conf" <<'CONF'
