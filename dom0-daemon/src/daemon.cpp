@@ -150,6 +150,42 @@ void BindLibvirtDomain(Core& core, PolicyScopes& scopes, const LibvirtDomain& d,
   }
 }
 
+// The running libvirt domains' domids bound to their UUIDs before the core
+// restores its programs, so they are re-verified under their domain's own
+// policy; a domid-scoped row of such a domain (a database from before
+// policies followed the UUID) moves to the UUID first.
+void BindRunningDomains(Store& store, PolicyScopes& scopes, LibvirtMonitor& lv) {
+  auto all = lv.Domains();
+  if (!all) {
+    spdlog::warn("libvirt: {}", all.error().message);
+    return;
+  }
+  for (const auto& d : *all) {
+    if (!d.domid) continue;
+    scopes.Bind(*d.domid, d.uuid);
+    auto row = store.ScopedPolicySource(DomainPolicyScope(*d.domid));
+    auto own = store.ScopedPolicySource(LibvirtPolicyScope(d.uuid));
+    if (!row || !own || !row->has_value()) continue;
+    const std::string desc =
+        own->has_value()
+            ? fmt::format(
+                  "domain {} policy: the libvirt domain {} has its own; the domid-scoped "
+                  "one is dropped",
+                  *d.domid, d.uuid)
+            : fmt::format(
+                  "domain {} policy now follows libvirt domain {} (was kept under the "
+                  "domid)",
+                  *d.domid, d.uuid);
+    if (auto st = store.MovePolicy(DomainPolicyScope(*d.domid), LibvirtPolicyScope(d.uuid),
+                                   AuditRow{NowUnixMs(), *d.domid, 0, "", "policy", desc});
+        !st) {
+      spdlog::error("policy of dom{}: {}", *d.domid, st.error().message);
+    } else {
+      spdlog::info("{}", desc);
+    }
+  }
+}
+
 }  // namespace
 
 int RunDaemon(const DaemonOptions& o) {
@@ -212,7 +248,10 @@ int RunDaemon(const DaemonOptions& o) {
   CoreConfig ccfg;
   ccfg.verifier_log_level = o.verifier_log_level;
   Core core(*be, **store, bus, ccfg);
-  if (libvirt) core.SetPolicyScopes(&scopes);
+  if (libvirt) {
+    core.SetPolicyScopes(&scopes);
+    if (libvirt->connected()) BindRunningDomains(**store, scopes, *libvirt);
+  }
   GuestEndpoints endpoints(core, o.guest_socket_dir);
   Pump pump(*be, core, endpoints);
   be->SetDomainEventSink([&pump](const DomainEvent& ev) { pump.OnDomainEvent(ev); });

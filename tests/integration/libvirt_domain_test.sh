@@ -83,4 +83,28 @@ expect "--write-xml without a domain is a usage error" "$out" "needs --domain"
 out=$(ctl policy set --domain guest2 --max-programs 4 --write-xml 2>&1)
 expect "--write-xml for a domain libvirt does not know" "$out" "has no libvirt domain to write the policy to"
 
+# --- a database from before policies followed the libvirt UUID: test's
+# row under domain:1 moves to its UUID at the next start (audited); the
+# sim's guest2 (no libvirt domain) keeps domain:2.
+ctl policy set --domain guest2 --max-programs 6 >/dev/null
+stop_daemon
+python3 - "$work/state/state.db" "$uuid" <<'PY3'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("update policies set scope = 'domain:1' where scope = ?", ("libvirt:" + sys.argv[2],))
+db.commit()
+PY3
+start_daemon --sim-config "$work/sim.json" --libvirt-uri test:///default || exit 1
+scopes=$(python3 - "$work/state/state.db" <<'PY4'
+import sqlite3, sys
+print(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute("select scope from policies where scope != 'default'")))
+PY4
+)
+[ "$scopes" = "['domain:2', 'libvirt:$uuid']" ] &&
+	ok "upgrade: domain:1 moved to test's UUID, domain:2 stays" || bad "scopes after upgrade: $scopes"
+[ "$(ctl --json policy get --domain test | json 'd["max_programs"], d["inherited"]')" = "(5, False)" ] &&
+	ok "... with its policy (max_programs 5)" || bad "test after upgrade: $(ctl policy get --domain test)"
+expect "audit: the move is recorded" "$(audit "domid = 1 and decision = 'policy'")" \
+	"domain 1 policy now follows libvirt domain $uuid (was kept under the domid)"
+
 finish "libvirt domains"
