@@ -40,7 +40,6 @@ $(LV_BASE_IMG): $(LV_DOMU_IMG) daemon-tools $(LV_TEST)/dom0-init $(LV_TEST)/doma
 		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
 		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
 		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		bin:$(STRIPPED)/hu-xen-channel file:$(STRIPPED)/hu-xen-channel:/usr/bin/hu-xen-channel \
 		file:$(LV_TEST)/dom0-init:/init \
 		file:$(LV_TEST)/domain.xml:/etc/hu/domain.xml \
 		file:$(KERNEL):/hu/vmlinuz file:$(LV_DOMU_IMG):/hu/domU-libvirt.cpio.gz \
