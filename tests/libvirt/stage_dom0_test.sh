@@ -27,6 +27,9 @@ echo "$ver"
 LC_ALL=C chroot "$dest" /usr/bin/virsh -c test:///default list --name 2>/dev/null | grep -x test >/dev/null
 # Only libxl's driver module: libvirtd must not find qemu's and friends.
 [ "$(ls "$dest/usr/lib/x86_64-linux-gnu/libvirt/connection-driver")" = libvirt_driver_libxl.so ]
+# libvirt's CPU map: without it the libxl driver cannot name the host CPU
+# and libvirtd's Xen state driver fails to initialize.
+[ -e "$dest/usr/share/libvirt/cpu_map/index.xml" ]
 # The hook imports everything it needs from the staged python (an import
 # error would exit 1 with a traceback) and exits 0 with no daemon.
 err=$(echo "<domain><uuid>c7a5fdbd-cdaf-9455-926a-d65c16db1809</uuid></domain>" |
