@@ -144,7 +144,10 @@ json ToJson(const opv1::IdentityChange& c) {
 
 json ToJson(const opv1::GetPolicyResponse& r) {
   const auto& p = r.policy();
-  json j = {{"scope", r.has_domid() ? json(r.domid()) : json("default")},
+  json j = {{"scope", r.has_domid()               ? json(r.domid())
+                      : !r.libvirt_uuid().empty() ? json("libvirt:" + r.libvirt_uuid())
+                                                  : json("default")},
+            {"libvirt_uuid", r.libvirt_uuid()},
             {"inherited", r.inherited()},
             {"allowed_hooks",
              json(std::vector<std::string>(p.allowed_hooks().begin(), p.allowed_hooks().end()))},
@@ -195,7 +198,10 @@ std::string PolicyText(const opv1::GetPolicyResponse& r) {
     for (const auto& i : items) s += (s.empty() ? "" : ",") + i;
     return s.empty() ? std::string("(none)") : s;
   };
-  std::string scope = r.has_domid() ? fmt::format("domain {}", r.domid()) : "default";
+  std::string scope = r.has_domid() ? fmt::format("domain {}", r.domid())
+                      : !r.libvirt_uuid().empty()
+                          ? "libvirt domain " + r.libvirt_uuid() + " (not running)"
+                          : "default";
   if (r.inherited()) scope += " (inherits the default)";
   return fmt::format(
       "policy {}\n  allowed_hooks     {}\n  allowed_helpers   {}\n  max_insns         {}\n"

@@ -47,6 +47,7 @@ struct PolicyView {
   std::optional<uint32_t> domid;
   Policy policy;
   bool inherited = false;
+  std::string libvirt_uuid;  // a libvirt domain's: its policy is kept under it
 };
 
 struct DomainView {
@@ -100,6 +101,13 @@ class Core {
   Result<PolicyView> SetPolicy(std::optional<uint32_t> domid, const Policy& p,
                                const std::string& origin = {}, const PolicySource& source = {});
   Result<PolicyView> ClearPolicy(uint32_t domid);
+  // A libvirt domain's policy by UUID, for one that is defined but not
+  // running (it has no domid); it applies at its next start. Audited under
+  // domid 0, the reason naming the UUID.
+  PolicyView GetLibvirtPolicy(const std::string& uuid);
+  Result<PolicyView> SetLibvirtPolicy(const std::string& uuid, const Policy& p,
+                                      const std::string& origin, const PolicySource& source);
+  Result<PolicyView> ClearLibvirtPolicy(const std::string& uuid);
   Result<ProgramRecord> Approve(uint64_t id);
   Result<ProgramRecord> Reject(uint64_t id, const std::string& reason);
   Result<ProgramRecord> Detach(uint64_t id, const std::string& reason);

@@ -113,10 +113,57 @@ const Policy* Core::OwnPolicyLocked(uint32_t domid) const {
 
 PolicyView Core::GetPolicy(std::optional<uint32_t> domid) {
   std::lock_guard lk(mu_);
-  if (!domid) return PolicyView{std::nullopt, default_policy_, false};
+  if (!domid) return PolicyView{std::nullopt, default_policy_, false, ""};
   const Policy* own = OwnPolicyLocked(*domid);
-  if (!own) return PolicyView{domid, default_policy_, true};
-  return PolicyView{domid, *own, false};
+  PolicyView v{domid, own ? *own : default_policy_, own == nullptr, UuidOf(*domid).value_or("")};
+  return v;
+}
+
+PolicyView Core::GetLibvirtPolicy(const std::string& uuid) {
+  std::lock_guard lk(mu_);
+  auto it = libvirt_policies_.find(uuid);
+  if (it == libvirt_policies_.end()) return PolicyView{std::nullopt, default_policy_, true, uuid};
+  return PolicyView{std::nullopt, it->second, false, uuid};
+}
+
+Result<PolicyView> Core::SetLibvirtPolicy(const std::string& uuid, const Policy& p,
+                                          const std::string& origin, const PolicySource& source) {
+  if (auto st = ValidatePolicy(p); !st) return st.error();
+  std::string desc =
+      fmt::format("libvirt domain {} (not running) policy set: {}{}", uuid, PolicyToJson(p).dump(),
+                  origin.empty() ? "" : " (from " + origin + ")");
+  {
+    std::lock_guard lk(mu_);
+    if (auto st = store_.PutScopedPolicy(LibvirtPolicyScope(uuid), p,
+                                         AuditRow{NowUnixMs(), 0, 0, "", "policy", desc}, source);
+        !st) {
+      return st.error();
+    }
+    libvirt_policies_[uuid] = p;
+  }
+  Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, 0, desc);
+  spdlog::info("{}", desc);
+  return GetLibvirtPolicy(uuid);
+}
+
+Result<PolicyView> Core::ClearLibvirtPolicy(const std::string& uuid) {
+  std::string desc =
+      fmt::format("libvirt domain {} (not running) policy cleared: inherits the default", uuid);
+  {
+    std::lock_guard lk(mu_);
+    if (!libvirt_policies_.count(uuid)) {
+      return MakeError(ErrorCode::kNotFound,
+                       fmt::format("libvirt domain {} has no policy of its own", uuid));
+    }
+    if (auto st = store_.DeleteScopedPolicy(LibvirtPolicyScope(uuid),
+                                            AuditRow{NowUnixMs(), 0, 0, "", "policy", desc});
+        !st) {
+      return st.error();
+    }
+    libvirt_policies_.erase(uuid);
+  }
+  Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, 0, desc);
+  return GetLibvirtPolicy(uuid);
 }
 
 Status Core::AdoptDomidPolicy(uint32_t domid) {

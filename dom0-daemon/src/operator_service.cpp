@@ -42,6 +42,18 @@ void FillPolicy(const PolicyView& v, opv1::GetPolicyResponse* resp) {
   if (v.domid) resp->set_domid(*v.domid);
   ToProto(v.policy, resp->mutable_policy());
   resp->set_inherited(v.inherited);
+  resp->set_libvirt_uuid(v.libvirt_uuid);
+}
+
+// A defined libvirt domain that is not running has no domid (the resolver
+// says FAILED_PRECONDITION), but its policy is kept under its UUID, so it
+// can be read and set before it starts.
+std::optional<LibvirtDomain> StoppedLibvirtDomain(LibvirtMonitor* lv, const std::string& who,
+                                                  const Error& why) {
+  if (!lv || who.empty() || why.code != ErrorCode::kFailedPrecondition) return std::nullopt;
+  auto d = lv->Lookup(who);
+  if (!d || d->domid) return std::nullopt;
+  return *d;
 }
 
 }  // namespace
@@ -122,7 +134,13 @@ grpc::Status OperatorService::GetProgram(grpc::ServerContext*, const opv1::GetPr
 grpc::Status OperatorService::GetPolicy(grpc::ServerContext*, const opv1::GetPolicyRequest* req,
                                         opv1::GetPolicyResponse* resp) {
   auto domid = Select(req->has_domid(), req->domid(), req->domain());
-  if (!domid) return ToGrpc(domid.error());
+  if (!domid) {
+    if (auto d = StoppedLibvirtDomain(libvirt_, req->domain(), domid.error())) {
+      FillPolicy(core_.GetLibvirtPolicy(d->uuid), resp);
+      return grpc::Status::OK;
+    }
+    return ToGrpc(domid.error());
+  }
   FillPolicy(core_.GetPolicy(*domid), resp);
   return grpc::Status::OK;
 }
@@ -130,7 +148,12 @@ grpc::Status OperatorService::GetPolicy(grpc::ServerContext*, const opv1::GetPol
 grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPolicyRequest* req,
                                         opv1::GetPolicyResponse* resp) {
   auto sel = Select(req->has_domid(), req->domid(), req->domain());
-  if (!sel) return ToGrpc(sel.error());
+  if (!sel) {
+    if (auto d = StoppedLibvirtDomain(libvirt_, req->domain(), sel.error())) {
+      return SetStoppedLibvirtPolicy(*req, *d, resp);
+    }
+    return ToGrpc(sel.error());
+  }
   const auto domid = *sel;
   if (req->write_xml() && (!libvirt_ || !domid)) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -246,6 +269,37 @@ grpc::Status OperatorService::Events(grpc::ServerContext* ctx, const opv1::Event
     if (!writer->Write(*e)) break;
   }
   bus_.Unsubscribe(sub);
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::SetStoppedLibvirtPolicy(const opv1::SetPolicyRequest& req,
+                                                      const LibvirtDomain& d,
+                                                      opv1::GetPolicyResponse* resp) {
+  std::optional<Policy> p;
+  if (!req.clear()) {
+    if (!req.has_policy()) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "SetPolicy without a policy");
+    }
+    auto q = FromProto(req.policy());
+    if (!q) return ToGrpc(q.error());
+    p = *q;
+  }
+  // As for a running domain: the XML the override is set over.
+  PolicySource source{"api", ""};
+  if (p && req.write_xml()) {
+    source.xml_fingerprint = LibvirtPolicyFingerprint(ToLibvirtPolicy(*p));
+  } else if (p) {
+    if (auto x = libvirt_->ReadPolicy(d.uuid); x.ok() && x->has_value())
+      source.xml_fingerprint = LibvirtPolicyFingerprint(**x);
+  }
+  auto v = p ? core_.SetLibvirtPolicy(d.uuid, *p, "operator API", source)
+             : core_.ClearLibvirtPolicy(d.uuid);
+  if (!v) return ToGrpc(v.error());
+  if (req.write_xml()) {
+    if (auto st = WriteXml(0, d, p ? std::optional<Policy>(v->policy) : std::nullopt); !st)
+      return ToGrpc(st.error());
+  }
+  FillPolicy(*v, resp);
   return grpc::Status::OK;
 }
 

@@ -56,6 +56,10 @@ class OperatorService final : public opv1::OperatorService::Service {
 
   // The libvirt domain whose XML holds domid's policy.
   Result<LibvirtDomain> XmlTarget(uint32_t domid);
+  // SetPolicy for a defined libvirt domain that is not running.
+  grpc::Status SetStoppedLibvirtPolicy(const hyperupcall::operator_api::v1::SetPolicyRequest& req,
+                                       const LibvirtDomain& d,
+                                       hyperupcall::operator_api::v1::GetPolicyResponse* resp);
   // Policy (or its removal, nullopt) into the domain XML, with an audit row.
   Status WriteXml(uint32_t domid, const LibvirtDomain& lv, const std::optional<Policy>& policy);
 

@@ -18,6 +18,7 @@
 #     events from the new libvirtd.
 #  4. a libvirt domain's policy follows its UUID: an API override set while
 #     it ran as domid 2 applies (audited) when it starts again as domid 3,
+#     one set while it is not running applies when it starts as domid 4,
 #     and a domain the new libvirtd starts as domid 2 does not get it;
 #  5. the daemon started while libvirtd is not up serves on the backend's
 #     names, connects when libvirtd comes, and then shows libvirt's names
@@ -218,6 +219,19 @@ wait_for "audit: the stored policy applied to domid 3, by UUID" \
 inherits() { [ "$(ctl --json policy get --domain "$1" | json 'd["inherited"]')" = True ]; }
 inherits 2 && ok "domid 2 (now the backend's g2) does not keep www's policy" ||
 	bad "domid 2: $(ctl policy get --domain 2)"
+# A defined domain that is not running has no domid; its policy is still
+# read and set by name, and applies at its next start.
+virsh_ destroy www >/dev/null
+out=$(ctl policy get --domain www 2>&1)
+expect "www stopped: policy get by name answers its UUID's policy" "$out" \
+	"policy libvirt domain $wuuid (not running)"
+expect "... which is still 321" "$out" "max_insns         321"
+out=$(ctl policy set --domain www --max-insns 654 2>&1)
+expect "policy set for the stopped www" "$out" "max_insns         654"
+expect "audit: set for the libvirt domain, not running" "$(audit "domid = 0 and decision = 'policy'")" \
+	"libvirt domain $wuuid (not running) policy set: "
+virsh_ start www >/dev/null
+wait_for "www, started again as domid 4, has the policy set while it was down (654)" max_insns_is www 654
 
 # --- 3. libvirtd restarted under the daemon
 stop_libvirtd
