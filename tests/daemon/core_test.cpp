@@ -148,6 +148,17 @@ TEST_F(CoreTest, LibvirtDomainPolicyFollowsItsUuid) {
   EXPECT_TRUE(core_->GetPolicy(2).inherited);
   ASSERT_TRUE(core_->ClearPolicy(3).ok());
   EXPECT_TRUE(core_->GetPolicy(3).inherited);
+
+  // Set while the domain is not running (no domid): it has it at its start.
+  scopes.Unbind(3, uuid);
+  ASSERT_TRUE(core_->SetLibvirtPolicy(uuid, old, "operator API", {}).ok());
+  EXPECT_FALSE(core_->GetLibvirtPolicy(uuid).inherited);
+  scopes.Bind(5, uuid);
+  EXPECT_EQ(core_->GetPolicy(5).policy.max_insns, 77u);
+  EXPECT_EQ(core_->GetPolicy(5).libvirt_uuid, uuid);
+  ASSERT_TRUE(core_->ClearLibvirtPolicy(uuid).ok());
+  EXPECT_TRUE(core_->GetPolicy(5).inherited);
+  EXPECT_EQ(core_->ClearLibvirtPolicy(uuid).error().code, ErrorCode::kNotFound);
   core_->SetPolicyScopes(nullptr);
 }
 
