@@ -110,7 +110,10 @@ struct hu_ctx_trace_exit {
 	uint32_t kind; /* enum hu_exit_kind */
 	uint64_t code; /* hypercall number, vector, or exit reason */
 	uint64_t args[6]; /* hypercall arguments; error code and cr2 (trap);
-			   * exit qualification and gpa (VM exit) */
+			   * VM exit: the vendor's exit information (SVM
+			   * exitinfo1/2; VMX qualification, EPT gpa), or
+			   * at a hypercall exit the hypercall number and
+			   * its five arguments */
 	uint64_t rip; /* guest instruction pointer at exit */
 	uint64_t time_ns; /* host time of the exit */
 };
