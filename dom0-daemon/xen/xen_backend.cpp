@@ -164,6 +164,12 @@ std::vector<TraceRecord> XenBackend::DrainTrace() {
   for (uint32_t domid : domains) {
     auto batch = dc_->TraceRead(domid);
     if (!batch) continue;  // domain gone; the watcher reports it
+    // Xen drops whole records when the ring is full and counts them; say
+    // so, or a reader of the event stream would take a gap for silence.
+    if (batch->lost) {
+      spdlog::warn("dom{}: Xen's trace ring was full: {} records lost since the last drain", domid,
+                   batch->lost);
+    }
     for (auto& r : batch->records) {
       out.push_back(TraceRecord{domid, r.prog_id, r.time_ns, std::move(r.data)});
     }

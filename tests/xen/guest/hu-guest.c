@@ -22,6 +22,12 @@
  *     are bounced to the guest kernel (trace.exit's trap hook).
  *  4. Reports data/hu/done and keeps the bitmap page alive.
  *
+ * With --batch N the calls go in batches of N: after each, the guest
+ * publishes data/hu/sent (calls made so far) and waits until dom0 writes
+ * the same number to data/hu/ack. dom0 acks once it has seen the batch's
+ * trace records, so Xen's per-domain trace ring (64 KiB, about 1100 of
+ * trace.bpf.c's records) never overflows however fast the calls come.
+ *
  * With --kallsyms FILE (before the four numbers) it also writes FILE, a
  * kallsyms table with one symbol, page_free_bitmap, for policies/reclaim.bpf.c:
  * that program reads bit (gfn & 7) of byte gfn / 8 of the bitmap by guest-
@@ -90,6 +96,27 @@ static char* get(const char* key) {
   return xs_read(xs, XBT_NULL, path, &len);
 }
 
+/* Publishes how many calls were made and waits for dom0 to ack them. */
+static void wait_ack(unsigned long sent) {
+  char v[32];
+  int tries;
+
+  snprintf(v, sizeof(v), "%lu", sent);
+  put("sent", v);
+  for (tries = 0;; tries++) {
+    char* ack = get("ack");
+    unsigned long n = ack ? strtoul(ack, NULL, 10) : 0;
+
+    free(ack);
+    if (n >= sent) return;
+    if (tries > 60000) {
+      errno = ETIMEDOUT;
+      die("waiting for data/hu/ack");
+    }
+    usleep(10000);
+  }
+}
+
 static uint64_t pread_u64(int fd, uint64_t index, const char* what) {
   uint64_t v;
 
@@ -146,6 +173,7 @@ static void write_kallsyms(const char* path, uint64_t addr) {
 int main(int argc, char** argv) {
   const char* kallsyms = NULL;
   int memory_op = 0;
+  unsigned long batch = 0;
   unsigned long first, count, calls, touch, i;
   unsigned int len;
   char *domid, *hex, *go;
@@ -160,6 +188,10 @@ int main(int argc, char** argv) {
       argc--;
     } else if (!strcmp(argv[1], "--memory-op")) {
       memory_op = 1;
+    } else if (argc > 2 && !strcmp(argv[1], "--batch")) {
+      batch = strtoul(argv[2], NULL, 0);
+      argv++;
+      argc--;
     } else {
       break;
     }
@@ -168,7 +200,8 @@ int main(int argc, char** argv) {
   }
   if (argc != 5) {
     fprintf(stderr,
-            "usage: hu-guest [--kallsyms FILE] [--memory-op] FIRST_PFN COUNT CALLS TOUCH\n");
+            "usage: hu-guest [--kallsyms FILE] [--memory-op] [--batch N] FIRST_PFN COUNT CALLS "
+            "TOUCH\n");
     return 2;
   }
   first = strtoul(argv[1], NULL, 0);
@@ -237,6 +270,8 @@ int main(int argc, char** argv) {
              va, how, va - first / 8, kallsyms);
     }
     put("go", "0");
+    put("sent", "0");
+    put("ack", "0");
     put("ready", "1");
     printf("hu-guest: ready dom=%s bitmap_gpa=%#" PRIx64 " first=%#lx count=%lu free=%lu\n", domid,
            pfn << 12, first, count, nfree);
@@ -265,6 +300,7 @@ int main(int argc, char** argv) {
     /* Xen refuses the sub-op; the hook runs before it does. */
     if (ioctl(priv, IOCTL_PRIVCMD_HYPERCALL, &h) >= 0)
       printf("hu-guest: note: tagged hypercall %lu succeeded\n", i);
+    if (batch && (i + 1) % batch == 0 && i + 1 < calls) wait_ack(i + 1);
   }
   close(priv);
 
