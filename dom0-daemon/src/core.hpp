@@ -156,4 +156,11 @@ class Core {
   std::map<uint64_t, ProgramRecord> programs_;
 };
 
+// Moves domain domid's domid-scoped policy row to the libvirt domain
+// `uuid` in the store, audited; when the UUID already has its own row
+// (uuid_has_own) that one stays and the domid row is dropped. Returns the
+// audit text. Core::AdoptDomidPolicy, and the daemon before Restore, use it.
+Result<std::string> MoveDomidPolicyToUuid(Store& store, uint32_t domid, const std::string& uuid,
+                                          bool uuid_has_own);
+
 }  // namespace hu::daemon

@@ -174,19 +174,9 @@ Status Core::AdoptDomidPolicy(uint32_t domid) {
     auto it = domain_policies_.find(domid);
     if (!uuid || it == domain_policies_.end()) return Status::Ok();
     const bool kept = libvirt_policies_.count(*uuid) > 0;
-    desc = kept ? fmt::format(
-                      "domain {} policy: the libvirt domain {} has its own; the domid-scoped "
-                      "one is dropped",
-                      domid, *uuid)
-                : fmt::format(
-                      "domain {} policy now follows libvirt domain {} (was kept under the "
-                      "domid)",
-                      domid, *uuid);
-    if (auto st = store_.MovePolicy(DomainPolicyScope(domid), LibvirtPolicyScope(*uuid),
-                                    AuditRow{NowUnixMs(), domid, 0, "", "policy", desc});
-        !st) {
-      return st.error();
-    }
+    auto moved = MoveDomidPolicyToUuid(store_, domid, *uuid, kept);
+    if (!moved) return moved.error();
+    desc = std::move(*moved);
     if (!kept) libvirt_policies_[*uuid] = it->second;
     domain_policies_.erase(it);
   }
@@ -294,6 +284,24 @@ Result<std::vector<StatsRow>> Core::Stats(std::optional<uint32_t> domid, uint64_
     row.stats = *st;
   }
   return rows;
+}
+
+Result<std::string> MoveDomidPolicyToUuid(Store& store, uint32_t domid, const std::string& uuid,
+                                          bool uuid_has_own) {
+  std::string desc =
+      uuid_has_own
+          ? fmt::format(
+                "domain {} policy: the libvirt domain {} has its own; the domid-scoped one is "
+                "dropped",
+                domid, uuid)
+          : fmt::format("domain {} policy now follows libvirt domain {} (was kept under the domid)",
+                        domid, uuid);
+  if (auto st = store.MovePolicy(DomainPolicyScope(domid), LibvirtPolicyScope(uuid),
+                                 AuditRow{NowUnixMs(), domid, 0, "", "policy", desc});
+      !st) {
+    return st.error();
+  }
+  return desc;
 }
 
 }  // namespace hu::daemon

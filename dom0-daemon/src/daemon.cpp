@@ -166,22 +166,10 @@ void BindRunningDomains(Store& store, PolicyScopes& scopes, LibvirtMonitor& lv) 
     auto row = store.ScopedPolicySource(DomainPolicyScope(*d.domid));
     auto own = store.ScopedPolicySource(LibvirtPolicyScope(d.uuid));
     if (!row || !own || !row->has_value()) continue;
-    const std::string desc =
-        own->has_value()
-            ? fmt::format(
-                  "domain {} policy: the libvirt domain {} has its own; the domid-scoped "
-                  "one is dropped",
-                  *d.domid, d.uuid)
-            : fmt::format(
-                  "domain {} policy now follows libvirt domain {} (was kept under the "
-                  "domid)",
-                  *d.domid, d.uuid);
-    if (auto st = store.MovePolicy(DomainPolicyScope(*d.domid), LibvirtPolicyScope(d.uuid),
-                                   AuditRow{NowUnixMs(), *d.domid, 0, "", "policy", desc});
-        !st) {
-      spdlog::error("policy of dom{}: {}", *d.domid, st.error().message);
+    if (auto desc = MoveDomidPolicyToUuid(store, *d.domid, d.uuid, own->has_value()); !desc) {
+      spdlog::error("policy of dom{}: {}", *d.domid, desc.error().message);
     } else {
-      spdlog::info("{}", desc);
+      spdlog::info("{}", *desc);
     }
   }
 }
