@@ -96,25 +96,31 @@ static char* get(const char* key) {
   return xs_read(xs, XBT_NULL, path, &len);
 }
 
+/* Waits, polling every poll_us for at most tries polls, until dom0 has
+ * written a number of at least want to data/hu/key. */
+static void wait_at_least(const char* key, unsigned long want, useconds_t poll_us, int tries) {
+  char what[64];
+
+  for (; tries >= 0; tries--) {
+    char* v = get(key);
+    unsigned long n = v ? strtoul(v, NULL, 10) : 0;
+
+    free(v);
+    if (n >= want) return;
+    usleep(poll_us);
+  }
+  errno = ETIMEDOUT;
+  snprintf(what, sizeof(what), "waiting for data/hu/%s", key);
+  die(what);
+}
+
 /* Publishes how many calls were made and waits for dom0 to ack them. */
 static void wait_ack(unsigned long sent) {
   char v[32];
-  int tries;
 
   snprintf(v, sizeof(v), "%lu", sent);
   put("sent", v);
-  for (tries = 0;; tries++) {
-    char* ack = get("ack");
-    unsigned long n = ack ? strtoul(ack, NULL, 10) : 0;
-
-    free(ack);
-    if (n >= sent) return;
-    if (tries > 60000) {
-      errno = ETIMEDOUT;
-      die("waiting for data/hu/ack");
-    }
-    usleep(10000);
-  }
+  wait_at_least("ack", sent, 10000, 60000);
 }
 
 static uint64_t pread_u64(int fd, uint64_t index, const char* what) {
@@ -176,10 +182,10 @@ int main(int argc, char** argv) {
   unsigned long batch = 0;
   unsigned long first, count, calls, touch, i;
   unsigned int len;
-  char *domid, *hex, *go;
+  char *domid, *hex;
   uint8_t* page;
   uint64_t pfn;
-  int kpf, pm, priv, tries;
+  int kpf, pm, priv;
 
   while (argc > 1 && !strncmp(argv[1], "--", 2)) {
     if (argc > 2 && !strcmp(argv[1], "--kallsyms")) {
@@ -278,16 +284,7 @@ int main(int argc, char** argv) {
     fflush(stdout);
   }
 
-  for (tries = 0;; tries++) {
-    go = get("go");
-    if (go && !strcmp(go, "1")) break;
-    free(go);
-    if (tries > 3000) {
-      errno = ETIMEDOUT;
-      die("waiting for data/hu/go");
-    }
-    usleep(100000);
-  }
+  wait_at_least("go", 1, 100000, 3000);
 
   priv = open("/dev/xen/privcmd", O_RDWR);
   if (priv < 0) die("/dev/xen/privcmd");

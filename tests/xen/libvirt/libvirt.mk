@@ -32,7 +32,7 @@ $(LV_DOMU_IMG): daemon-tools $(LV_TEST)/domU-init $(MKINITRAMFS)
 		file:$(LV_TEST)/domU-init:/init
 
 # dom0 without libvirt: Xen's tools, our daemon, the domU's kernel and image.
-$(LV_BASE_IMG): $(LV_DOMU_IMG) daemon-tools $(LV_TEST)/dom0-init $(LV_TEST)/domain.xml \
+$(LV_BASE_IMG): $(LV_DOMU_IMG) daemon-tools $(LV_TEST)/dom0-init $(E2E_LIB) $(LV_TEST)/domain.xml \
 		$(MKINITRAMFS)
 	$(MKINITRAMFS) $@ $(KVER) \
 		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
@@ -40,7 +40,7 @@ $(LV_BASE_IMG): $(LV_DOMU_IMG) daemon-tools $(LV_TEST)/dom0-init $(LV_TEST)/doma
 		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
 		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
 		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		file:$(LV_TEST)/dom0-init:/init \
+		file:$(LV_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
 		file:$(LV_TEST)/domain.xml:/etc/hu/domain.xml \
 		file:$(KERNEL):/hu/vmlinuz file:$(LV_DOMU_IMG):/hu/domU-libvirt.cpio.gz \
 		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
