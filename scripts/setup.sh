@@ -22,7 +22,9 @@ base=(
 	libbpf-dev libelf-dev zlib1g-dev
 	libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
 	libvirt-dev libvirt-daemon libvirt-clients libxml2-dev
-	python3 procps openssl
+	python3 procps openssl libssl-dev
+	etcd-server etcd-client
+	golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
 )
 xen=(
 	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen

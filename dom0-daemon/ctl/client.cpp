@@ -27,25 +27,26 @@ std::string ReadOrDie(const std::string& path, const char* what) {
 }  // namespace
 
 opv1::OperatorService::Stub& Context::Stub() {
-  if (stub_) return *stub_;
-  std::shared_ptr<grpc::Channel> ch;
-  if (!tcp.empty()) {
-    if (tls_cert.empty() || tls_key.empty() || tls_ca.empty()) {
-      fmt::print(stderr,
-                 "hyperupcallctl: --tcp needs --tls-cert, --tls-key and --tls-ca (the operator "
-                 "API is only served with mutual TLS)\n");
-      std::exit(2);
-    }
-    grpc::SslCredentialsOptions ssl;
-    ssl.pem_root_certs = ReadOrDie(tls_ca, "TLS CA");
-    ssl.pem_private_key = ReadOrDie(tls_key, "TLS key");
-    ssl.pem_cert_chain = ReadOrDie(tls_cert, "TLS certificate");
-    ch = grpc::CreateChannel(tcp, grpc::SslCredentials(ssl));
-  } else {
-    ch = grpc::CreateChannel("unix:" + socket, grpc::InsecureChannelCredentials());
-  }
-  stub_ = opv1::OperatorService::NewStub(ch);
+  if (!stub_) stub_ = opv1::OperatorService::NewStub(ChannelTo(tcp.empty() ? "unix:" + socket : tcp));
   return *stub_;
+}
+
+std::shared_ptr<grpc::Channel> Context::ChannelTo(const std::string& address) const {
+  if (address.rfind("unix:", 0) == 0) {
+    return grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  }
+  if (tls_cert.empty() || tls_key.empty() || tls_ca.empty()) {
+    fmt::print(stderr,
+               "hyperupcallctl: {} is TCP: it needs --tls-cert, --tls-key and --tls-ca (the "
+               "operator API is only served with mutual TLS)\n",
+               address);
+    std::exit(2);
+  }
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = ReadOrDie(tls_ca, "TLS CA");
+  ssl.pem_private_key = ReadOrDie(tls_key, "TLS key");
+  ssl.pem_cert_chain = ReadOrDie(tls_cert, "TLS certificate");
+  return grpc::CreateChannel(address, grpc::SslCredentials(ssl));
 }
 
 std::unique_ptr<grpc::ClientContext> Context::Call(bool stream) const {

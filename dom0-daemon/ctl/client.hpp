@@ -21,6 +21,9 @@ struct Context {
 
   // Connects on first use; exits with a message when the options are bad.
   opv1::OperatorService::Stub& Stub();
+  // A channel to another daemon's operator endpoint: "unix:PATH", or
+  // ADDR:PORT with this context's TLS files (exits when they are missing).
+  std::shared_ptr<grpc::Channel> ChannelTo(const std::string& address) const;
   // A context with the call deadline set (none for streams).
   std::unique_ptr<grpc::ClientContext> Call(bool stream = false) const;
 

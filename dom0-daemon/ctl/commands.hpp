@@ -15,6 +15,7 @@ void AddPendingCommands(CLI::App& app, Context& ctx, int& rc);
 void AddEventsCommand(CLI::App& app, Context& ctx, int& rc);
 void AddStatsCommand(CLI::App& app, Context& ctx, int& rc);
 void AddReclaimCommands(CLI::App& app, Context& ctx, int& rc);
+void AddFleetCommands(CLI::App& app, Context& ctx, int& rc);
 
 // Prints `j` as JSON (with --json) or `text` otherwise.
 void Emit(const Context& ctx, const nlohmann::json& j, const std::string& text);

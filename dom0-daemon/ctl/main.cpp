@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   hu::ctl::AddEventsCommand(app, ctx, rc);
   hu::ctl::AddStatsCommand(app, ctx, rc);
   hu::ctl::AddReclaimCommands(app, ctx, rc);
+  hu::ctl::AddFleetCommands(app, ctx, rc);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "names.hpp"
+#include "program_hash.hpp"
 
 namespace hu::daemon {
 
@@ -52,6 +53,7 @@ void ToProto(const ProgramRecord& r, commonv1::ProgramSummary* out) {
     pr->set_len(g.len);
     pr->set_flags(g.flags);
   }
+  out->set_sha256(ProgramSha256(r));
   // The summary carries the one-line verdict; the log goes with GetProgram.
   ToProto(r.verdict, "", out->mutable_verdict());
 }

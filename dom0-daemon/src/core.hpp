@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "events.hpp"
+#include "fleet_layer.hpp"
 #include "hyperupcall/daemon/backend.hpp"
 #include "policy.hpp"
 #include "program.hpp"
@@ -78,6 +79,14 @@ class Core {
   // domains found running at the daemon's first libvirt connection.
   Status AdoptDomidPolicy(uint32_t domid);
 
+  // With a fleet (etcd): its policies and approvals over this host's own
+  // (see FleetLayer). Set before Restore.
+  void SetFleet(const FleetLayer* fleet) { fleet_ = fleet; }
+  // The fleet approved the program with this hash: each of this host's
+  // programs with it that waits for approval is installed, audited with
+  // `why`. Answers how many were.
+  size_t ApproveByHash(const std::string& sha256, const std::string& why);
+
   // Loads policies and programs from the store, re-verifies the installed
   // ones and installs them into the backend again.
   Status Restore();
@@ -124,6 +133,11 @@ class Core {
 
  private:
   Policy EffectivePolicyLocked(uint32_t domid) const;
+  // The policy a domain without one of its own inherits (the fleet's
+  // default for this host when it has one).
+  Policy DefaultPolicyLocked() const;
+  // Pending -> installed, audited and announced with `why`.
+  Result<ProgramRecord> ApproveLocked(ProgramRecord& rec, const std::string& why);
   // domid's own policy (under its UUID when scopes_ knows it), or null.
   const Policy* OwnPolicyLocked(uint32_t domid) const;
   std::optional<std::string> UuidOf(uint32_t domid) const;
@@ -153,6 +167,7 @@ class Core {
   std::map<uint32_t, Policy> domain_policies_;
   std::map<std::string, Policy> libvirt_policies_;  // by UUID
   const PolicyScopes* scopes_ = nullptr;
+  const FleetLayer* fleet_ = nullptr;
   std::map<uint64_t, ProgramRecord> programs_;
 };
 

@@ -6,6 +6,7 @@
 #include "core.hpp"
 #include "hyperupcall/verifier.hpp"
 #include "names.hpp"
+#include "program_hash.hpp"
 
 namespace hu::daemon {
 
@@ -68,12 +69,27 @@ Result<ProgramRecord> Core::Approve(uint64_t id) {
                      fmt::format("program {} is {}, only pending programs can be approved", id,
                                  ProgStateName(rec.state)));
   }
+  return ApproveLocked(rec, "approved by the operator");
+}
+
+size_t Core::ApproveByHash(const std::string& sha256, const std::string& why) {
+  std::lock_guard lk(mu_);
+  size_t n = 0;
+  for (auto& [id, rec] : programs_) {
+    if (rec.state != ProgState::kPending || ProgramSha256(rec) != sha256) continue;
+    if (ApproveLocked(rec, why)) ++n;
+  }
+  return n;
+}
+
+Result<ProgramRecord> Core::ApproveLocked(ProgramRecord& rec, const std::string& why) {
+  const uint64_t id = rec.id;
   ProgramRecord next = rec;
   next.state = ProgState::kInstalled;
-  next.verdict = Verdict{VerdictKind::kAccepted, "", "approved by the operator", -1, 0};
+  next.verdict = Verdict{VerdictKind::kAccepted, "", why, -1, 0};
   next.updated_ms = NowUnixMs();
-  if (auto st = store_.UpdateProgram(next, AuditRow{next.updated_ms, rec.domid, id, rec.name,
-                                                    "approved", "approved by the operator"});
+  if (auto st =
+          store_.UpdateProgram(next, AuditRow{next.updated_ms, rec.domid, id, rec.name, "approved", why});
       !st) {
     return st.error();
   }
@@ -90,8 +106,8 @@ Result<ProgramRecord> Core::Approve(uint64_t id) {
     return MakeError(ErrorCode::kUnavailable, rec.verdict.message);
   }
   rec = next;
-  Emit(opv1::EVENT_KIND_APPROVED, &rec, rec.domid, "approved by the operator");
-  spdlog::info("dom{}: program {} '{}' approved and installed", rec.domid, id, rec.name);
+  Emit(opv1::EVENT_KIND_APPROVED, &rec, rec.domid, why);
+  spdlog::info("dom{}: program {} '{}' {} and installed", rec.domid, id, rec.name, why);
   return rec;
 }
 

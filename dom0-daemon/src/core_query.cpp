@@ -113,16 +113,20 @@ const Policy* Core::OwnPolicyLocked(uint32_t domid) const {
 
 PolicyView Core::GetPolicy(std::optional<uint32_t> domid) {
   std::lock_guard lk(mu_);
-  if (!domid) return PolicyView{std::nullopt, default_policy_, false, ""};
+  if (!domid) return PolicyView{std::nullopt, DefaultPolicyLocked(), false, ""};
+  const auto fleet = fleet_ ? fleet_->DomainPolicy(*domid) : std::nullopt;
   const Policy* own = OwnPolicyLocked(*domid);
-  PolicyView v{domid, own ? *own : default_policy_, own == nullptr, UuidOf(*domid).value_or("")};
+  PolicyView v{domid, EffectivePolicyLocked(*domid), !fleet && own == nullptr,
+               UuidOf(*domid).value_or("")};
   return v;
 }
 
 PolicyView Core::GetLibvirtPolicy(const std::string& uuid) {
   std::lock_guard lk(mu_);
   auto it = libvirt_policies_.find(uuid);
-  if (it == libvirt_policies_.end()) return PolicyView{std::nullopt, default_policy_, true, uuid};
+  if (it == libvirt_policies_.end()) {
+    return PolicyView{std::nullopt, DefaultPolicyLocked(), true, uuid};
+  }
   return PolicyView{std::nullopt, it->second, false, uuid};
 }
 

@@ -6,6 +6,7 @@
 #include "core.hpp"
 #include "hyperupcall/verifier.hpp"
 #include "names.hpp"
+#include "program_hash.hpp"
 
 namespace hu::daemon {
 
@@ -50,6 +51,11 @@ Result<RegisterOutcome> Core::Register(uint32_t domid, const RawProgram& raw) {
   Policy policy;
   {
     std::lock_guard lk(mu_);
+    if (fleet_) {
+      if (auto st = fleet_->Ready(); !st) {
+        return RejectLocked(std::move(rec), st.error(), "policy", -1, "");
+      }
+    }
     policy = EffectivePolicyLocked(domid);
     PolicyCandidate c{domid,
                       rec.hook,
@@ -95,17 +101,24 @@ Result<RegisterOutcome> Core::Register(uint32_t domid, const RawProgram& raw) {
     return RejectLocked(std::move(rec), st.error(), "policy", -1, report.log);
   }
 
-  const bool hold = policy.require_approval;
+  // Approved once for the fleet, approved on every host.
+  const bool fleet_approved =
+      policy.require_approval && fleet_ && fleet_->Approved(ProgramSha256(rec));
+  const bool hold = policy.require_approval && !fleet_approved;
   rec.state = hold ? ProgState::kPending : ProgState::kInstalled;
   rec.verdict = Verdict{hold ? VerdictKind::kPending : VerdictKind::kAccepted, "", "", -1, 0};
   if (hold) rec.verdict.message = "verified; waiting for operator approval";
+  if (fleet_approved) {
+    rec.verdict.message = "verified; approved for the fleet (sha256 " + ProgramSha256(rec) + ")";
+  }
   AuditRow audit{rec.updated_ms,
                  domid,
                  0,
                  rec.name,
                  hold ? "pending" : "accepted",
-                 fmt::format("verified: {} insns, {} states, {:.2f} ms", rec.insns.size(),
-                             report.states, report.elapsed_ms)};
+                 fmt::format("verified: {} insns, {} states, {:.2f} ms{}", rec.insns.size(),
+                             report.states, report.elapsed_ms,
+                             fleet_approved ? "; approved for the fleet" : "")};
   // Persist first: once the guest hears "accepted", a restart finds it.
   auto id = store_.InsertProgram(rec, audit);
   if (!id) return id.error();
@@ -183,8 +196,18 @@ ProgramImage Core::ImageLocked(const ProgramRecord& rec) const {
 }
 
 Policy Core::EffectivePolicyLocked(uint32_t domid) const {
+  if (fleet_) {
+    if (auto p = fleet_->DomainPolicy(domid)) return *p;
+  }
   const Policy* own = OwnPolicyLocked(domid);
-  return own ? *own : default_policy_;
+  return own ? *own : DefaultPolicyLocked();
+}
+
+Policy Core::DefaultPolicyLocked() const {
+  if (fleet_) {
+    if (auto p = fleet_->DefaultPolicy()) return *p;
+  }
+  return default_policy_;
 }
 
 uint32_t Core::LiveProgramsLocked(uint32_t domid) const {

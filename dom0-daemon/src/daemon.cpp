@@ -15,6 +15,7 @@
 
 #include "core.hpp"
 #include "events.hpp"
+#include "fleet_agent.hpp"
 #include "guest_endpoints.hpp"
 #include "hyperupcall/daemon/libvirt_backend.hpp"
 #include "hyperupcall/daemon/libvirt_bridge.hpp"
@@ -240,6 +241,18 @@ int RunDaemon(const DaemonOptions& o) {
     core.SetPolicyScopes(&scopes);
     if (libvirt->connected()) BindRunningDomains(**store, scopes, *libvirt);
   }
+  // The fleet's last known state is in force before the first program is
+  // restored or registered.
+  std::unique_ptr<fleet::Agent> fleet;
+  if (o.fleet.enabled()) {
+    auto a = fleet::Agent::Create(o.fleet, o.state_dir, o.op, **backend, libvirt ? &scopes : nullptr);
+    if (!a) {
+      spdlog::error("fleet: {}", a.error().message);
+      return 2;
+    }
+    fleet = std::move(*a);
+    core.SetFleet(fleet.get());
+  }
   GuestEndpoints endpoints(core, o.guest_socket_dir);
   Pump pump(*be, core, endpoints);
   be->SetDomainEventSink([&pump](const DomainEvent& ev) { pump.OnDomainEvent(ev); });
@@ -335,7 +348,9 @@ int RunDaemon(const DaemonOptions& o) {
     }
   }
   OperatorService op(core, bus, libvirt.get());
-  auto server = StartOperatorServer(o.op, &op);
+  std::vector<grpc::Service*> more;
+  if (fleet) more.push_back(fleet->service());
+  auto server = StartOperatorServer(o.op, &op, more);
   if (!server) {
     spdlog::error("{}", server.error().message);
     endpoints.CloseAll();
@@ -343,6 +358,7 @@ int RunDaemon(const DaemonOptions& o) {
     return 1;
   }
   if (auto* health = (*server)->GetHealthCheckService()) health->SetServingStatus(true);
+  if (fleet) fleet->Start(core, (*server)->GetHealthCheckService());
   pump.Start();
   spdlog::info("hyperupcalld ready: backend {}, {} domains, state {}", be->Name(),
                be->Domains().size(), o.state_dir);
@@ -350,6 +366,7 @@ int RunDaemon(const DaemonOptions& o) {
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", sig);
+  if (fleet) fleet->Stop();
   op.Stop();
   bus.CloseAll();
   (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

@@ -49,7 +49,8 @@ Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o) {
 }
 
 Result<std::unique_ptr<grpc::Server>> StartOperatorServer(const OperatorEndpointOptions& o,
-                                                          grpc::Service* service) {
+                                                          grpc::Service* service,
+                                                          const std::vector<grpc::Service*>& more) {
   if (auto st = ValidateOperatorEndpoint(o); !st) return st.error();
   grpc::ServerBuilder b;
   if (!o.unix_socket.empty()) {
@@ -73,6 +74,7 @@ Result<std::unique_ptr<grpc::Server>> StartOperatorServer(const OperatorEndpoint
     b.AddListeningPort(o.tcp_address, grpc::SslServerCredentials(ssl));
   }
   b.RegisterService(service);
+  for (auto* m : more) b.RegisterService(m);
   auto server = b.BuildAndStart();
   if (!server) {
     return MakeError(

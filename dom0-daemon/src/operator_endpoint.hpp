@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "hyperupcall/result.hpp"
 
@@ -20,7 +21,9 @@ struct OperatorEndpointOptions {
 // Checks the combination of options before anything listens.
 Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o);
 
+// `more`: other services served beside the operator's (the fleet's).
 Result<std::unique_ptr<grpc::Server>> StartOperatorServer(const OperatorEndpointOptions& o,
-                                                          grpc::Service* service);
+                                                          grpc::Service* service,
+                                                          const std::vector<grpc::Service*>& more = {});
 
 }  // namespace hu::daemon

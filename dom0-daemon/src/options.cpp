@@ -50,6 +50,7 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o) {
                  "verifier log kept per program: 0 errors, 1 summary, 2 every insn")
       ->check(CLI::Range(0, 2))
       ->capture_default_str();
+  fleet::AddFleetOptions(app, o->fleet);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

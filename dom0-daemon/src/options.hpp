@@ -4,6 +4,7 @@
 #include <string>
 
 #include "backend_registry.hpp"
+#include "fleet_options.hpp"
 #include "operator_endpoint.hpp"
 
 namespace hu::daemon {
@@ -18,6 +19,7 @@ struct DaemonOptions {
   std::string libvirt_uri;          // empty: no libvirt
   std::string libvirt_hook_socket;  // empty: no hook socket
   int verifier_log_level = 1;
+  fleet::FleetOptions fleet;  // --fleet-*: etcd as the fleet's shared state
 };
 
 // Parses argv; on --help or an error, returns the exit code to use.

@@ -4,7 +4,7 @@
 // can check the daemon's answers to hostile input.
 //   hu_guest_probe --socket PATH register --hook H --name N --asm TEXT
 //                  [--map name:type:key:value:entries]... [--region start:len:flags]...
-//   hu_guest_probe --socket PATH list | unregister ID | health
+//   hu_guest_probe --socket PATH list | unregister ID | health [--service NAME]
 //   hu_guest_probe --socket PATH flood BYTES     (one huge request; for kill -9 mid-send)
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
   auto* unreg = app.add_subcommand("unregister");
   unreg->add_option("ID", id)->required();
   auto* health = app.add_subcommand("health");
+  std::string service;  // "": the server as a whole
+  health->add_option("--service", service, "one service's status, e.g. hyperupcall.fleet");
   auto* flood = app.add_subcommand("flood");
   flood->add_option("BYTES", flood_bytes)->required();
   CLI11_PARSE(app, argc, argv);
@@ -144,6 +146,7 @@ int main(int argc, char** argv) {
     auto hs = grpc::health::v1::Health::NewStub(ch);
     grpc::health::v1::HealthCheckRequest req;
     grpc::health::v1::HealthCheckResponse resp;
+    req.set_service(service);
     auto st = hs->Check(&ctx, req, &resp);
     if (!st.ok()) return PrintStatus(st);
     fmt::print("{}\n", grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()));
