@@ -133,8 +133,10 @@ int main(int argc, char** argv) {
   }
   // Two policies that differ, alternated; change 0 is a warm-up that also
   // proves every stream delivers.
-  const std::string a = R"({"allowed_helpers":["map_lookup_elem","map_update_elem","map_delete_elem","read_gva","read_gpa","write_gva","trace_output","ktime_ns","vcpu_state"],"allowed_hooks":["mem.reclaim","trace.exit"],"max_grace_us":100,"max_insns":4096,"max_programs":8,"require_approval":false,"run_budget":0})";
-  const std::string b = R"({"allowed_helpers":["map_lookup_elem","map_update_elem","map_delete_elem","read_gva","read_gpa","write_gva","trace_output","ktime_ns","vcpu_state"],"allowed_hooks":["mem.reclaim","sched.preempt"],"max_grace_us":100,"max_insns":4096,"max_programs":8,"require_approval":false,"run_budget":0})";
+  const std::string a =
+      R"({"allowed_helpers":["map_lookup_elem","map_update_elem","map_delete_elem","read_gva","read_gpa","write_gva","trace_output","ktime_ns","vcpu_state"],"allowed_hooks":["mem.reclaim","trace.exit"],"max_grace_us":100,"max_insns":4096,"max_programs":8,"require_approval":false,"run_budget":0})";
+  const std::string b =
+      R"({"allowed_helpers":["map_lookup_elem","map_update_elem","map_delete_elem","read_gva","read_gpa","write_gva","trace_output","ktime_ns","vcpu_state"],"allowed_hooks":["mem.reclaim","sched.preempt"],"max_grace_us":100,"max_insns":4096,"max_programs":8,"require_approval":false,"run_budget":0})";
   std::vector<double> per_host, to_all;
   size_t missing = 0;
   json rows = json::array();

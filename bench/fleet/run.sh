@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tool=$build/bench/fleet/fleet_propagation
 [ -x "$tool" ] || { echo "build fleet_propagation first (cmake --build $build --target fleet_propagation)"; exit 2; }
 work=$(mktemp -d /tmp/hu-fleet-bench.XXXXXX)
-out=${OUT:-$work/results.json}
+out=${OUT:-$PWD/fleet-bench.json}
 source "$here/../../tests/fleet/fleet-lib.sh"
 trap 'fleet_cleanup; [ -z "${KEEP:-}" ] && rm -rf "$work"' EXIT
 export FLEET_TTL=${FLEET_TTL:-10} HOST_LOG_LEVEL=warn

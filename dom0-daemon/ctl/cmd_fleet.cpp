@@ -115,9 +115,9 @@ int64_t Expected(int64_t read) { return a.revision >= 0 ? a.revision : read; }
 
 int Conflict(const Context& ctx, const std::string& what, int64_t expected,
              const etcd::CasResult& r) {
-  std::string now = r.actual ? fmt::format("revision {}: {}", r.actual->mod_revision,
-                                           r.actual->value)
-                             : "it does not exist";
+  std::string now = r.actual
+                        ? fmt::format("revision {}: {}", r.actual->mod_revision, r.actual->value)
+                        : "it does not exist";
   return FailWith(ctx, grpc::StatusCode::ABORTED,
                   fmt::format("{} changed since revision {} (now {}); nothing written: read it "
                               "again and retry",
@@ -283,8 +283,8 @@ void Approve(const Context& ctx, int& rc, bool revoke) {
   const int64_t read = *cur ? (*cur)->mod_revision : 0;
   if (!revoke && *cur && a.revision < 0) {
     Emit(ctx, {{"sha256", *hash}, {"approved", true}, {"mod_revision", read}, {"written", false}},
-         fmt::format("program sha256 {} was already approved for the fleet at revision {}\n",
-                     *hash, read));
+         fmt::format("program sha256 {} was already approved for the fleet at revision {}\n", *hash,
+                     read));
     return;
   }
   if (revoke && !*cur && a.revision < 0) {
@@ -332,10 +332,14 @@ void Hosts(const Context& ctx, int& rc) {
   std::string text = fmt::format("{:<16} {:<11} {:>8} {:>7} {:>8}  {}\n", "HOST", "STATE",
                                  "REVISION", "DOMAINS", "PROGRAMS", "OPERATOR / REASON");
   for (const auto& h : *hosts) {
-    json row = {{"host", h.name},           {"operator", h.address},
-                {"lease", h.lease},         {"registry", h.registry},
-                {"state", StatusWord(h)},   {"error", h.error},
-                {"domains", h.domains.size()}, {"programs", h.programs.size()}};
+    json row = {{"host", h.name},
+                {"operator", h.address},
+                {"lease", h.lease},
+                {"registry", h.registry},
+                {"state", StatusWord(h)},
+                {"error", h.error},
+                {"domains", h.domains.size()},
+                {"programs", h.programs.size()}};
     if (h.status) row["fleet"] = ToJson(*h.status);
     j.push_back(row);
     std::string why = !h.error.empty() ? h.error : h.status->degraded() ? h.status->reason() : "";
@@ -361,11 +365,12 @@ void Domains(const Context& ctx, int& rc) {
     return;
   }
   std::map<std::string, int64_t> fleet_policy;  // UUID -> revision
-  for (const auto& kv : pol->kvs) fleet_policy[kv.key.substr(k.DomainPolicy("").size())] = kv.mod_revision;
+  for (const auto& kv : pol->kvs)
+    fleet_policy[kv.key.substr(k.DomainPolicy("").size())] = kv.mod_revision;
   Ask(ctx, *hosts, false, false);
   json j = json::array();
-  std::string text = fmt::format("{:<16} {:>5} {:<16} {:<36} {:>5}  {}\n", "HOST", "DOMID",
-                                 "NAME", "UUID", "PROGS", "POLICY");
+  std::string text = fmt::format("{:<16} {:>5} {:<16} {:<36} {:>5}  {}\n", "HOST", "DOMID", "NAME",
+                                 "UUID", "PROGS", "POLICY");
   for (const auto& h : *hosts) {
     if (!h.error.empty()) {
       text += fmt::format("{:<16} unreachable: {}\n", h.name, h.error);
@@ -375,10 +380,9 @@ void Domains(const Context& ctx, int& rc) {
     for (const auto& d : h.domains) {
       auto uuid = fleet::CanonicalUuid(d.uuid());
       auto it = uuid ? fleet_policy.find(*uuid) : fleet_policy.end();
-      std::string policy = it != fleet_policy.end()
-                               ? fmt::format("fleet (revision {})", it->second)
-                           : d.has_own_policy() ? "own"
-                                                : "inherited";
+      std::string policy = it != fleet_policy.end() ? fmt::format("fleet (revision {})", it->second)
+                           : d.has_own_policy()     ? "own"
+                                                    : "inherited";
       json row = ToJson(d);
       row["host"] = h.name;
       row["policy"] = it != fleet_policy.end() ? "fleet" : d.has_own_policy() ? "own" : "inherited";
@@ -440,9 +444,9 @@ void Programs(const Context& ctx, int& rc) {
                  {"approved", it != approved.end()},
                  {"approval_revision", it != approved.end() ? it->second : 0},
                  {"instances", g.instances}});
-    text += fmt::format("{:<16} {:<14} {:<16} {:<14} {}\n", hash.substr(0, 16), g.hook, g.name,
-                        it != approved.end() ? fmt::format("approved@{}", it->second) : "-",
-                        g.where);
+    text +=
+        fmt::format("{:<16} {:<14} {:<16} {:<14} {}\n", hash.substr(0, 16), g.hook, g.name,
+                    it != approved.end() ? fmt::format("approved@{}", it->second) : "-", g.where);
   }
   Emit(ctx, j, text + unreachable);
 }
@@ -480,23 +484,26 @@ void LocalStatus(Context& ctx, int& rc) {
 }  // namespace
 
 void AddFleetCommands(CLI::App& app, Context& ctx, int& rc) {
-  auto* fl = app.add_subcommand("fleet", "all hosts through etcd: hosts, domains, programs, "
-                                         "fleet policy and approvals")
+  auto* fl = app.add_subcommand("fleet",
+                                "all hosts through etcd: hosts, domains, programs, "
+                                "fleet policy and approvals")
                  ->require_subcommand(1);
   fl->add_option("--etcd", a.etcd,
                  "etcd endpoints HOST:PORT,... (default: $HYPERUPCALL_ETCD, else "
                  "127.0.0.1:2379)");
   fl->add_option("--prefix", a.prefix, "the fleet's etcd key prefix")->capture_default_str();
 
-  fl->add_subcommand("hosts", "registered hosts, their daemons' fleet state")
-      ->callback([&] { Hosts(ctx, rc); });
+  fl->add_subcommand("hosts", "registered hosts, their daemons' fleet state")->callback([&] {
+    Hosts(ctx, rc);
+  });
   fl->add_subcommand("domains", "every host's domains and whose policy governs them")
       ->callback([&] { Domains(ctx, rc); });
   auto* progs = fl->add_subcommand("programs", "every host's programs, by program hash");
   progs->add_flag("--all", a.all, "also rejected, detached and failed ones");
   progs->callback([&] { Programs(ctx, rc); });
-  fl->add_subcommand("status", "this daemon's (--socket/--tcp) view of the fleet")
-      ->callback([&] { LocalStatus(ctx, rc); });
+  fl->add_subcommand("status", "this daemon's (--socket/--tcp) view of the fleet")->callback([&] {
+    LocalStatus(ctx, rc);
+  });
 
   for (bool revoke : {false, true}) {
     auto* ap = fl->add_subcommand(
@@ -519,8 +526,9 @@ void AddFleetCommands(CLI::App& app, Context& ctx, int& rc) {
   scope(get);
   get->callback([&] { PolicyGet(ctx, rc); });
   auto* set = pol->add_subcommand(
-      "set", "change a fleet policy; unnamed fields keep their value; refused when the key "
-             "changed since --revision (default: since it was read)");
+      "set",
+      "change a fleet policy; unnamed fields keep their value; refused when the key "
+      "changed since --revision (default: since it was read)");
   scope(set);
   AddPolicyEditOptions(set, a.edits);
   set->add_option("--revision", a.revision, "the revision you saw (0: not set)");

@@ -245,7 +245,8 @@ int RunDaemon(const DaemonOptions& o) {
   // restored or registered.
   std::unique_ptr<fleet::Agent> fleet;
   if (o.fleet.enabled()) {
-    auto a = fleet::Agent::Create(o.fleet, o.state_dir, o.op, **backend, libvirt ? &scopes : nullptr);
+    auto a =
+        fleet::Agent::Create(o.fleet, o.state_dir, o.op, **backend, libvirt ? &scopes : nullptr);
     if (!a) {
       spdlog::error("fleet: {}", a.error().message);
       return 2;

@@ -144,16 +144,15 @@ Status Client::Try(const char* what, F&& call) {
     }
     errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", m.endpoint, st.error_message());
   }
-  return MakeError(ErrorCode::kUnavailable, fmt::format("etcd {}: no member answered ({})", what,
-                                                        errors));
+  return MakeError(ErrorCode::kUnavailable,
+                   fmt::format("etcd {}: no member answered ({})", what, errors));
 }
 
 Result<std::optional<KeyValue>> Client::Get(const std::string& key) {
   pb::RangeRequest req;
   req.set_key(key);
   pb::RangeResponse resp;
-  if (auto st = Try("get",
-                    [&](Member& m) { return m.kv->Range(Context().get(), req, &resp); });
+  if (auto st = Try("get", [&](Member& m) { return m.kv->Range(Context().get(), req, &resp); });
       !st) {
     return st.error();
   }
@@ -166,8 +165,7 @@ Result<RangeResult> Client::GetPrefix(const std::string& prefix) {
   req.set_key(prefix);
   req.set_range_end(PrefixEnd(prefix));
   pb::RangeResponse resp;
-  if (auto st = Try("range",
-                    [&](Member& m) { return m.kv->Range(Context().get(), req, &resp); });
+  if (auto st = Try("range", [&](Member& m) { return m.kv->Range(Context().get(), req, &resp); });
       !st) {
     return st.error();
   }
@@ -233,8 +231,7 @@ Result<CasResult> Client::CompareAndPut(const std::string& key, const std::strin
   return CasOutcome(resp);
 }
 
-Result<CasResult> Client::CompareAndDelete(const std::string& key,
-                                           int64_t expected_mod_revision) {
+Result<CasResult> Client::CompareAndDelete(const std::string& key, int64_t expected_mod_revision) {
   pb::TxnRequest txn = CasTxn(key, expected_mod_revision);
   txn.add_success()->mutable_request_delete_range()->set_key(key);
   pb::TxnResponse resp;

@@ -60,10 +60,10 @@ Result<WatchBatch> Watch::Next() {
       b.compact_revision = resp.compact_revision();
       return b;
     }
-    return MakeError(ErrorCode::kUnavailable,
-                     fmt::format("etcd watch on {} canceled: {}", endpoint_,
-                                 resp.cancel_reason().empty() ? "no reason given"
-                                                              : resp.cancel_reason()));
+    return MakeError(
+        ErrorCode::kUnavailable,
+        fmt::format("etcd watch on {} canceled: {}", endpoint_,
+                    resp.cancel_reason().empty() ? "no reason given" : resp.cancel_reason()));
   }
   for (const auto& e : resp.events()) {
     WatchEvent we;

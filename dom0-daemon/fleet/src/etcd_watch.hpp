@@ -40,8 +40,7 @@ class Watch {
 
  private:
   Watch() = default;
-  using Stream =
-      grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
+  using Stream = grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
   std::unique_ptr<grpc::ClientContext> ctx_;
   std::unique_ptr<Stream> stream_;
   std::string endpoint_;

@@ -51,9 +51,10 @@ Result<std::unique_ptr<Agent>> Agent::Create(const FleetOptions& o, const std::s
     (void)a->state_.Replace(loaded->kvs, loaded->revision);
     a->known_ = true;
     a->need_full_sync_ = false;
-    spdlog::info("fleet: enforcing the state of etcd revision {} kept in {}/fleet.db until etcd "
-                 "answers",
-                 loaded->revision, state_dir);
+    spdlog::info(
+        "fleet: enforcing the state of etcd revision {} kept in {}/fleet.db until etcd "
+        "answers",
+        loaded->revision, state_dir);
   }
   return a;
 }
@@ -127,7 +128,7 @@ void Agent::SetHealth(bool* flag, bool ok, const std::string& why) {
   }
   if (was == now) return;
   if (now) {
-    spdlog::info("fleet: connected to etcd at {}; state of revision {} in force", 
+    spdlog::info("fleet: connected to etcd at {}; state of revision {} in force",
                  client_.current_endpoint(), Report().revision());
   } else {
     spdlog::warn("fleet: degraded, keeping the last known fleet state in force: {}", reason);
@@ -153,8 +154,8 @@ Status Agent::FullSync() {
   if (auto st = cache_->Replace(kept, r->revision); !st) {
     spdlog::error("fleet: {}", st.error().message);
   }
-  spdlog::info("fleet: read the whole state at etcd revision {} ({} keys, {} changed)",
-               r->revision, kept.size(), changes.size());
+  spdlog::info("fleet: read the whole state at etcd revision {} ({} keys, {} changed)", r->revision,
+               kept.size(), changes.size());
   Announce(changes);
   return Status::Ok();
 }
@@ -243,9 +244,10 @@ void Agent::WatchLoop() {
         break;
       }
       if (b->compact_revision > 0) {
-        spdlog::warn("fleet: etcd compacted revision {} (oldest kept: {}): reading the whole "
-                     "state again",
-                     from, b->compact_revision);
+        spdlog::warn(
+            "fleet: etcd compacted revision {} (oldest kept: {}): reading the whole "
+            "state again",
+            from, b->compact_revision);
         std::lock_guard lk(mu_);
         need_full_sync_ = true;
         break;

@@ -10,7 +10,8 @@ namespace hu::fleet {
 namespace {
 
 Error DbError(sqlite3* db, const char* what) {
-  return MakeError(ErrorCode::kInternal, fmt::format("fleet cache {}: {}", what, sqlite3_errmsg(db)));
+  return MakeError(ErrorCode::kInternal,
+                   fmt::format("fleet cache {}: {}", what, sqlite3_errmsg(db)));
 }
 
 // One prepared statement, finalized on scope exit.
@@ -30,10 +31,11 @@ Result<std::unique_ptr<FleetCache>> FleetCache::Open(const std::string& path) {
     return e;
   }
   std::unique_ptr<FleetCache> c(new FleetCache(db));
-  for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                          "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT "
-                          "NULL, create_revision INTEGER, mod_revision INTEGER, version INTEGER)",
-                          "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)"}) {
+  for (const char* sql :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+        "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT "
+        "NULL, create_revision INTEGER, mod_revision INTEGER, version INTEGER)",
+        "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER)"}) {
     if (auto st = c->Exec(sql); !st) return st.error();
   }
   return c;

@@ -11,8 +11,9 @@ void AddFleetOptions(CLI::App& app, FleetOptions& o) {
   app.add_option("--fleet-advertise", o.advertise,
                  "operator address published for `hyperupcallctl fleet`: unix:PATH or "
                  "ADDR:PORT (default: --operator-tcp, else --operator-socket)");
-  app.add_option("--fleet-lease-ttl", o.lease_ttl_s, "seconds the host registry entry outlives "
-                                                     "a daemon that stopped answering")
+  app.add_option("--fleet-lease-ttl", o.lease_ttl_s,
+                 "seconds the host registry entry outlives "
+                 "a daemon that stopped answering")
       ->check(CLI::Range(2, 3600))
       ->capture_default_str();
 }

@@ -88,8 +88,7 @@ std::optional<Change> FleetState::Erase(const StateKey& k, const std::string& ke
   if (k.kind == StateKey::Kind::kHostPolicy) host_policy_.reset();
   if (k.kind == StateKey::Kind::kDomainPolicy) domains_.erase(k.name);
   if (k.kind == StateKey::Kind::kApproval) approvals_.erase(k.name);
-  return Change{k, true, rev,
-                fmt::format("fleet: {} removed at etcd revision {}", What(k), rev)};
+  return Change{k, true, rev, fmt::format("fleet: {} removed at etcd revision {}", What(k), rev)};
 }
 
 std::optional<Change> FleetState::Apply(const etcd::WatchEvent& ev) {
@@ -98,8 +97,7 @@ std::optional<Change> FleetState::Apply(const etcd::WatchEvent& ev) {
   return ev.deleted ? Erase(*k, ev.kv.key, ev.kv.mod_revision) : Set(*k, ev.kv);
 }
 
-std::vector<Change> FleetState::Replace(const std::vector<etcd::KeyValue>& kvs,
-                                        int64_t revision) {
+std::vector<Change> FleetState::Replace(const std::vector<etcd::KeyValue>& kvs, int64_t revision) {
   std::vector<Change> out;
   std::map<std::string, const etcd::KeyValue*> next;
   for (const auto& kv : kvs) {
