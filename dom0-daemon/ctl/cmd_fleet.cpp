@@ -33,8 +33,16 @@ int FailWith(const Context& ctx, grpc::StatusCode code, const std::string& msg) 
   return Fail(ctx, grpc::Status(code, msg));
 }
 
+// Errors from etcd or from checks here (Fail's hint about the daemon's
+// socket would mislead).
 int FailError(const Context& ctx, const Error& e) {
-  return FailWith(ctx, static_cast<grpc::StatusCode>(static_cast<int>(e.code)), e.message);
+  const char* code = CodeName(static_cast<grpc::StatusCode>(static_cast<int>(e.code)));
+  if (ctx.json) {
+    fmt::print("{}\n", json({{"error", {{"code", code}, {"message", e.message}}}}).dump(2));
+  } else {
+    fmt::print(stderr, "hyperupcallctl: {}: {}\n", code, e.message);
+  }
+  return 1;
 }
 
 std::unique_ptr<etcd::Client> Etcd(const Context& ctx, int& rc) {

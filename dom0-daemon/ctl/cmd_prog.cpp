@@ -71,6 +71,7 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
                         p.verdict().message().empty() ? "" : ": " + p.verdict().message());
     text += fmt::format("\tcreated {}  updated {}\n", TimeText(p.created_unix_ms()),
                         TimeText(p.updated_unix_ms()));
+    text += fmt::format("\tsha256 {}\n", p.sha256());
     for (const auto& r : p.regions()) {
       text += fmt::format("\tregion 0x{:x}+0x{:x} flags 0x{:x}\n", r.start(), r.len(), r.flags());
     }

@@ -109,6 +109,7 @@ json ToJson(const commonv1::ProgramSummary& p) {
           {"updated_unix_ms", p.updated_unix_ms()},
           {"maps", maps},
           {"regions", regions},
+          {"sha256", p.sha256()},
           {"verdict", ToJson(p.verdict())}};
 }
 

@@ -58,7 +58,11 @@ status() { hctl "$1" --json fleet status | json "$2"; }
 policy_is() { [ "$(hctl "$1" --json policy get --domain "$2" | json '",".join(d["allowed_hooks"])')" = "$3" ]; }
 degraded_is() { [ "$(status "$1" 'd["degraded"]')" = "$2" ]; }
 health_of() { "$probe" --socket "$work/$1/op.sock" health --service hyperupcall.fleet; }
-prog_state() { hctl "$1" --json prog show "$2" | json 'd["program"]["state"]'; }
+# fset ARGS: `fleet policy set ARGS`, retried while the cluster elects a
+# leader after a member was killed (each try a compare-and-swap on the
+# revision it read).
+fset() { wait_for 20 fctl policy set "$@" >/dev/null; }
+prog_state() { hctl "$1" --json prog show "$2" | json 'd["state"]'; }
 state_is() { [ "$(prog_state "$1" "$2")" = "$3" ]; }
 approval_is() { [ "$(hctl "$1" --json policy get | json 'd["require_approval"]')" = True ]; }
 
@@ -116,8 +120,8 @@ id1=$(json 'd["programs"][0]["id"]' <<<"$out")
 out=$(load h2 1 trace)
 expect "h2 holds the same program" "$(verdict <<<"$out")" "pending_approval"
 id2=$(json 'd["programs"][0]["id"]' <<<"$out")
-hash=$(hctl h1 --json prog show "$id1" | json 'd["program"]["sha256"]')
-expect "h1 and h2 name the same program hash" "$(hctl h2 --json prog show "$id2" | json 'd["program"]["sha256"]')" "$hash"
+hash=$(hctl h1 --json prog show "$id1" | json 'd["sha256"]')
+expect "h1 and h2 name the same program hash" "$(hctl h2 --json prog show "$id2" | json 'd["sha256"]')" "$hash"
 out=$(fctl approve --host h1 "$id1")
 expect "fleet approve by host and id" "$out" "program sha256 $hash approved for the fleet"
 wait_for 10 state_is h2 "$id2" installed &&
@@ -141,7 +145,7 @@ etcd_kill 1
 ok "etcd member 1 killed"
 # A write may meet the cluster electing a new leader: retried, each try a
 # compare-and-swap on the revision it read.
-wait_for 15 fctl policy set --hooks mem.reclaim,sched.preempt >/dev/null ||
+fset --hooks mem.reclaim,sched.preempt ||
 	bad "fleet write with one member down"
 for h in h1 h2 h3; do
 	wait_for 15 policy_is $h 1 mem.reclaim,sched.preempt &&
@@ -158,7 +162,7 @@ expect "h3 health hyperupcall.fleet NOT_SERVING" "$out" "NOT_SERVING"
 expect "h3 health of the daemon itself still SERVING" "$("$probe" --socket "$work/h3/op.sock" health)" "SERVING"
 out=$(hctl h3 fleet status)
 expect "hyperupcallctl fleet status says DEGRADED" "$out" "DEGRADED"
-fctl policy set --hooks mem.reclaim,tlb.flush >/dev/null || bad "fleet write with member 3 down"
+fset --hooks mem.reclaim,tlb.flush || bad "fleet write with member 3 down"
 wait_for 10 policy_is h1 1 mem.reclaim,tlb.flush && ok "h1 gets the change" || bad "h1 missed the change"
 expect "h3 keeps the last policy it knew" "$(hctl h3 --json policy get --domain 1 | json '",".join(d["allowed_hooks"])')" "mem.reclaim,sched.preempt"
 out=$(load h3 2 trace)
@@ -197,7 +201,7 @@ wait_for 60 etcd_ok && ok "etcd cluster back" || bad "etcd did not come back"
 for h in h1 h2 h3; do
 	wait_for 20 degraded_is $h False && ok "$h reconnected" || bad "$h: $(hctl $h fleet status)"
 done
-fctl policy set --hooks mem.reclaim,trace.exit >/dev/null
+fset --hooks mem.reclaim,trace.exit
 for h in h1 h2 h3; do
 	wait_for 10 policy_is $h 1 mem.reclaim,trace.exit && ok "$h follows changes again" || bad "$h stuck"
 done

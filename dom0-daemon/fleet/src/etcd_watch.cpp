@@ -29,6 +29,7 @@ Result<std::unique_ptr<Watch>> Watch::Open(Client& client, const std::string& pr
     }
     w->ctx_->TryCancel();
     grpc::Status st = w->stream_->Finish();
+    w->stream_.reset();  // finished: the destructor must not finish it again
     errors += fmt::format("{}{}: {}", errors.empty() ? "" : "; ", w->endpoint_,
                           st.ok() ? "watch not created" : st.error_message());
     client.Rotate();
