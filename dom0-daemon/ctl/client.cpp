@@ -27,7 +27,8 @@ std::string ReadOrDie(const std::string& path, const char* what) {
 }  // namespace
 
 opv1::OperatorService::Stub& Context::Stub() {
-  if (!stub_) stub_ = opv1::OperatorService::NewStub(ChannelTo(tcp.empty() ? "unix:" + socket : tcp));
+  if (!stub_)
+    stub_ = opv1::OperatorService::NewStub(ChannelTo(tcp.empty() ? "unix:" + socket : tcp));
   return *stub_;
 }
 

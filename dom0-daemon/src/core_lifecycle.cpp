@@ -88,8 +88,8 @@ Result<ProgramRecord> Core::ApproveLocked(ProgramRecord& rec, const std::string&
   next.state = ProgState::kInstalled;
   next.verdict = Verdict{VerdictKind::kAccepted, "", why, -1, 0};
   next.updated_ms = NowUnixMs();
-  if (auto st =
-          store_.UpdateProgram(next, AuditRow{next.updated_ms, rec.domid, id, rec.name, "approved", why});
+  if (auto st = store_.UpdateProgram(
+          next, AuditRow{next.updated_ms, rec.domid, id, rec.name, "approved", why});
       !st) {
     return st.error();
   }

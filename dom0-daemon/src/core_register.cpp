@@ -111,14 +111,14 @@ Result<RegisterOutcome> Core::Register(uint32_t domid, const RawProgram& raw) {
   if (fleet_approved) {
     rec.verdict.message = "verified; approved for the fleet (sha256 " + ProgramSha256(rec) + ")";
   }
-  AuditRow audit{rec.updated_ms,
-                 domid,
-                 0,
-                 rec.name,
-                 hold ? "pending" : "accepted",
-                 fmt::format("verified: {} insns, {} states, {:.2f} ms{}", rec.insns.size(),
-                             report.states, report.elapsed_ms,
-                             fleet_approved ? "; approved for the fleet" : "")};
+  AuditRow audit{
+      rec.updated_ms,
+      domid,
+      0,
+      rec.name,
+      hold ? "pending" : "accepted",
+      fmt::format("verified: {} insns, {} states, {:.2f} ms{}", rec.insns.size(), report.states,
+                  report.elapsed_ms, fleet_approved ? "; approved for the fleet" : "")};
   // Persist first: once the guest hears "accepted", a restart finds it.
   auto id = store_.InsertProgram(rec, audit);
   if (!id) return id.error();

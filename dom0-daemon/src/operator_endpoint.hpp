@@ -22,8 +22,8 @@ struct OperatorEndpointOptions {
 Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o);
 
 // `more`: other services served beside the operator's (the fleet's).
-Result<std::unique_ptr<grpc::Server>> StartOperatorServer(const OperatorEndpointOptions& o,
-                                                          grpc::Service* service,
-                                                          const std::vector<grpc::Service*>& more = {});
+Result<std::unique_ptr<grpc::Server>> StartOperatorServer(
+    const OperatorEndpointOptions& o, grpc::Service* service,
+    const std::vector<grpc::Service*>& more = {});
 
 }  // namespace hu::daemon
