@@ -11,7 +11,7 @@
 #include <cstring>
 #include <utility>
 
-#include "hyperupcall/guest/console_bridge.hpp"
+#include "hyperupcall/channel/console_bridge.hpp"
 
 namespace hu::xen {
 namespace {
@@ -132,7 +132,7 @@ void ChannelRelay::Run(int wait_s) {
   {
     const std::string daemon_socket = daemon_socket_;
     Log log = log_;
-    guest::ConsoleHost host(ch, [daemon_socket, log](int fd) {
+    channel::ConsoleHost host(ch, [daemon_socket, log](int fd) {
       // ConsoleHost hands over a non-blocking socket (for gRPC); the splice
       // polls, so it works either way.
       std::thread(Splice, fd, daemon_socket, log).detach();

@@ -1,7 +1,7 @@
 // One domU's guest channel carried to hyperupcalld: the dom0 end of the
 // domain's xl.cfg `channel=` entry (a unix socket the channel backend,
 // qemu, listens on) joined to the daemon's socket for that domain. The
-// handshake is guest-driver's ConsoleHost; each guest session gets its own
+// handshake is the channel framing's ConsoleHost (channel/); each guest session gets its own
 // connection to the daemon's socket. The domain's identity is which relay
 // the bytes came through, i.e. the socket path dom0's toolstack chose, never
 // a claim of the guest.

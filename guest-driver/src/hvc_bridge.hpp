@@ -9,9 +9,12 @@
 #include <memory>
 #include <string>
 
-#include "hyperupcall/guest/console_bridge.hpp"
+#include "hyperupcall/channel/console_bridge.hpp"
 
 namespace hu::guest {
+
+using channel::BridgeRole;
+using channel::ConsoleBridge;
 
 class HvcBridge {
  public:

@@ -22,10 +22,12 @@
 #include <thread>
 
 #include "hyperupcall/guest/client.hpp"
-#include "hyperupcall/guest/console_bridge.hpp"
+#include "hyperupcall/channel/console_bridge.hpp"
 
 namespace hu::guest {
 namespace {
+
+using namespace ::hu::channel;
 
 class OneProgramService final : public gv1::GuestService::Service {
  public:

@@ -26,7 +26,7 @@
 #include <string_view>
 #include <thread>
 
-namespace hu::guest {
+namespace hu::channel {
 
 inline constexpr std::string_view kConsoleHello = "HUHELLO1\n";
 inline constexpr std::string_view kConsoleReady = "HUREADY1\n";
@@ -109,4 +109,4 @@ class ConsoleHost {
   std::thread thread_;
 };
 
-}  // namespace hu::guest
+}  // namespace hu::channel

@@ -1,4 +1,4 @@
-#include "hyperupcall/guest/console_bridge.hpp"
+#include "hyperupcall/channel/console_bridge.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace hu::guest {
+namespace hu::channel {
 namespace {
 
 constexpr int kHelloPeriodMs = 200;
@@ -293,4 +293,4 @@ void ConsoleHost::Supervise() {
   }
 }
 
-}  // namespace hu::guest
+}  // namespace hu::channel
