@@ -6,26 +6,42 @@
 # programs, verdicts and statistics with hyperupcallctl, and stops cleanly.
 #   BUILD_DIR=...  build directory (default: ./build)
 #   HU_DEMO_SECONDS=N  how long the hooks run before the statistics (default 3)
+# Installed from the packages (hyperupcall-dom0 and hyperupcall-guest) it
+# is /usr/share/hyperupcall/demo.sh: it then builds nothing and runs the
+# installed programs and policies (HU_PREFIX, default /usr).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$PWD
-build=${BUILD_DIR:-$root/build}
+here=$(cd "$(dirname "$0")" && pwd)
 seconds=${HU_DEMO_SECONDS:-3}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
 
-step "install Debian packages (scripts/setup.sh)"
-bash scripts/setup.sh
+if [ -f "$here/../CMakeLists.txt" ]; then
+	cd "$here/.."
+	root=$PWD
+	build=${BUILD_DIR:-$root/build}
+	step "install Debian packages (scripts/setup.sh)"
+	bash scripts/setup.sh
 
-step "build"
-cmake -S . -B "$build" -G Ninja >/dev/null
-cmake --build "$build" -j"$(nproc)" --target hyperupcalld hyperupcallctl hyperupcall hu_policies
+	step "build"
+	cmake -S . -B "$build" -G Ninja >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target hyperupcalld hyperupcallctl hyperupcall hu_policies
 
-daemon=$build/dom0-daemon/hyperupcalld
-ctl_bin=$build/dom0-daemon/hyperupcallctl
-tool=$build/guest-driver/hyperupcall
-pol=$build/policies
+	daemon=$build/dom0-daemon/hyperupcalld
+	ctl_bin=$build/dom0-daemon/hyperupcallctl
+	tool=$build/guest-driver/hyperupcall
+	pol=$build/policies
+else
+	prefix=${HU_PREFIX:-/usr}
+	daemon=$prefix/sbin/hyperupcalld
+	ctl_bin=$prefix/bin/hyperupcallctl
+	tool=$prefix/bin/hyperupcall
+	pol=$prefix/share/hyperupcall/policies
+	step "installed: $daemon, $ctl_bin, $tool, policies in $pol"
+	for f in "$daemon" "$ctl_bin" "$tool" "$pol/reclaim.bpf.o"; do
+		[ -e "$f" ] || { echo "demo: $f is missing: install hyperupcall-dom0 and hyperupcall-guest" >&2; exit 1; }
+	done
+fi
 work=$(mktemp -d /tmp/hyperupcall-demo.XXXXXX)
 state=$work/state
 op=$work/operator.sock
@@ -41,7 +57,7 @@ stop_daemon() {
 trap 'stop_daemon; rm -rf "$work"' EXIT
 
 step "start hyperupcalld: sim backend, two guests"
-daemon_args=(--backend sim --sim-guests 2 --state "$state" --operator-socket "$op"
+daemon_args=(--config /dev/null --backend sim --sim-guests 2 --state "$state" --operator-socket "$op"
 	--guest-socket-dir "$gdir")
 printf '\033[2m$ %s\033[0m\n' "$daemon ${daemon_args[*]}"
 "$daemon" "${daemon_args[@]}" >"$work/daemon.log" 2>&1 &

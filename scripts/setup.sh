@@ -25,6 +25,8 @@ base=(
 	python3 procps openssl libssl-dev
 	etcd-server etcd-client
 	golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
+	libsystemd-dev systemd libcivetweb-dev help2man python3-jsonschema bash-completion jq
+	dpkg-dev man-db
 )
 xen=(
 	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen

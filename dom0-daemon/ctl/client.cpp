@@ -19,7 +19,7 @@ std::string ReadOrDie(const std::string& path, const char* what) {
   if (in) ss << in.rdbuf();
   if (!in || ss.str().empty()) {
     fmt::print(stderr, "hyperupcallctl: cannot read {} file '{}'\n", what, path);
-    std::exit(2);
+    std::exit(kExitUsage);
   }
   return ss.str();
 }
@@ -41,7 +41,7 @@ std::shared_ptr<grpc::Channel> Context::ChannelTo(const std::string& address) co
                "hyperupcallctl: {} is TCP: it needs --tls-cert, --tls-key and --tls-ca (the "
                "operator API is only served with mutual TLS)\n",
                address);
-    std::exit(2);
+    std::exit(kExitUsage);
   }
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = ReadOrDie(tls_ca, "TLS CA");
@@ -104,12 +104,14 @@ int Fail(const Context& ctx, const grpc::Status& st) {
   } else {
     fmt::print(stderr, "hyperupcallctl: {}: {}\n", CodeName(st.error_code()), msg);
   }
-  return 1;
+  const bool unreachable =
+      st.error_code() == grpc::UNAVAILABLE || st.error_code() == grpc::DEADLINE_EXCEEDED;
+  return unreachable ? kExitUnreachable : kExitRefused;
 }
 
 int Usage(const std::string& msg) {
   fmt::print(stderr, "hyperupcallctl: {}\n", msg);
-  return 2;
+  return kExitUsage;
 }
 
 }  // namespace hu::ctl

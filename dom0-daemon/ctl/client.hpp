@@ -31,9 +31,17 @@ struct Context {
   std::unique_ptr<opv1::OperatorService::Stub> stub_;
 };
 
-// Prints "hyperupcallctl: <CODE>: <message>" (or JSON) and returns 1.
+// Exit codes, the same for every tool (README.md, "Exit codes").
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitRefused = 1;      // the daemon answered no
+inline constexpr int kExitUnreachable = 2;  // no answer from the daemon
+inline constexpr int kExitUsage = 64;       // EX_USAGE: bad command line or input file
+
+// Prints "hyperupcallctl: <CODE>: <message>" (or JSON) and returns
+// kExitUnreachable when the daemon did not answer (UNAVAILABLE,
+// DEADLINE_EXCEEDED), kExitRefused otherwise.
 int Fail(const Context& ctx, const grpc::Status& st);
-// Prints a usage-style error and returns 2.
+// Prints a usage-style error and returns kExitUsage.
 int Usage(const std::string& msg);
 const char* CodeName(grpc::StatusCode code);
 

@@ -13,6 +13,7 @@ struct PolicyArgs {
   PolicyEdits edits;
   bool clear = false;
   bool write_xml = false;
+  bool enforce = false;
 };
 
 }  // namespace
@@ -48,7 +49,18 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
   set->add_flag("--clear", a.clear, "drop the domain's own policy: it inherits the default");
   set->add_flag("--write-xml", a.write_xml,
                 "also write the policy into the domain XML <metadata> (daemon with --libvirt-uri)");
-  set->callback([&ctx, &rc, fetch] {
+  set->add_flag("--enforce", a.enforce,
+                "detach the installed programs the new policy no longer allows (without it "
+                "they are only listed)");
+  set->callback([&ctx, &rc, fetch, set] {
+    // A value the API cannot carry, or a set that names nothing, is refused
+    // here, before anything is sent: nothing changes, nothing is audited.
+    if (!a.clear) {
+      if (auto why = CheckPolicyEdits(a.edits, *set); !why.empty()) {
+        rc = Usage("INVALID_ARGUMENT: " + why);
+        return;
+      }
+    }
     opv1::SetPolicyRequest req;
     if (!a.domain.empty()) req.set_domain(a.domain);
     if (a.write_xml && a.domain.empty()) {
@@ -56,6 +68,7 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
       return;
     }
     req.set_write_xml(a.write_xml);
+    req.set_enforce(a.enforce);
     if (a.clear) {
       if (a.domain.empty()) {
         rc = Usage("policy set --clear needs --domain");
@@ -81,7 +94,17 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
       rc = Fail(ctx, st);
       return;
     }
-    Emit(ctx, ToJson(resp), PolicyText(resp));
+    std::string text = PolicyText(resp);
+    for (const auto& nc : resp.noncompliant()) {
+      text += fmt::format("{} program {} '{}' ({}, dom {}): {}\n",
+                          nc.detached() ? "detached" : "does not comply:", nc.program().id(),
+                          nc.program().name(), nc.program().hook(), nc.program().domid(),
+                          nc.reason());
+    }
+    if (!resp.noncompliant().empty() && !a.enforce) {
+      text += "(still installed: --enforce detaches them)\n";
+    }
+    Emit(ctx, ToJson(resp), text);
   });
 }
 

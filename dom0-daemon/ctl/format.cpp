@@ -6,35 +6,9 @@
 
 namespace hu::ctl {
 
-std::string StateName(commonv1::ProgramState s) {
-  switch (s) {
-    case commonv1::PROGRAM_STATE_INSTALLED:
-      return "installed";
-    case commonv1::PROGRAM_STATE_PENDING:
-      return "pending";
-    case commonv1::PROGRAM_STATE_REJECTED:
-      return "rejected";
-    case commonv1::PROGRAM_STATE_DETACHED:
-      return "detached";
-    case commonv1::PROGRAM_STATE_FAILED:
-      return "failed";
-    default:
-      return "unknown";
-  }
-}
+std::string StateName(commonv1::ProgramState s) { return protojson::StateName(s); }
 
-std::string VerdictName(commonv1::VerdictKind k) {
-  switch (k) {
-    case commonv1::VERDICT_ACCEPTED:
-      return "accepted";
-    case commonv1::VERDICT_PENDING_APPROVAL:
-      return "pending_approval";
-    case commonv1::VERDICT_REJECTED:
-      return "rejected";
-    default:
-      return "unknown";
-  }
-}
+std::string VerdictName(commonv1::VerdictKind k) { return protojson::VerdictName(k); }
 
 std::string EventKindName(opv1::EventKind k) {
   switch (k) {
@@ -61,11 +35,7 @@ std::string EventKindName(opv1::EventKind k) {
   }
 }
 
-std::string Hex(const std::string& bytes) {
-  std::string out;
-  for (unsigned char c : bytes) out += fmt::format("{:02x}", c);
-  return out;
-}
+std::string Hex(const std::string& bytes) { return protojson::HexBytes(bytes); }
 
 std::string TimeText(int64_t unix_ms) {
   std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
@@ -74,51 +44,6 @@ std::string TimeText(int64_t unix_ms) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-json ToJson(const commonv1::Verdict& v) {
-  json j = {{"kind", VerdictName(v.kind())}};
-  if (!v.stage().empty()) j["stage"] = v.stage();
-  if (!v.message().empty()) j["message"] = v.message();
-  if (v.error_pc() >= 0) j["error_pc"] = v.error_pc();
-  if (v.code()) j["code"] = v.code();
-  if (!v.log().empty()) j["log"] = v.log();
-  return j;
-}
-
-json ToJson(const commonv1::ProgramSummary& p) {
-  json maps = json::array();
-  for (const auto& m : p.maps()) {
-    maps.push_back({{"name", m.name()},
-                    {"type", m.type()},
-                    {"key_size", m.key_size()},
-                    {"value_size", m.value_size()},
-                    {"max_entries", m.max_entries()}});
-  }
-  json regions = json::array();
-  for (const auto& r : p.regions()) {
-    regions.push_back({{"start", r.start()}, {"len", r.len()}, {"flags", r.flags()}});
-  }
-  return {{"id", p.id()},
-          {"domid", p.domid()},
-          {"hook", p.hook()},
-          {"name", p.name()},
-          {"state", StateName(p.state())},
-          {"insn_count", p.insn_count()},
-          {"created_unix_ms", p.created_unix_ms()},
-          {"updated_unix_ms", p.updated_unix_ms()},
-          {"maps", maps},
-          {"regions", regions},
-          {"sha256", p.sha256()},
-          {"verdict", ToJson(p.verdict())}};
-}
-
-json ToJson(const commonv1::ProgramStats& s) {
-  return {{"prog_id", s.prog_id()}, {"domid", s.domid()},
-          {"hook", s.hook()},       {"name", s.name()},
-          {"runs", s.runs()},       {"insns", s.insns()},
-          {"run_ns", s.run_ns()},   {"budget_aborts", s.budget_aborts()},
-          {"errors", s.errors()},   {"last_result", s.last_result()}};
 }
 
 json ToJson(const opv1::Domain& d) {
@@ -159,6 +84,12 @@ json ToJson(const opv1::GetPolicyResponse& r) {
             {"max_programs", p.max_programs()},
             {"require_approval", p.require_approval()},
             {"max_grace_us", p.max_grace_us()}};
+  json nc = json::array();
+  for (const auto& n : r.noncompliant()) {
+    nc.push_back(
+        {{"program", ToJson(n.program())}, {"reason", n.reason()}, {"detached", n.detached()}});
+  }
+  j["noncompliant"] = nc;
   return j;
 }
 

@@ -7,6 +7,7 @@
 
 #include "hyperupcall/common/v1/common.pb.h"
 #include "hyperupcall/operator_api/v1/operator.pb.h"
+#include "proto_json.hpp"
 
 namespace hu::ctl {
 
@@ -20,9 +21,8 @@ std::string EventKindName(opv1::EventKind k);
 std::string Hex(const std::string& bytes);
 std::string TimeText(int64_t unix_ms);
 
-json ToJson(const commonv1::Verdict& v);
-json ToJson(const commonv1::ProgramSummary& p);
-json ToJson(const commonv1::ProgramStats& s);
+// Messages shared with the guest tool have one JSON form (proto_json.hpp).
+using protojson::ToJson;
 json ToJson(const opv1::Domain& d);
 json ToJson(const opv1::IdentityChange& c);
 json ToJson(const opv1::GetPolicyResponse& p);

@@ -4,6 +4,10 @@
 #include "commands.hpp"
 #include "format.hpp"
 
+#ifndef HU_VERSION
+#define HU_VERSION "unknown"
+#endif
+
 namespace hu::ctl {
 
 void Emit(const Context& ctx, const nlohmann::json& j, const std::string& text) {
@@ -32,6 +36,7 @@ int main(int argc, char** argv) {
       "hyperupcallctl: operate hyperupcalld (domains, programs, policy, approvals, "
       "events, statistics)"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("hyperupcallctl ") + HU_VERSION);
   // Subcommands inherit this: global options (--json) also after the command.
   app.fallthrough();
   app.add_option("--socket", ctx.socket, "daemon's operator unix socket")->capture_default_str();
@@ -53,7 +58,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version exit 0; every other parse error is usage.
+    const int code = app.exit(e);
+    return code == 0 ? 0 : hu::ctl::kExitUsage;
   }
   return rc;
 }

@@ -1,5 +1,8 @@
 #include "policy_edit.hpp"
 
+#include <fmt/format.h>
+
+#include <cstdint>
 #include <sstream>
 #include <vector>
 
@@ -28,6 +31,31 @@ void AddPolicyEditOptions(CLI::App* cmd, PolicyEdits& e) {
   cmd->add_option("--require-approval", e.require_approval, "yes or no")
       ->check(CLI::IsMember({"yes", "no", "true", "false"}));
   cmd->add_option("--max-grace-us", e.max_grace_us, "sched.preempt grace cap (µs)");
+}
+
+std::string CheckPolicyEdits(const PolicyEdits& e, const CLI::App& cmd) {
+  struct Number {
+    const char* flag;
+    int64_t value;
+    int64_t max;
+  };
+  const Number numbers[] = {{"--max-insns", e.max_insns, UINT32_MAX},
+                            {"--run-budget", e.run_budget, INT64_MAX},
+                            {"--max-programs", e.max_programs, UINT32_MAX},
+                            {"--max-grace-us", e.max_grace_us, UINT32_MAX}};
+  bool named = !e.hooks.empty() || !e.helpers.empty() || !e.require_approval.empty();
+  for (const auto& n : numbers) {
+    if (!cmd.get_option(n.flag)->count()) continue;
+    named = true;
+    if (n.value < 0 || n.value > n.max) {
+      return fmt::format("{} {}: must be 0..{}", n.flag, n.value, n.max);
+    }
+  }
+  if (!named) {
+    return "policy set names no field: give --hooks, --helpers, --max-insns, --run-budget, "
+           "--max-programs, --require-approval or --max-grace-us";
+  }
+  return "";
 }
 
 void ApplyPolicyEdits(const PolicyEdits& e, hyperupcall::operator_api::v1::Policy* p) {

@@ -18,6 +18,10 @@ struct PolicyEdits {
 };
 
 void AddPolicyEditOptions(CLI::App* cmd, PolicyEdits& e);
+// "" when the edits given on `cmd` are values the API can carry and name at
+// least one field; otherwise the INVALID_ARGUMENT message (e.g. "--max-insns
+// -5: must be 0..4294967295"), so nothing is sent, changed or audited.
+std::string CheckPolicyEdits(const PolicyEdits& e, const CLI::App& cmd);
 void ApplyPolicyEdits(const PolicyEdits& e, hyperupcall::operator_api::v1::Policy* p);
 
 }  // namespace hu::ctl

@@ -194,18 +194,24 @@ Status Core::Restore() {
     programs_[id] = std::move(rec);
     ProgramRecord& r = programs_[id];
     if (r.state != ProgState::kInstalled) continue;
-    // Verified once already; verified again because the verifier (or its
-    // caps) may have become stricter since, and nothing unverified runs.
+    // Verified once already; checked against the policy and verified
+    // again because either may have become stricter since (a policy
+    // tightened while the daemon was down is enforced here), and nothing
+    // unverified runs.
     Policy p = EffectivePolicyLocked(r.domid);
+    const Status allowed =
+        CheckPolicy(p, PolicyCandidate{r.domid, r.hook, &r.insns, &r.regions, 0, 0});
     verifier::Options opts;
     opts.hook = r.hook;
     for (const auto& m : r.maps) opts.maps.push_back(m.def);
     opts.max_insns = p.max_insns;
     opts.allowed_helpers = p.allowed_helpers;
     opts.time_limit = std::chrono::milliseconds(cfg_.verifier_time_limit_ms);
-    verifier::Report rep = verifier::Verify(r.insns, opts);
-    Status st = rep.accepted ? backend_.Install(ImageLocked(r))
-                             : Status(MakeError(ErrorCode::kInvalidArgument, rep.error));
+    verifier::Report rep;
+    if (allowed) rep = verifier::Verify(r.insns, opts);
+    Status st = !allowed       ? allowed
+                : rep.accepted ? backend_.Install(ImageLocked(r))
+                               : Status(MakeError(ErrorCode::kInvalidArgument, rep.error));
     if (st) {
       ++reinstalled;
       AuditOnly(r.domid, id, r.name, "reinstalled",
@@ -213,9 +219,11 @@ Status Core::Restore() {
       continue;
     }
     ++failed;
-    r.state = rep.accepted ? ProgState::kFailed : ProgState::kRejected;
-    r.verdict = Verdict{VerdictKind::kRejected, rep.accepted ? "backend" : "verifier",
-                        "at daemon start: " + st.error().message, rep.error_pc,
+    const bool backend_failed = allowed && rep.accepted;
+    r.state = backend_failed ? ProgState::kFailed : ProgState::kRejected;
+    r.verdict = Verdict{VerdictKind::kRejected,
+                        !allowed ? "policy" : (rep.accepted ? "backend" : "verifier"),
+                        "at daemon start: " + st.error().message, allowed ? rep.error_pc : -1,
                         static_cast<int32_t>(st.error().code)};
     r.updated_ms = NowUnixMs();
     (void)store_.UpdateProgram(

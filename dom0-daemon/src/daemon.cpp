@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -20,8 +21,12 @@
 #include "hyperupcall/daemon/libvirt_backend.hpp"
 #include "hyperupcall/daemon/libvirt_bridge.hpp"
 #include "hyperupcall/daemon/libvirt_hook.hpp"
+#include "metrics.hpp"
 #include "operator_service.hpp"
 #include "pump.hpp"
+#include "service_notify.hpp"
+#include "socket_claim.hpp"
+#include "state_lock.hpp"
 #include "store.hpp"
 
 namespace hu::daemon {
@@ -177,7 +182,29 @@ void BindRunningDomains(Store& store, PolicyScopes& scopes, LibvirtMonitor& lv) 
 
 }  // namespace
 
-int RunDaemon(const DaemonOptions& o) {
+// SIGHUP: the configuration read again; the log takes its new level,
+// format and file (reopened, for logrotate); what needs a restart is said.
+static void Reload(const DaemonOptions& running, const ReadOptions& reread) {
+  NotifyReloading();
+  std::string why;
+  auto next = reread(&why);
+  if (!next) {
+    spdlog::error("SIGHUP: configuration not reloaded, the running one stays: {}", why);
+  } else {
+    if (auto st = ConfigureLogging(next->log); !st) {
+      spdlog::error("SIGHUP: {}", st.error().message);
+    }
+    auto restart = OptionsNeedingRestart(running, *next);
+    spdlog::info("SIGHUP: configuration reloaded from {}, log reopened (level {}, format {}){}",
+                 next->config_file, next->log.level, next->log.format,
+                 restart.empty() ? ""
+                                 : fmt::format("; changed but needing a restart: {}",
+                                               fmt::join(restart, ", ")));
+  }
+  NotifyReady("serving");
+}
+
+int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
   using std::filesystem::perms;
   const auto dir_perms = perms::owner_all | perms::group_read | perms::group_exec;
   if (!MakeDir(o.state_dir, perms::owner_all) || !MakeDir(o.guest_socket_dir, dir_perms) ||
@@ -188,9 +215,16 @@ int RunDaemon(const DaemonOptions& o) {
     auto parent = std::filesystem::path(o.op.unix_socket).parent_path();
     if (!parent.empty() && !MakeDir(parent.string(), dir_perms)) return 1;
   }
+  // Before anything touches the state or a socket: a second daemon on the
+  // same state stops here, naming the first.
+  auto lock = StateLock::Acquire(o.state_dir);
+  if (!lock) {
+    spdlog::error("{}", lock.error().message);
+    return 1;
+  }
   if (auto st = ValidateOperatorEndpoint(o.op); !st) {
     spdlog::error("{}", st.error().message);
-    return 2;
+    return kExitUsage;
   }
   // Sockets are created by bind() under this mask: no window in which one
   // is reachable by others before its chmod to 0660.
@@ -202,6 +236,7 @@ int RunDaemon(const DaemonOptions& o) {
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
@@ -320,6 +355,11 @@ int RunDaemon(const DaemonOptions& o) {
       libvirt->ConnectInBackground();
     }
     if (!o.libvirt_hook_socket.empty()) {
+      if (auto st = ClaimSocketPath(o.libvirt_hook_socket, "libvirt hook socket"); !st) {
+        spdlog::error("{}", st.error().message);
+        be->Stop();
+        return 1;
+      }
       auto l = LibvirtHookListener::Listen(
           o.libvirt_hook_socket, [&named, &scopes](const LibvirtHookMessage& m) {
             spdlog::info("libvirt hook: {} {} {}", m.name, m.op, m.sub_op);
@@ -358,23 +398,49 @@ int RunDaemon(const DaemonOptions& o) {
     be->Stop();
     return 1;
   }
-  if (auto* health = (*server)->GetHealthCheckService()) health->SetServingStatus(true);
-  if (fleet) fleet->Start(core, (*server)->GetHealthCheckService());
+  if (auto* health = server->server->GetHealthCheckService()) health->SetServingStatus(true);
+  if (fleet) fleet->Start(core, server->server->GetHealthCheckService());
+  Metrics metrics(core, bus, *be, [&endpoints] { return endpoints.Count(); });
+  metrics.Start();
+  std::unique_ptr<MetricsServer> metrics_server;
+  if (!o.metrics_address.empty()) {
+    auto m = MetricsServer::Start(o.metrics_address, metrics);
+    if (!m) {
+      spdlog::error("{}", m.error().message);
+      metrics.Stop();
+      if (fleet) fleet->Stop();
+      server->server->Shutdown();
+      server->socket.RemoveIfOurs();
+      endpoints.CloseAll();
+      be->Stop();
+      return 1;
+    }
+    metrics_server = std::move(*m);
+  }
   pump.Start();
   spdlog::info("hyperupcalld ready: backend {}, {} domains, state {}", be->Name(),
                be->Domains().size(), o.state_dir);
+  NotifyReady(fmt::format("serving: backend {}, {} domains", be->Name(), be->Domains().size()));
 
   int sig = 0;
-  sigwait(&sigs, &sig);
-  spdlog::info("signal {}: shutting down", sig);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    Reload(o, reread);
+  }
+  spdlog::info("signal {} ({}): shutting down", sig, strsignal(sig));
+  NotifyStopping();
   if (fleet) fleet->Stop();
+  metrics_server.reset();
   op.Stop();
   bus.CloseAll();
-  (*server)->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   endpoints.CloseAll();
   pump.Stop();
+  metrics.Stop();
   be->Stop();
-  if (!o.op.unix_socket.empty()) ::unlink(o.op.unix_socket.c_str());
+  // Only sockets this daemon created: one a later daemon made is its own.
+  server->socket.RemoveIfOurs();
   spdlog::info("stopped");
   return 0;
 }

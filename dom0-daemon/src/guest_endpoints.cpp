@@ -28,10 +28,10 @@ Status GuestEndpoints::Open(uint32_t domid) {
   std::lock_guard lk(mu_);
   if (endpoints_.count(domid)) return Status::Ok();
   const std::string path = SocketPath(domid);
-  // A socket left by a daemon that was killed: nobody listens on it.
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return MakeError(ErrorCode::kUnavailable,
-                     fmt::format("cannot remove stale socket {}: {}", path, std::strerror(errno)));
+  // A socket left by a daemon that was killed is replaced; one another
+  // daemon serves is not.
+  if (auto st = ClaimSocketPath(path, fmt::format("guest socket of domain {}", domid)); !st) {
+    return st;
   }
   Endpoint ep;
   ep.service = std::make_unique<GuestService>(core_, domid);
@@ -48,6 +48,7 @@ Status GuestEndpoints::Open(uint32_t domid) {
                      fmt::format("cannot listen on {} for domain {}", path, domid));
   }
   ::chmod(path.c_str(), 0660);
+  ep.socket = OwnedSocket::Mark(path);
   spdlog::info("dom{}: guest channel on {}", domid, path);
   endpoints_[domid] = std::move(ep);
   return Status::Ok();
@@ -63,8 +64,13 @@ void GuestEndpoints::Close(uint32_t domid) {
     endpoints_.erase(it);
   }
   ep.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  ::unlink(SocketPath(domid).c_str());
+  ep.socket.RemoveIfOurs();
   spdlog::info("dom{}: guest channel closed", domid);
+}
+
+size_t GuestEndpoints::Count() {
+  std::lock_guard lk(mu_);
+  return endpoints_.size();
 }
 
 void GuestEndpoints::CloseAll() {

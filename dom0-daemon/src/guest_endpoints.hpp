@@ -12,6 +12,7 @@
 
 #include "core.hpp"
 #include "guest_service.hpp"
+#include "socket_claim.hpp"
 
 namespace hu::daemon {
 
@@ -23,12 +24,15 @@ class GuestEndpoints {
   Status Open(uint32_t domid);
   void Close(uint32_t domid);
   void CloseAll();
+  // Guest channels served now.
+  size_t Count();
   std::string SocketPath(uint32_t domid) const;
 
  private:
   struct Endpoint {
     std::unique_ptr<GuestService> service;
     std::unique_ptr<grpc::Server> server;
+    OwnedSocket socket;
   };
   Core& core_;
   const std::string dir_;

@@ -2,14 +2,20 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon.hpp"
+#include "logging.hpp"
 #include "options.hpp"
 
 int main(int argc, char** argv) {
   hu::daemon::DaemonOptions opts;
   if (int rc = hu::daemon::ParseOptions(argc, argv, &opts); rc >= 0) return rc;
-  spdlog::set_level(spdlog::level::from_str(opts.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-  // Decisions reach the log (often a file) as they happen, not at exit.
-  spdlog::flush_on(spdlog::level::info);
-  return hu::daemon::RunDaemon(opts);
+  if (auto st = hu::daemon::ConfigureLogging(opts.log); !st) {
+    spdlog::error("{}", st.error().message);
+    return 1;
+  }
+  auto reread = [argc, argv](std::string* error) -> std::optional<hu::daemon::DaemonOptions> {
+    hu::daemon::DaemonOptions o;
+    if (hu::daemon::ParseOptions(argc, argv, &o, error) >= 0) return std::nullopt;
+    return o;
+  };
+  return hu::daemon::RunDaemon(opts, reread);
 }

@@ -1,14 +1,17 @@
 #include "operator_endpoint.hpp"
 
 #include <fmt/format.h>
+#include <grp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace hu::daemon {
 
@@ -26,6 +29,34 @@ Result<std::string> ReadFile(const std::string& path, const char* what) {
     return MakeError(ErrorCode::kInvalidArgument, fmt::format("{} file {} is empty", what, path));
   }
   return ss.str();
+}
+
+Result<gid_t> GroupId(const std::string& name) {
+  std::vector<char> buf(16384);
+  group g{};
+  group* found = nullptr;
+  int rc = ::getgrnam_r(name.c_str(), &g, buf.data(), buf.size(), &found);
+  if (rc != 0 || !found) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("--operator-socket-group {}: no such group{}", name,
+                                 rc ? std::string(": ") + std::strerror(rc) : ""));
+  }
+  return found->gr_gid;
+}
+
+// The socket and its folder (which the daemon made 0750) go to the group,
+// so its members can reach the socket; others still cannot. A shared
+// sticky folder (/tmp) is left alone.
+Status GiveToGroup(const std::string& socket, gid_t gid) {
+  for (const std::string& p : {socket, std::filesystem::path(socket).parent_path().string()}) {
+    struct stat st {};
+    if (p.empty() || ::stat(p.c_str(), &st) != 0 || (st.st_mode & S_ISVTX)) continue;
+    if (::chown(p.c_str(), static_cast<uid_t>(-1), gid) != 0) {
+      return MakeError(ErrorCode::kPermissionDenied,
+                       fmt::format("cannot give {} to group {}: {}", p, gid, std::strerror(errno)));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -48,16 +79,19 @@ Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<grpc::Server>> StartOperatorServer(const OperatorEndpointOptions& o,
-                                                          grpc::Service* service,
-                                                          const std::vector<grpc::Service*>& more) {
+Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o,
+                                           grpc::Service* service,
+                                           const std::vector<grpc::Service*>& more) {
   if (auto st = ValidateOperatorEndpoint(o); !st) return st.error();
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!o.socket_group.empty()) {
+    auto g = GroupId(o.socket_group);
+    if (!g) return g.error();
+    gid = *g;
+  }
   grpc::ServerBuilder b;
   if (!o.unix_socket.empty()) {
-    if (::unlink(o.unix_socket.c_str()) != 0 && errno != ENOENT) {
-      return MakeError(ErrorCode::kUnavailable, fmt::format("cannot remove stale socket {}: {}",
-                                                            o.unix_socket, std::strerror(errno)));
-    }
+    if (auto st = ClaimSocketPath(o.unix_socket, "operator socket"); !st) return st.error();
     b.AddListeningPort("unix:" + o.unix_socket, grpc::InsecureServerCredentials());
   }
   if (!o.tcp_address.empty()) {
@@ -82,13 +116,23 @@ Result<std::unique_ptr<grpc::Server>> StartOperatorServer(const OperatorEndpoint
         fmt::format("cannot listen on the operator endpoint ({}{}{})", o.unix_socket,
                     o.unix_socket.empty() || o.tcp_address.empty() ? "" : ", ", o.tcp_address));
   }
+  OperatorServer out{std::move(server), {}};
   if (!o.unix_socket.empty()) {
+    out.socket = OwnedSocket::Mark(o.unix_socket);
     // Who may operate is decided by the socket's group.
     ::chmod(o.unix_socket.c_str(), 0660);
-    spdlog::info("operator API on unix:{} (mode 0660)", o.unix_socket);
+    if (!o.socket_group.empty()) {
+      if (auto st = GiveToGroup(o.unix_socket, gid); !st) {
+        out.server->Shutdown();
+        out.socket.RemoveIfOurs();
+        return st.error();
+      }
+    }
+    spdlog::info("operator API on unix:{} (mode 0660{})", o.unix_socket,
+                 o.socket_group.empty() ? "" : ", group " + o.socket_group);
   }
   if (!o.tcp_address.empty()) spdlog::info("operator API on {} (mutual TLS)", o.tcp_address);
-  return server;
+  return out;
 }
 
 }  // namespace hu::daemon

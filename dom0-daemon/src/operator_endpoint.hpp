@@ -9,21 +9,31 @@
 #include <vector>
 
 #include "hyperupcall/result.hpp"
+#include "socket_claim.hpp"
 
 namespace hu::daemon {
 
 struct OperatorEndpointOptions {
-  std::string unix_socket;  // empty: no unix socket
-  std::string tcp_address;  // empty: no TCP
+  std::string unix_socket;   // empty: no unix socket
+  std::string socket_group;  // group that may operate (socket 0660); empty: the daemon's
+  std::string tcp_address;   // empty: no TCP
   std::string tls_cert, tls_key, tls_ca;
 };
 
 // Checks the combination of options before anything listens.
 Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o);
 
-// `more`: other services served beside the operator's (the fleet's).
-Result<std::unique_ptr<grpc::Server>> StartOperatorServer(
-    const OperatorEndpointOptions& o, grpc::Service* service,
-    const std::vector<grpc::Service*>& more = {});
+struct OperatorServer {
+  std::unique_ptr<grpc::Server> server;
+  OwnedSocket socket;  // the unix socket, removed at shutdown if still ours
+};
+
+// Refuses a unix socket another process serves ("in use by pid N"); a
+// stale one is replaced. With socket_group, the socket (0660) and its
+// folder belong to that group. `more`: other services served beside the
+// operator's (the fleet's).
+Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o,
+                                           grpc::Service* service,
+                                           const std::vector<grpc::Service*>& more = {});
 
 }  // namespace hu::daemon

@@ -179,6 +179,7 @@ grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPol
       if (auto st = WriteXml(*domid, *xml, std::nullopt); !st) return ToGrpc(st.error());
     }
     FillPolicy(*v, resp);
+    ReportNonCompliant(domid, req->enforce(), resp);
     return grpc::Status::OK;
   }
   if (!req->has_policy()) {
@@ -203,6 +204,7 @@ grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPol
     if (auto st = WriteXml(*domid, *xml, v->policy); !st) return ToGrpc(st.error());
   }
   FillPolicy(*v, resp);
+  ReportNonCompliant(domid, req->enforce(), resp);
   return grpc::Status::OK;
 }
 
@@ -301,6 +303,43 @@ grpc::Status OperatorService::SetStoppedLibvirtPolicy(const opv1::SetPolicyReque
   }
   FillPolicy(*v, resp);
   return grpc::Status::OK;
+}
+
+void OperatorService::ReportNonCompliant(std::optional<uint32_t> domid, bool enforce,
+                                         opv1::GetPolicyResponse* resp) {
+  for (const auto& d : core_.Domains()) {
+    const uint32_t id = d.info.domid;
+    if (domid ? id != *domid : d.has_own_policy) continue;
+    const Policy policy = core_.GetPolicy(id).policy;
+    // Oldest first: when a domain has more programs than max_programs now
+    // allows, the newest ones are over the cap.
+    auto live = core_.Programs(id, false);
+    std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    uint32_t kept = 0;
+    for (const auto& r : live) {
+      PolicyCandidate c{id, r.hook, &r.insns, &r.regions, d.info.memory_kib * 1024, kept};
+      Status st = CheckPolicy(policy, c);
+      if (st) {
+        ++kept;
+        continue;
+      }
+      auto* nc = resp->add_noncompliant();
+      nc->set_reason(st.error().message);
+      ProgramRecord now = r;
+      if (enforce) {
+        auto det = core_.Detach(r.id, ("policy tightened: " + st.error().message).substr(0, 256));
+        if (det) {
+          now = *det;
+          nc->set_detached(true);
+        } else {
+          nc->set_reason(nc->reason() + "; not detached: " + det.error().message);
+        }
+      }
+      ToProto(now, nc->mutable_program());
+      spdlog::info("dom{}: program {} '{}' does not comply with the new policy: {}{}", id, r.id,
+                   r.name, st.error().message, nc->detached() ? " (detached)" : "");
+    }
+  }
 }
 
 Result<LibvirtDomain> OperatorService::XmlTarget(uint32_t domid) {

@@ -62,6 +62,11 @@ class OperatorService final : public opv1::OperatorService::Service {
                                        hyperupcall::operator_api::v1::GetPolicyResponse* resp);
   // Policy (or its removal, nullopt) into the domain XML, with an audit row.
   Status WriteXml(uint32_t domid, const LibvirtDomain& lv, const std::optional<Policy>& policy);
+  // After a policy change of domid (nullopt: the default, so every domain
+  // that inherits it): the live programs it no longer allows go into
+  // resp->noncompliant, and are detached when `enforce`.
+  void ReportNonCompliant(std::optional<uint32_t> domid, bool enforce,
+                          hyperupcall::operator_api::v1::GetPolicyResponse* resp);
 
   Core& core_;
   EventBus& bus_;

@@ -167,6 +167,7 @@ std::vector<TraceRecord> XenBackend::DrainTrace() {
     // Xen drops whole records when the ring is full and counts them; say
     // so, or a reader of the event stream would take a gap for silence.
     if (batch->lost) {
+      trace_lost_ += batch->lost;
       spdlog::warn("dom{}: Xen's trace ring was full: {} records lost since the last drain", domid,
                    batch->lost);
     }

@@ -36,6 +36,7 @@ class XenBackend : public Backend {
   Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
                    const MapEntry& entry) override;
   std::vector<TraceRecord> DrainTrace() override;
+  uint64_t TraceRecordsLost() override { return trace_lost_; }
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
   // Through the domain's installed mem.reclaim program, in chunks of at
   // most HU_XEN_RECLAIM_MAX frames (and fewer when Xen stops at its work cap).
@@ -53,6 +54,7 @@ class XenBackend : public Backend {
 
  private:
   XenBackend(std::unique_ptr<xen::Domctl> dc, xs_handle* xs) : dc_(std::move(dc)), xs_(xs) {}
+  std::atomic<uint64_t> trace_lost_{0};  // records Xen dropped, summed over drains
   // Map layout of an installed program, for sizing map buffers.
   Result<hu_map_def> MapDef(uint32_t domid, uint64_t prog_id, uint32_t map_index);
   void WatchLoop();

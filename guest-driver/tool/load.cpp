@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "hyperupcall/guest/hooks.hpp"
+#include "proto_json.hpp"
 #include "tool.hpp"
 
 namespace hu::guest::tool {
@@ -177,19 +178,12 @@ int RunLoad(const Global& g, const LoadOptions& opts, std::ostream& out, std::os
            {"hook", req.hook()},
            {"section", prog.info.section},
            {"insns", prog.insns.size()}};
+    // Maps and regions as every tool prints them (proto_json.hpp).
     json maps = json::array();
-    for (const auto& m : prog.maps) {
-      maps.push_back({{"name", m.name},
-                      {"type", m.def.type},
-                      {"key_size", m.def.key_size},
-                      {"value_size", m.def.value_size},
-                      {"max_entries", m.def.max_entries}});
-    }
+    for (const auto& m : req.maps()) maps.push_back(protojson::ToJson(m));
     j["maps"] = maps;
     json regions = json::array();
-    for (const auto& r : req.regions()) {
-      regions.push_back({{"start", r.start()}, {"len", r.len()}, {"flags", r.flags()}});
-    }
+    for (const auto& r : req.regions()) regions.push_back(protojson::ToJson(r));
     j["regions"] = regions;
     std::string line =
         req.name() + " (" + req.hook() + ", " + std::to_string(prog.insns.size()) + " insns): ";

@@ -8,6 +8,10 @@
 
 #include "tool.hpp"
 
+#ifndef HU_VERSION
+#define HU_VERSION "unknown"
+#endif
+
 using namespace hu::guest::tool;
 
 int main(int argc, char** argv) {
@@ -17,6 +21,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"hyperupcall: load verified eBPF programs (hyperupcalls) into the hypervisor"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("hyperupcall ") + HU_VERSION);
   app.add_option("--connect", g.connect,
                  "channel to hyperupcalld: unix:PATH (sim) or hvc:/dev/hvcN (Xen); default "
                  "$HYPERUPCALL_CONNECT, else hvc:/dev/hvc1")
@@ -67,6 +72,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);  // prints the message and a hint

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "proto_json.hpp"
 #include "tool.hpp"
 
 namespace hu::guest::tool {
@@ -12,35 +13,9 @@ namespace {
 using nlohmann::json;
 namespace cv1 = ::hyperupcall::common::v1;
 
-const char* StateText(cv1::ProgramState s) {
-  switch (s) {
-    case cv1::PROGRAM_STATE_INSTALLED:
-      return "installed";
-    case cv1::PROGRAM_STATE_PENDING:
-      return "pending";
-    case cv1::PROGRAM_STATE_REJECTED:
-      return "rejected";
-    case cv1::PROGRAM_STATE_DETACHED:
-      return "detached";
-    case cv1::PROGRAM_STATE_FAILED:
-      return "failed";
-    default:
-      return "unknown";
-  }
-}
+const char* StateText(cv1::ProgramState s) { return protojson::StateName(s); }
 
-const char* MapTypeText(uint32_t type) {
-  switch (type) {
-    case HU_MAP_HASH:
-      return "hash";
-    case HU_MAP_ARRAY:
-      return "array";
-    case HU_MAP_PERVCPU_ARRAY:
-      return "pervcpu_array";
-    default:
-      return "unknown";
-  }
-}
+const char* MapTypeText(uint32_t type) { return protojson::MapTypeName(type); }
 
 std::string Hex(const std::string& bytes) {
   std::string out;
@@ -95,31 +70,9 @@ int RunList(const Global& g, bool all, std::ostream& out, std::ostream& err) {
   auto res = client->List(req);
   if (!res.ok()) return CallFailed(g, *res.error, out, err);
   if (g.json) {
+    // The same program object hyperupcallctl prints (proto_json.hpp).
     json progs = json::array();
-    for (const auto& p : res.value.programs()) {
-      json maps = json::array();
-      for (const auto& m : p.maps()) {
-        maps.push_back({{"name", m.name()},
-                        {"type", MapTypeText(m.type())},
-                        {"key_size", m.key_size()},
-                        {"value_size", m.value_size()},
-                        {"max_entries", m.max_entries()}});
-      }
-      json regions = json::array();
-      for (const auto& r : p.regions()) {
-        regions.push_back({{"start", r.start()}, {"len", r.len()}, {"flags", r.flags()}});
-      }
-      progs.push_back({{"id", p.id()},
-                       {"hook", p.hook()},
-                       {"name", p.name()},
-                       {"state", StateText(p.state())},
-                       {"insns", p.insn_count()},
-                       {"created_unix_ms", p.created_unix_ms()},
-                       {"maps", maps},
-                       {"regions", regions},
-                       {"verdict_stage", p.verdict().stage()},
-                       {"verdict_message", p.verdict().message()}});
-    }
+    for (const auto& p : res.value.programs()) progs.push_back(protojson::ToJson(p));
     out << json{{"programs", progs}}.dump(2) << "\n";
     return kExitOk;
   }
@@ -163,22 +116,8 @@ int RunMapDump(const Global& g, uint64_t id, const std::string& map, std::ostrea
   const auto& m = res.value.map();
   if (g.json) {
     json entries = json::array();
-    for (const auto& e : res.value.entries()) {
-      json j{{"key", Hex(e.key())}, {"value", Hex(e.value())}};
-      uint64_t v;
-      if (AsInteger(e.key(), &v)) j["key_int"] = v;
-      if (AsInteger(e.value(), &v)) j["value_int"] = v;
-      entries.push_back(j);
-    }
-    out << json{{"prog_id", id},
-                {"map",
-                 {{"name", m.name()},
-                  {"type", MapTypeText(m.type())},
-                  {"key_size", m.key_size()},
-                  {"value_size", m.value_size()},
-                  {"max_entries", m.max_entries()}}},
-                {"entries", entries}}
-               .dump(2)
+    for (const auto& e : res.value.entries()) entries.push_back(protojson::ToJson(e));
+    out << json{{"prog_id", id}, {"map", protojson::ToJson(m)}, {"entries", entries}}.dump(2)
         << "\n";
     return kExitOk;
   }

@@ -21,8 +21,8 @@
 #include <string>
 #include <thread>
 
-#include "hyperupcall/guest/client.hpp"
 #include "hyperupcall/channel/console_bridge.hpp"
+#include "hyperupcall/guest/client.hpp"
 
 namespace hu::guest {
 namespace {

@@ -110,6 +110,8 @@ Status SimBackend::MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_inde
 
 std::vector<TraceRecord> SimBackend::DrainTrace() { return model_->ring.Drain(); }
 
+uint64_t SimBackend::TraceRecordsLost() { return model_->ring.dropped(); }
+
 void SimBackend::SetDomainEventSink(std::function<void(const DomainEvent&)> sink) {
   std::lock_guard<std::mutex> lock(model_->mu);
   model_->sink = std::move(sink);

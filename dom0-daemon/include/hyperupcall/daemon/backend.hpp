@@ -87,6 +87,9 @@ class Backend {
                            const MapEntry& entry) = 0;
   // Records produced by trace_output since the last call, oldest first.
   virtual std::vector<TraceRecord> DrainTrace() = 0;
+  // trace_output records the hypervisor dropped since the backend started
+  // because its ring was full (for metrics).
+  virtual uint64_t TraceRecordsLost() { return 0; }
   // Called from a backend thread; set once, before Start().
   virtual void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) = 0;
   virtual Status Start() = 0;

@@ -43,6 +43,7 @@ class LibvirtNamedBackend : public Backend {
   Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
                    const MapEntry& entry) override;
   std::vector<TraceRecord> DrainTrace() override;
+  uint64_t TraceRecordsLost() override { return inner_.TraceRecordsLost(); }
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
   Status Start() override;
   void Stop() override;

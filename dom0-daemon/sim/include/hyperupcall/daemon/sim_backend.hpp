@@ -103,6 +103,7 @@ class SimBackend final : public Backend {
   Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
                    const MapEntry& entry) override;
   std::vector<TraceRecord> DrainTrace() override;
+  uint64_t TraceRecordsLost() override;
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
   Status Start() override;
   void Stop() override;

@@ -1,0 +1,37 @@
+// Unix sockets the daemon listens on are its own only while it runs: a
+// socket another live process serves is never taken over ("in use by pid
+// N"), a stale one (nobody accepts) is replaced, and at exit the daemon
+// removes a path only if it is still the socket it created.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "hyperupcall/result.hpp"
+
+namespace hu::daemon {
+
+// Makes `path` free for bind(): nothing there, or a stale socket (removed).
+// FAILED_PRECONDITION "<what> PATH is in use by pid N" when a process
+// accepts on it (its pid from SO_PEERCRED), or when PATH is not a socket.
+Status ClaimSocketPath(const std::string& path, const std::string& what);
+
+// The socket file a server just bound, remembered by device and inode.
+class OwnedSocket {
+ public:
+  OwnedSocket() = default;
+  // After bind(): remembers what is at `path` now.
+  static OwnedSocket Mark(const std::string& path);
+  // Unlinks path only if it is still the file Mark() saw (another daemon
+  // may have replaced it since).
+  void RemoveIfOurs() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+};
+
+}  // namespace hu::daemon
