@@ -118,7 +118,7 @@ json ToJson(const commonv1::ProgramStats& s) {
           {"hook", s.hook()},       {"name", s.name()},
           {"runs", s.runs()},       {"insns", s.insns()},
           {"run_ns", s.run_ns()},   {"budget_aborts", s.budget_aborts()},
-          {"errors", s.errors()},   {"last_result", s.last_result()}};
+          {"errors", s.errors()},   {"last_result", HexAddr(s.last_result())}};
 }
 
 json ToJson(const commonv1::MapEntry& e) {

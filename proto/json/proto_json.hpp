@@ -3,9 +3,10 @@
 // the same object has the same shape wherever it is printed. The shapes are
 // written down in docs/json-schema.json, which the tests validate against.
 //
-// Rules: numbers are JSON numbers; a guest or host address (a 64-bit
-// value jq's doubles would round) is a "0x..." hex string; bytes are hex
-// strings; enums are lower-case names; every key is always present.
+// Rules: numbers are JSON numbers; a guest or host address, or a register
+// value such as a program's last r0 (64-bit values jq's doubles would
+// round), is a "0x..." hex string; bytes are hex strings; enums are
+// lower-case names; every key is always present.
 #pragma once
 
 #include <cstdint>
