@@ -118,7 +118,8 @@ Status ConfigureLogging(const LogOptions& o) {
     // Decisions reach the log (often a file) as they happen, not at exit.
     spdlog::flush_on(spdlog::level::info);
   }
-  auto st = sink->Open(o.file);
+  // Format first, then the file: every line in a newly opened file has the
+  // new format.
   if (o.format == "json") {
     spdlog::default_logger_raw()->set_formatter(std::make_unique<JsonFormatter>());
   } else {
@@ -127,7 +128,7 @@ Status ConfigureLogging(const LogOptions& o) {
     spdlog::default_logger_raw()->set_formatter(std::move(f));
   }
   spdlog::set_level(spdlog::level::from_str(o.level));
-  return st;
+  return sink->Open(o.file);
 }
 
 }  // namespace hu::daemon

@@ -165,7 +165,8 @@ if command -v systemd-analyze >/dev/null; then
 	# verify checks that ExecStart exists: point it at the built daemon.
 	mkdir -p "$work/unit"
 	sed "s|^ExecStart=[^ ]*|ExecStart=$daemon|" "$unit" >"$work/unit/hyperupcalld.service"
-	out=$(systemd-analyze verify "$work/unit/hyperupcalld.service" 2>&1)
+	# --man=no: the man page is installed by the package (package_test checks it there).
+	out=$(systemd-analyze verify --man=no "$work/unit/hyperupcalld.service" 2>&1)
 	rc=$?
 	[ $rc -eq 0 ] && [ -z "$(grep -v 'Failed to .* of default.target\|ConditionPathExists' <<<"$out" | grep -i hyperupcalld)" ] &&
 		ok "systemd-analyze verify hyperupcalld.service" || bad "systemd-analyze verify ($rc): $out"
