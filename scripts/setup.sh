@@ -26,7 +26,7 @@ base=(
 	etcd-server etcd-client
 	golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
 	libsystemd-dev systemd libcivetweb-dev help2man python3-jsonschema bash-completion jq
-	dpkg-dev man-db
+	dpkg-dev man-db file
 )
 xen=(
 	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen

@@ -46,6 +46,11 @@ std::string TimeText(int64_t unix_ms) {
   return buf;
 }
 
+std::string TimeTextNs(int64_t unix_ns) {
+  std::string t = TimeText(unix_ns / 1'000'000'000 * 1000);
+  return t.substr(0, t.size() - 1) + fmt::format(".{:09}Z", unix_ns % 1'000'000'000);
+}
+
 json ToJson(const opv1::Domain& d) {
   return {{"domid", d.domid()},
           {"name", d.name()},
@@ -95,7 +100,10 @@ json ToJson(const opv1::GetPolicyResponse& r) {
 
 json ToJson(const opv1::Event& e) {
   json j = {{"seq", e.seq()},
-            {"time_unix_ns", e.time_unix_ns()},
+            // Nanoseconds since 1970 are past 2^53, where jq rounds: ms as
+            // a number, the exact time as text.
+            {"time_unix_ms", e.time_unix_ns() / 1'000'000},
+            {"time", TimeTextNs(e.time_unix_ns())},
             {"kind", EventKindName(e.kind())},
             {"domid", e.domid()}};
   if (e.prog_id()) j["prog_id"] = e.prog_id();

@@ -20,6 +20,8 @@ std::string VerdictName(commonv1::VerdictKind k);
 std::string EventKindName(opv1::EventKind k);
 std::string Hex(const std::string& bytes);
 std::string TimeText(int64_t unix_ms);
+// 2025-01-31T14:03:07.123456789Z
+std::string TimeTextNs(int64_t unix_ns);
 
 // Messages shared with the guest tool have one JSON form (proto_json.hpp).
 using protojson::ToJson;

@@ -36,7 +36,9 @@ Status GuestEndpoints::Open(uint32_t domid) {
   Endpoint ep;
   ep.service = std::make_unique<GuestService>(core_, domid);
   grpc::ServerBuilder b;
-  b.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  const std::string bound = BindPath(path);
+  ::unlink(bound.c_str());
+  b.AddListeningPort("unix:" + bound, grpc::InsecureServerCredentials());
   b.RegisterService(ep.service.get());
   b.SetMaxReceiveMessageSize(kGuestMaxMessageBytes);
   grpc::ResourceQuota quota(fmt::format("guest-{}", domid));
@@ -47,7 +49,11 @@ Status GuestEndpoints::Open(uint32_t domid) {
     return MakeError(ErrorCode::kUnavailable,
                      fmt::format("cannot listen on {} for domain {}", path, domid));
   }
-  ::chmod(path.c_str(), 0660);
+  ::chmod(bound.c_str(), 0660);
+  if (auto st = MoveIntoPlace(bound, path); !st) {
+    ep.server->Shutdown();
+    return st;
+  }
   ep.socket = OwnedSocket::Mark(path);
   spdlog::info("dom{}: guest channel on {}", domid, path);
   endpoints_[domid] = std::move(ep);

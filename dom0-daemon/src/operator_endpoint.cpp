@@ -90,9 +90,11 @@ Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o,
     gid = *g;
   }
   grpc::ServerBuilder b;
+  const std::string bound = BindPath(o.unix_socket);
   if (!o.unix_socket.empty()) {
     if (auto st = ClaimSocketPath(o.unix_socket, "operator socket"); !st) return st.error();
-    b.AddListeningPort("unix:" + o.unix_socket, grpc::InsecureServerCredentials());
+    ::unlink(bound.c_str());
+    b.AddListeningPort("unix:" + bound, grpc::InsecureServerCredentials());
   }
   if (!o.tcp_address.empty()) {
     auto cert = ReadFile(o.tls_cert, "TLS certificate");
@@ -118,16 +120,17 @@ Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o,
   }
   OperatorServer out{std::move(server), {}};
   if (!o.unix_socket.empty()) {
-    out.socket = OwnedSocket::Mark(o.unix_socket);
-    // Who may operate is decided by the socket's group.
-    ::chmod(o.unix_socket.c_str(), 0660);
-    if (!o.socket_group.empty()) {
-      if (auto st = GiveToGroup(o.unix_socket, gid); !st) {
-        out.server->Shutdown();
-        out.socket.RemoveIfOurs();
-        return st.error();
-      }
+    // Who may operate is decided by the socket's group; both are set
+    // before the socket appears at its path.
+    ::chmod(bound.c_str(), 0660);
+    Status st = o.socket_group.empty() ? Status::Ok() : GiveToGroup(bound, gid);
+    if (st) st = MoveIntoPlace(bound, o.unix_socket);
+    if (!st) {
+      out.server->Shutdown();
+      ::unlink(bound.c_str());
+      return st.error();
     }
+    out.socket = OwnedSocket::Mark(o.unix_socket);
     spdlog::info("operator API on unix:{} (mode 0660{})", o.unix_socket,
                  o.socket_group.empty() ? "" : ", group " + o.socket_group);
   }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace hu::daemon {
@@ -69,6 +70,19 @@ Status ClaimSocketPath(const std::string& path, const std::string& what) {
                                                           path, std::strerror(errno)));
   }
   spdlog::info("removed the stale {} {} (nobody accepted on it)", what, path);
+  return Status::Ok();
+}
+
+std::string BindPath(const std::string& path) { return fmt::format("{}.{}.new", path, ::getpid()); }
+
+Status MoveIntoPlace(const std::string& bound, const std::string& path) {
+  if (::rename(bound.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(bound.c_str());
+    return MakeError(
+        ErrorCode::kUnavailable,
+        fmt::format("cannot put the socket in place at {}: {}", path, std::strerror(err)));
+  }
   return Status::Ok();
 }
 

@@ -17,6 +17,15 @@ namespace hu::daemon {
 // accepts on it (its pid from SO_PEERCRED), or when PATH is not a socket.
 Status ClaimSocketPath(const std::string& path, const std::string& what);
 
+// gRPC unlinks a unix socket's path when its server shuts down, whoever
+// the file at that path belongs to by then. So a server binds a private
+// path (BindPath) and the socket is renamed into place once it listens
+// (MoveIntoPlace): gRPC's unlink at shutdown then hits the private name,
+// and the public path is removed only through OwnedSocket, if still ours.
+// The rename also replaces a stale socket atomically.
+std::string BindPath(const std::string& path);
+Status MoveIntoPlace(const std::string& bound, const std::string& path);
+
 // The socket file a server just bound, remembered by device and inode.
 class OwnedSocket {
  public:

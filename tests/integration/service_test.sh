@@ -164,7 +164,7 @@ unit=$build/dom0-daemon/hyperupcalld.service
 if command -v systemd-analyze >/dev/null; then
 	# verify checks that ExecStart exists: point it at the built daemon.
 	mkdir -p "$work/unit"
-	sed "s|^ExecStart=[^ ]*|ExecStart=$daemon|" "$unit" >"$work/unit/hyperupcalld.service"
+	sed "s|^ExecStart=[^ ]*|ExecStart=$(readlink -f "$daemon")|" "$unit" >"$work/unit/hyperupcalld.service"
 	# --man=no: the man page is installed by the package (package_test checks it there).
 	out=$(systemd-analyze verify --man=no "$work/unit/hyperupcalld.service" 2>&1)
 	rc=$?
