@@ -113,5 +113,11 @@ for f in usr/sbin/hyperupcalld usr/bin/hyperupcallctl usr/bin/hyperupcall lib/sy
 	usr/include/hyperupcall/hu_helpers.h usr/share/hyperupcall/policies/trace.bpf.o; do
 	[ -e "$work/destdir/$f" ] && ok "cmake --install: /$f" || bad "cmake --install lacks /$f"
 done
+grep -qx 'ExecStart=/usr/sbin/hyperupcalld --config /etc/hyperupcall/hyperupcalld.conf' \
+	"$work/destdir/lib/systemd/system/hyperupcalld.service" && ok "cmake --install --prefix /usr: the unit starts /usr/sbin/hyperupcalld" ||
+	bad "unit: $(grep ExecStart "$work/destdir/lib/systemd/system/hyperupcalld.service")"
+DESTDIR=$work/destdir2 cmake --install "$build" --prefix /opt/hu --component dom0 >/dev/null 2>&1
+grep -q '^ExecStart=/opt/hu/sbin/hyperupcalld ' "$work/destdir2/lib/systemd/system/hyperupcalld.service" &&
+	ok "another prefix, another ExecStart" || bad "prefix /opt/hu: $(grep ExecStart "$work/destdir2/lib/systemd/system/hyperupcalld.service" 2>&1)"
 echo "packages: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
