@@ -96,10 +96,10 @@ void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc) {
     }
     std::string text = PolicyText(resp);
     for (const auto& nc : resp.noncompliant()) {
-      text += fmt::format("{} program {} '{}' ({}, dom {}): {}\n",
-                          nc.detached() ? "detached" : "does not comply:", nc.program().id(),
-                          nc.program().name(), nc.program().hook(), nc.program().domid(),
-                          nc.reason());
+      text +=
+          fmt::format("{} program {} '{}' ({}, dom {}): {}\n",
+                      nc.detached() ? "detached" : "does not comply:", nc.program().id(),
+                      nc.program().name(), nc.program().hook(), nc.program().domid(), nc.reason());
     }
     if (!resp.noncompliant().empty() && !a.enforce) {
       text += "(still installed: --enforce detaches them)\n";

@@ -79,8 +79,7 @@ Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o) {
   return Status::Ok();
 }
 
-Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o,
-                                           grpc::Service* service,
+Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grpc::Service* service,
                                            const std::vector<grpc::Service*>& more) {
   if (auto st = ValidateOperatorEndpoint(o); !st) return st.error();
   gid_t gid = static_cast<gid_t>(-1);

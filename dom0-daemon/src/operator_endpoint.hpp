@@ -32,8 +32,7 @@ struct OperatorServer {
 // stale one is replaced. With socket_group, the socket (0660) and its
 // folder belong to that group. `more`: other services served beside the
 // operator's (the fleet's).
-Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o,
-                                           grpc::Service* service,
+Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grpc::Service* service,
                                            const std::vector<grpc::Service*>& more = {});
 
 }  // namespace hu::daemon

@@ -27,7 +27,7 @@ struct DaemonOptions {
   std::string libvirt_uri;          // empty: no libvirt
   std::string libvirt_hook_socket;  // empty: no hook socket
   int verifier_log_level = 1;
-  fleet::FleetOptions fleet;  // --fleet-*: etcd as the fleet's shared state
+  fleet::FleetOptions fleet;    // --fleet-*: etcd as the fleet's shared state
   std::string metrics_address;  // ADDR:PORT of GET /metrics; empty: none
   // Every flag can also be set here (`name = value`, flag names without
   // the dashes); the command line wins. A missing default file is fine, a
