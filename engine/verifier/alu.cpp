@@ -18,12 +18,6 @@ const char* OpName(uint8_t op) {
   return names[op >> 4];
 }
 
-bool SameRegion(const Value& a, const Value& b) {
-  return a.kind == b.kind && a.ref == b.ref &&
-         (a.kind == Kind::kStack || a.kind == Kind::kMapValue || a.kind == Kind::kMem ||
-          a.kind == Kind::kCtx);
-}
-
 }  // namespace
 
 Analyzer::Fail Analyzer::Alu(int32_t pc, const hu_insn& insn, State& st) {
@@ -80,10 +74,21 @@ Analyzer::Fail Analyzer::Alu(int32_t pc, const hu_insn& insn, State& st) {
   const Value& ptr = dptr ? dst : src;
   if (!is64) return Fault(pc, "32-bit arithmetic on a pointer would leak its address", st, {preg});
   if (dptr && src.IsPointer()) {
-    if (op == HU_ALU_SUB && SameRegion(dst, src)) {
+    // The difference of two pointers into one object is the difference of
+    // their offsets; across objects it would be the distance between two
+    // host allocations.
+    bool subtractable = dst.kind != Kind::kMapValueOrNull && dst.kind != Kind::kMapPtr &&
+                        src.kind != Kind::kMapValueOrNull && SameObject(dst, src);
+    if (op == HU_ALU_SUB && subtractable) {
       dst = Value::Num(verifier::Alu(true, HU_ALU_SUB, 0, 0, false, dst.s, src.s));
       return std::nullopt;
     }
+    if (op == HU_ALU_SUB)
+      return Fault(pc,
+                   "difference of pointers into different objects would leak where the host "
+                   "placed them (only pointers into one stack frame, the context, or the same "
+                   "checked map lookup result may be subtracted)",
+                   st, {d, s});
     return Fault(pc, std::string("'") + OpName(op) + "' of two pointers is not allowed", st,
                  {d, x ? s : -1});
   }

@@ -55,6 +55,7 @@ Failure Analyzer::Fault(int32_t pc, std::string reason, const State& st,
 
 Analyzer::Fail Analyzer::Read(int32_t pc, const State& st, int r, const char* what) const {
   const Value& v = st.reg(r);
+  if (v.kind != Kind::kUninit && v.kind != Kind::kMixed) return std::nullopt;
   std::string name = "r" + std::to_string(r);
   if (what) name += std::string(" (") + what + ")";
   if (v.kind == Kind::kUninit)
@@ -66,6 +67,31 @@ Analyzer::Fail Analyzer::Read(int32_t pc, const State& st, int r, const char* wh
   if (v.kind == Kind::kMixed)
     return Fault(pc, name + " holds different types on different paths", st, {});
   return std::nullopt;
+}
+
+Failure Analyzer::Exhausted(int32_t pc, const std::string& limit, bool budget) const {
+  const std::string raise =
+      budget ? " (operator policy raises a domain's budget: verifier_budget; hu-verify --budget)"
+             : "";
+  // The loop to blame: of those that ran an iteration lately (an inner loop
+  // that finished long ago is not it), the one with the most iterations.
+  const uint64_t recent = insns_ - std::min<uint64_t>(insns_, insns_ / 4 + 1);
+  const Key* best = nullptr;
+  uint64_t most = 0;
+  for (const auto& [key, n] : iterations_) {
+    if (n.last_seen >= recent && (best == nullptr || n.iterations > most)) {
+      best = &key;
+      most = n.iterations;
+    }
+  }
+  if (best == nullptr) return Failure{pc, "program too complex: " + limit + " ran out" + raise, ""};
+  const int32_t head = best->back();
+  return Failure{head,
+                 "loop not finished within " + limit + ": it had run " + std::to_string(most) +
+                     " iterations (back edge from insn " +
+                     std::to_string(cfg_.back_edge_from[head]) + "); bound it more tightly" +
+                     (budget ? ", or ask for a larger budget" + raise : ""),
+                 ""};
 }
 
 Analyzer::Key Analyzer::KeyOf(const State& st, int32_t pc) const {
@@ -103,12 +129,13 @@ void Analyzer::Push(int32_t pc, State&& st, int32_t from) {
   }
   states_++;
   if (cfg_.loop_head[pc]) {
-    // Only consecutive iterations count towards widening: an inner loop
-    // starts afresh on each iteration of the outer one.
+    // Consecutive iterations: an inner loop starts afresh on each
+    // iteration of the outer one.
     const auto& back = from >= 0 ? cfg_.back_to[from] : std::vector<int32_t>{};
     bool is_back = std::find(back.begin(), back.end(), pc) != back.end();
-    uint64_t& n = iterations_[key];
-    n = is_back ? n + 1 : 0;
+    LoopCount& n = iterations_[key];
+    n.iterations = is_back ? n.iterations + 1 : 0;
+    n.last_seen = insns_;
   }
   auto it = pending_.find(key);
   if (it == pending_.end()) {
@@ -119,8 +146,10 @@ void Analyzer::Push(int32_t pc, State&& st, int32_t from) {
   }
   // The waiting state now stands for this one too: its node is not
   // complete before that state's exploration is.
+  // Nodes run one after the other, so all pushes of `cur_` are consecutive:
+  // if it is a parent already, it is the last one.
   auto& parents = it->second.parents;
-  if (cur_ != kNoNode && std::find(parents.begin(), parents.end(), cur_) == parents.end()) {
+  if (cur_ != kNoNode && (parents.empty() || parents.back() != cur_)) {
     parents.push_back(cur_);
     nodes_[cur_].open++;
   }
@@ -183,15 +212,16 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       auto [it, fresh] = heads_.try_emplace(node.key(), st);
       if (fresh) state_bytes_ += Bytes(st);
       State& last = it->second;
-      uint64_t visits = iterations_[node.key()];
       if (!fresh) {
-        if (visits > opts_.loop_widen_after) st = Widen(last, st);
         if (st == last) {
-          int32_t from = cfg_.back_edge_from[pc];
+          uint64_t n = iterations_[node.key()].iterations;
           fail = Fault(pc,
-                       "loop not proven to terminate: the state at its head repeats after " +
-                           std::to_string(visits) + " iteration(s) (back edge from insn " +
-                           std::to_string(from) + ")",
+                       "loop may not terminate: iteration " + std::to_string(n) +
+                           " reaches its head in the same state as the one before (nothing the "
+                           "verifier tracks changes, so it cannot see the loop end; back edge "
+                           "from insn " +
+                           std::to_string(cfg_.back_edge_from[pc]) +
+                           "): count it with a bounded counter",
                        st, {});
           break;
         }
@@ -214,17 +244,17 @@ std::optional<Failure> Analyzer::Run(Report* report) {
     // Run straight-line code in place; stop where paths split or merge.
     for (;;) {
       if (++insns_ > opts_.max_states) {
-        fail = Failure{pc,
-                       "too complex: more than " + std::to_string(opts_.max_states) +
-                           " instruction states explored (a loop may not be bounded)",
-                       ""};
+        fail = Exhausted(pc,
+                         "the verifier's budget of " + std::to_string(opts_.max_states) +
+                             " instructions processed",
+                         true);
         break;
       }
       if ((insns_ & 1023) == 0 && std::chrono::steady_clock::now() - start > opts_.time_limit) {
-        fail = Failure{pc,
-                       "verification time limit of " + std::to_string(opts_.time_limit.count()) +
-                           " ms exceeded",
-                       ""};
+        fail = Exhausted(
+            pc,
+            "the verification time limit of " + std::to_string(opts_.time_limit.count()) + " ms",
+            false);
         break;
       }
       if (opts_.log_level >= 2 && !log_full_) {
@@ -337,7 +367,9 @@ Analyzer::Fail Analyzer::Lddw(int32_t pc, const hu_insn& insn, State& st) {
                    "lddw map_value[" + std::to_string(idx) + "]+" + std::to_string(off) +
                        " is past value_size " + std::to_string(m.value_size),
                    ""};
+  // Always the same element: pointers from it are one object.
   dst = Value::Ptr(Kind::kMapValue, idx, Scalar::Const(off));
+  dst.id = kValueIdBase + idx;
   return std::nullopt;
 }
 

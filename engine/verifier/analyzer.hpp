@@ -3,8 +3,8 @@
 // point is done before it and the states that reach it are joined once.
 // A back edge reaches a smaller key: the loop is unrolled one iteration at
 // a time, until every path leaves it. A loop whose head state repeats is
-// rejected; after many iterations the head state is widened, which makes a
-// loop that would not end reach a repeated state quickly.
+// rejected; so is one still running when the budget of instructions
+// processed (Options::max_states) is spent, naming the loop.
 //
 // Pruning: a state is dropped when one waiting at the same key covers it,
 // or when an explored state at that key covers it (in the registers live
@@ -85,11 +85,17 @@ class Analyzer {
                  const char* helper);
   Fail StackRead(int32_t pc, const State& st, const Value& ptr, int64_t lo, int64_t hi,
                  uint32_t size, Value* loaded, bool sext, const char* who);
-  void StackWrite(Frame& f, int64_t lo, int64_t hi, uint32_t size, const Value& v);
+  // Writes v, `min` to `max` bytes wide, at an offset in [lo, hi] of the
+  // frame `ptr` points to (ptr's known bits narrow the offsets).
+  void StackWrite(int32_t pc, State& st, const Value& ptr, int64_t lo, int64_t hi, uint32_t min,
+                  uint32_t max, const Value& v);
   Fail Bounds(int32_t pc, const Value& ptr, int reg, int64_t lo, int64_t hi, uint32_t size,
               bool write);
 
   Fail Read(int32_t pc, const State& st, int r, const char* what = nullptr) const;
+  // The budget or the time limit ran out at `pc`: names the loop that was
+  // running, if one was.
+  Failure Exhausted(int32_t pc, const std::string& limit, bool budget) const;
   Failure Fault(int32_t pc, std::string reason, const State& st,
                 std::initializer_list<int> regs) const;
   Key KeyOf(const State& st, int32_t pc) const;
@@ -111,8 +117,13 @@ class Analyzer {
 
   std::map<Key, Pending> pending_;
   std::map<Key, State> heads_;  // last state at each loop head
-  // Iterations of each loop head since it was last entered from outside.
-  std::map<Key, uint64_t> iterations_;
+  // Per loop head: iterations since it was last entered from outside, and
+  // when (insns_) it last ran one, to name the loop a budget ran out in.
+  struct LoopCount {
+    uint64_t iterations = 0;
+    uint64_t last_seen = 0;
+  };
+  std::map<Key, LoopCount> iterations_;
   std::map<Key, std::vector<Explored>> explored_;
   // Per pc (any call chain): nodes started there, states kept there.
   std::vector<uint32_t> visits_, kept_;
@@ -126,6 +137,10 @@ class Analyzer {
   uint64_t explored_bytes_ = 0;  // held in explored_
   std::string log_;
   bool log_full_ = false;
+  // Per frame depth and stack byte: the last instruction that may have
+  // written it at a variable offset without surely doing so (-1: none), to
+  // say why a later read finds it uninitialised.
+  std::vector<int32_t> var_write_pc_ = std::vector<int32_t>(HU_MAX_CALL_DEPTH * HU_STACK_FRAME, -1);
 };
 
 }  // namespace hu::verifier

@@ -1,7 +1,9 @@
 // Conditional jumps: each side gets the state in which its condition holds
 // (or is dropped when it cannot hold). Pointers may only be compared with
-// pointers into the same region, or with 0 as a null check: comparing an
-// address with a number would let the guest learn the address bit by bit.
+// pointers into the same object, or with 0 as a null check (unsigned
+// conditions only: a signed one would tell the address's top bit);
+// comparing an address with a number would let the guest learn it bit by
+// bit.
 #include <string>
 
 #include "analyzer.hpp"
@@ -19,8 +21,8 @@ void ResolveNull(State& st, const Value& checked, int reg, bool is_null) {
     if (is_null) {
       v = Value::Num(Scalar::Const(0));
     } else {
+      // The id stays: the copies still point to the same element.
       v.kind = Kind::kMapValue;
-      v.id = 0;
     }
   };
   if (checked.id == 0) {
@@ -30,7 +32,7 @@ void ResolveNull(State& st, const Value& checked, int reg, bool is_null) {
   for (Frame& f : st.frames) {
     for (Value& v : f.regs) fix(v);
     for (int slot = 0; slot < kSlots; slot++)
-      if (f.bytes[slot * 8] == Byte::kSpill) fix(f.spills[slot]);
+      if (f.IsSpill(slot)) fix(f.spill(slot));
   }
 }
 
@@ -43,7 +45,51 @@ void SetScalar(State& st, int reg, const Scalar& s) {
     for (Value& v : f.regs)
       if (v.id == id && v.kind == Kind::kScalar) v.s = s;
     for (int slot = 0; slot < kSlots; slot++)
-      if (f.bytes[slot * 8] == Byte::kSpill && f.spills[slot].id == id) f.spills[slot].s = s;
+      if (f.IsSpill(slot) && f.spill(slot).id == id) f.spill(slot).s = s;
+  }
+}
+
+// `ptr op 0` with the pointer on the left: the side on which it is NULL.
+enum class NullSide { kTaken, kFall, kNeither, kLeak };
+
+NullSide NullCheck(int op) {
+  switch (op) {
+    case HU_JMP_JEQ:
+    case HU_JMP_JLE:  // unsigned <= 0: == 0
+      return NullSide::kTaken;
+    case HU_JMP_JNE:
+    case HU_JMP_JGT:  // unsigned > 0: != 0
+      return NullSide::kFall;
+    case HU_JMP_JLT:   // unsigned < 0: never
+    case HU_JMP_JGE:   // unsigned >= 0: always
+    case HU_JMP_JSET:  // & 0: never
+      return NullSide::kNeither;
+    default:  // signed: the answer depends on the address's top bit
+      return NullSide::kLeak;
+  }
+}
+
+// `a op b` == `b Swapped(op) a`.
+int Swapped(int op) {
+  switch (op) {
+    case HU_JMP_JGT:
+      return HU_JMP_JLT;
+    case HU_JMP_JLT:
+      return HU_JMP_JGT;
+    case HU_JMP_JGE:
+      return HU_JMP_JLE;
+    case HU_JMP_JLE:
+      return HU_JMP_JGE;
+    case HU_JMP_JSGT:
+      return HU_JMP_JSLT;
+    case HU_JMP_JSLT:
+      return HU_JMP_JSGT;
+    case HU_JMP_JSGE:
+      return HU_JMP_JSLE;
+    case HU_JMP_JSLE:
+      return HU_JMP_JSGE;
+    default:
+      return op;
   }
 }
 
@@ -72,27 +118,43 @@ Analyzer::Fail Analyzer::Jump(int32_t pc, const hu_insn& insn, State& st, std::v
     if (!is64)
       return Fault(pc, "32-bit comparison of a pointer would leak its address", st, {d, s});
     if (dv.IsPointer() && sv.IsPointer()) {
-      bool same = dv.kind == sv.kind && dv.ref == sv.ref;
-      if (!same || op == HU_JMP_JSET)
-        return Fault(pc, "comparison of pointers into different regions", st, {d, s});
+      if (!SameObject(dv, sv) || op == HU_JMP_JSET)
+        return Fault(pc,
+                     "comparison of pointers into different objects would leak where the host "
+                     "placed them",
+                     st, {d, s});
     } else {
-      const Value& p = dv.IsPointer() ? dv : sv;
-      const Value& n = dv.IsPointer() ? sv : dv;
-      int preg = dv.IsPointer() ? d : s;
-      if (!IsZero(n) || (op != HU_JMP_JEQ && op != HU_JMP_JNE))
+      const bool left = dv.IsPointer();
+      const Value& p = left ? dv : sv;
+      const Value& n = left ? sv : dv;
+      int preg = left ? d : s;
+      NullSide side = NullCheck(left ? op : Swapped(op));
+      if (!IsZero(n))
         return Fault(pc,
                      "comparing pointer r" + std::to_string(preg) +
-                         " with a scalar would leak its address (only == 0 / != 0 is allowed)",
+                         " with a scalar other than 0 would leak its address",
                      st, {d, s});
-      bool eq_taken = op == HU_JMP_JEQ;
-      State& null_side = eq_taken ? other : st;
-      State& nonnull_side = eq_taken ? st : other;
-      if (p.kind == Kind::kMapValueOrNull) {
-        ResolveNull(null_side, p, preg, true);
-        ResolveNull(nonnull_side, p, preg, false);
+      if (side == NullSide::kLeak)
+        return Fault(pc,
+                     "signed comparison of pointer r" + std::to_string(preg) +
+                         " with 0 would leak its address's top bit (use == 0, != 0, or an "
+                         "unsigned condition)",
+                     st, {d, s});
+      if (side == NullSide::kNeither) {
+        // The outcome does not depend on the address: `< 0` never holds,
+        // `>= 0` always does.
+        ((left ? op : Swapped(op)) == HU_JMP_JGE ? fall : taken) = false;
       } else {
-        // A pointer that cannot be NULL: the "== 0" side is impossible.
-        (eq_taken ? taken : fall) = false;
+        bool null_taken = side == NullSide::kTaken;
+        State& null_side = null_taken ? other : st;
+        State& nonnull_side = null_taken ? st : other;
+        if (p.kind == Kind::kMapValueOrNull) {
+          ResolveNull(null_side, p, preg, true);
+          ResolveNull(nonnull_side, p, preg, false);
+        } else {
+          // A pointer that cannot be NULL: the NULL side is impossible.
+          (null_taken ? taken : fall) = false;
+        }
       }
     }
   } else {

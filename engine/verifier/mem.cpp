@@ -7,6 +7,7 @@
 #include <string>
 
 #include "analyzer.hpp"
+#include "footprint.hpp"
 
 namespace hu::verifier {
 namespace {
@@ -37,17 +38,18 @@ Value Loaded(uint32_t size, bool sext) {
 // Drops a spill that a narrower store overlaps: a scalar's other bytes stay
 // initialised data, a pointer's become unreadable.
 void BreakSpill(Frame& f, int slot) {
-  if (f.bytes[slot * 8] != Byte::kSpill) return;
-  Byte b = f.spills[slot].kind == Kind::kScalar ? Byte::kMisc : Byte::kInvalid;
-  for (int i = 0; i < 8; i++) f.bytes[slot * 8 + i] = b;
-  f.spills[slot] = Value::Uninit();
+  if (!f.IsSpill(slot)) return;
+  f.ClearSpill(slot, f.spill(slot).kind == Kind::kScalar ? Byte::kMisc : Byte::kInvalid);
 }
 
 }  // namespace
 
 Analyzer::Fail Analyzer::Bounds(int32_t pc, const Value& ptr, int reg, int64_t lo, int64_t hi,
                                 uint32_t size, bool write) {
-  std::string r = reg >= 0 ? "r" + std::to_string(reg) + "=" + ptr.ToString() : ptr.ToString();
+  // Built only for a message: this runs for every access.
+  auto r = [&] {
+    return reg >= 0 ? "r" + std::to_string(reg) + "=" + ptr.ToString() : ptr.ToString();
+  };
   int64_t end = hi + size;
   switch (ptr.kind) {
     case Kind::kStack:
@@ -55,7 +57,7 @@ Analyzer::Fail Analyzer::Bounds(int32_t pc, const Value& ptr, int reg, int64_t l
         return Failure{
             pc,
             "stack access out of bounds: bytes " + Span(lo, end) + " outside the frame [-512, 0)",
-            r};
+            r()};
       return std::nullopt;
     case Kind::kMapValue: {
       uint64_t vs = opts_.maps[ptr.ref].value_size;
@@ -64,7 +66,7 @@ Analyzer::Fail Analyzer::Bounds(int32_t pc, const Value& ptr, int reg, int64_t l
                        "map value access out of bounds: bytes " + Span(lo, end) +
                            " outside value_size " + std::to_string(vs) + " of map " +
                            std::to_string(ptr.ref),
-                       r};
+                       r()};
       return std::nullopt;
     }
     case Kind::kMem: {
@@ -73,41 +75,41 @@ Analyzer::Fail Analyzer::Bounds(int32_t pc, const Value& ptr, int reg, int64_t l
         return Failure{pc,
                        "memory access out of bounds: bytes " + Span(lo, end) + " outside " +
                            std::to_string(m.size) + "-byte block",
-                       r};
-      if (write && !m.writable) return Failure{pc, "memory block is read-only", r};
+                       r()};
+      if (write && !m.writable) return Failure{pc, "memory block is read-only", r()};
       return std::nullopt;
     }
     case Kind::kCtx: {
-      if (write) return Failure{pc, "the context is read-only", r};
+      if (write) return Failure{pc, "the context is read-only", r()};
       if (lo != hi)
         return Failure{pc,
                        "context access with a variable offset (context fields are read at "
                        "constant offsets)",
-                       r};
+                       r()};
       std::string layout = std::string(ctx_->name) + ", " + std::to_string(ctx_->size) +
                            " bytes, hook " + platform_.Name(opts_.hook);
       if (lo < 0 || end > static_cast<int64_t>(ctx_->size))
         return Failure{
-            pc, "context read out of bounds: bytes " + Span(lo, end) + " (" + layout + ")", r};
+            pc, "context read out of bounds: bytes " + Span(lo, end) + " (" + layout + ")", r()};
       for (const CtxField& f : ctx_->fields)
         if (lo >= f.offset && end <= f.offset + f.size && lo % size == 0) return std::nullopt;
       return Failure{
           pc,
           "context read " + Span(lo, end) + " is not an aligned part of one field (" + layout + ")",
-          r};
+          r()};
     }
     case Kind::kMapValueOrNull:
       return Failure{
-          pc, "possible NULL dereference: check map_lookup_elem's result against 0 first", r};
+          pc, "possible NULL dereference: check map_lookup_elem's result against 0 first", r()};
     case Kind::kMapPtr:
-      return Failure{pc, "a map pointer cannot be dereferenced (use the map helpers)", r};
+      return Failure{pc, "a map pointer cannot be dereferenced (use the map helpers)", r()};
     case Kind::kScalar:
       return Failure{pc,
                      "dereference of a scalar: memory is reachable only through the context, "
                      "the stack, map values and helpers",
-                     r};
+                     r()};
     default:
-      return Failure{pc, "dereference of an unusable register", r};
+      return Failure{pc, "dereference of an unusable register", r()};
   }
 }
 
@@ -119,20 +121,30 @@ Analyzer::Fail Analyzer::StackRead(int32_t pc, const State& st, const Value& ptr
   // as data must not see a pointer (checked byte by byte below).
   if (loaded && lo == hi && size == 8 && lo % 8 == 0) {
     int slot = static_cast<int>((lo + HU_STACK_FRAME) / 8);
-    if (f.bytes[slot * 8] == Byte::kSpill) {
-      *loaded = f.spills[slot];
+    if (f.IsSpill(slot)) {
+      *loaded = f.spill(slot);
       return std::nullopt;
     }
   }
+  const Footprint fp = StackFootprint(lo, hi, ptr.s.t, size, size);
   bool zero = true;
   for (int64_t i = lo; i < hi + size; i++) {
+    if (!fp.May(i)) continue;
     Byte b = f.bytes[i + HU_STACK_FRAME];
-    if (b == Byte::kInvalid)
+    if (b == Byte::kInvalid) {
+      std::string why;
+      int32_t by = var_write_pc_[ptr.ref * HU_STACK_FRAME + (i + HU_STACK_FRAME)];
+      if (by >= 0)
+        why = " (insn " + std::to_string(by) +
+              " writes at a variable offset that may not reach it: only bytes that every "
+              "offset it may have covers count as written)";
       return Failure{pc,
                      std::string(who) + " uninitialised stack: fp" + std::to_string(i) +
-                         " is read before it is written",
+                         " is read before it is written" + why,
                      "fp" + std::to_string(lo) + ".." + std::to_string(hi + size)};
-    if (b == Byte::kSpill && f.spills[(i + HU_STACK_FRAME) / 8].kind != Kind::kScalar)
+    }
+    if (b == Byte::kSpill &&
+        f.spill(static_cast<int>((i + HU_STACK_FRAME) / 8)).kind != Kind::kScalar)
       return Failure{pc,
                      std::string(who) + " part of a spilled pointer at fp" +
                          std::to_string((i + HU_STACK_FRAME) / 8 * 8 - HU_STACK_FRAME) +
@@ -144,24 +156,28 @@ Analyzer::Fail Analyzer::StackRead(int32_t pc, const State& st, const Value& ptr
   return std::nullopt;
 }
 
-void Analyzer::StackWrite(Frame& f, int64_t lo, int64_t hi, uint32_t size, const Value& v) {
-  bool exact = lo == hi;
-  if (exact && size == 8 && lo % 8 == 0) {
-    int slot = static_cast<int>((lo + HU_STACK_FRAME) / 8);
-    for (int i = 0; i < 8; i++) f.bytes[slot * 8 + i] = Byte::kSpill;
-    f.spills[slot] = v;
+void Analyzer::StackWrite(int32_t pc, State& st, const Value& ptr, int64_t lo, int64_t hi,
+                          uint32_t min, uint32_t max, const Value& v) {
+  Frame& f = st.frames[ptr.ref];
+  if (lo == hi && min == 8 && max == 8 && lo % 8 == 0) {
+    f.SetSpill(static_cast<int>((lo + HU_STACK_FRAME) / 8), v);
     return;
   }
-  bool zero = v.kind == Kind::kScalar && Trunc(v.s, size * 8).IsConst() &&
-              Trunc(v.s, size * 8).Value() == 0;
-  for (int64_t i = lo; i < hi + size; i++) {
+  bool zero =
+      v.kind == Kind::kScalar && Trunc(v.s, max * 8).IsConst() && Trunc(v.s, max * 8).Value() == 0;
+  const Footprint fp = StackFootprint(lo, hi, ptr.s.t, min, max);
+  for (int64_t i = lo; i < hi + max; i++) {
+    if (!fp.May(i)) continue;
     int idx = static_cast<int>(i + HU_STACK_FRAME);
     BreakSpill(f, idx / 8);
     Byte& b = f.bytes[idx];
-    if (exact)
+    if (fp.Must(i)) {
       b = zero ? Byte::kZero : Byte::kMisc;
-    else if (b == Byte::kZero && !zero)
-      b = Byte::kMisc;  // may or may not be written: only what both cases share
+    } else {
+      // May or may not be written: only what both cases share.
+      if (b == Byte::kZero && !zero) b = Byte::kMisc;
+      if (b == Byte::kInvalid) var_write_pc_[ptr.ref * HU_STACK_FRAME + idx] = pc;
+    }
   }
 }
 
@@ -199,18 +215,21 @@ Analyzer::Fail Analyzer::Mem(int32_t pc, State& st, int base_reg, int32_t off, u
   }
 
   if (ptr.kind == Kind::kStack) {
-    Frame& f = st.frames[ptr.ref];
+    // The offsets are relative to the frame; the pointer's known bits,
+    // shifted by `off`, are those of the address's offset.
+    Value at = ptr;
+    at.s.t = TnumAdd(ptr.s.t, Tnum::Const(static_cast<uint64_t>(static_cast<int64_t>(off))));
     if (how != Access::kWrite)
-      if (auto fl = StackRead(pc, st, ptr, lo, hi, size, loaded, sext,
+      if (auto fl = StackRead(pc, st, at, lo, hi, size, loaded, sext,
                               how == Access::kAtomic ? "atomic update of" : "read of"))
         return fl;
     if (how == Access::kAtomic) {
       if (loaded && loaded->kind != Kind::kScalar)
         return Fault(pc, "atomic update of a spilled pointer", st, {base_reg});
       if (loaded && size == 4) *loaded = Value::Num(Trunc(loaded->s, 32));
-      StackWrite(f, lo, hi, size, Loaded(size, false));
+      StackWrite(pc, st, at, lo, hi, size, size, Loaded(size, false));
     } else if (how == Access::kWrite) {
-      StackWrite(f, lo, hi, size, *stored);
+      StackWrite(pc, st, at, lo, hi, size, size, *stored);
     }
     return std::nullopt;
   }
@@ -283,16 +302,9 @@ Analyzer::Fail Analyzer::HelperMem(int32_t pc, State& st, int r, uint64_t min, u
   }
   if (ptr.kind != Kind::kStack) return std::nullopt;
   if (!write) return StackRead(pc, st, ptr, lo, hi, span, nullptr, false, (who + " reads").c_str());
-  Frame& f = st.frames[ptr.ref];
-  // The helper surely writes [lo, lo + min) when the offset is known; the
-  // rest of what it may write stays as uncertain as before.
-  if (lo == hi && min > 0)
-    StackWrite(f, lo, lo, static_cast<uint32_t>(min), Value::Num(Scalar::Unknown()));
-  for (int64_t i = lo + (lo == hi ? static_cast<int64_t>(min) : 0); i < hi + span; i++) {
-    int idx = static_cast<int>(i + HU_STACK_FRAME);
-    if (f.bytes[idx] == Byte::kSpill) BreakSpill(f, idx / 8);
-    if (f.bytes[idx] == Byte::kZero) f.bytes[idx] = Byte::kMisc;
-  }
+  // The helper writes exactly `size` bytes on every path (abi.h: zeros on
+  // failure), so what every possible size and offset covers is written.
+  StackWrite(pc, st, ptr, lo, hi, static_cast<uint32_t>(min), span, Value::Num(Scalar::Unknown()));
   return std::nullopt;
 }
 

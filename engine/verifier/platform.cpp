@@ -70,6 +70,7 @@ std::vector<HelperProto> MakeHelpers() {
   h[HU_HELPER_TRACE_OUTPUT].max_size = HU_TRACE_MAX_RECORD;
   h[HU_HELPER_KTIME_NS] = {"ktime_ns", Ret::kScalar, {}};
   h[HU_HELPER_VCPU_STATE] = {"vcpu_state", Ret::kScalar, {A::kAnything, A::kMemWrite, A::kSize}};
+  h[HU_HELPER_VCPU_STATE].max_size = sizeof(hu_vcpu_state);
   return h;
 }
 

@@ -376,21 +376,6 @@ Scalar Join(const Scalar& a, const Scalar& b) {
   return r;
 }
 
-Scalar Widen(const Scalar& p, const Scalar& n) {
-  Scalar r;
-  r.t = TnumUnion(p.t, n.t);
-  r.umin = n.umin < p.umin ? 0 : p.umin;
-  r.umax = n.umax > p.umax ? UINT64_MAX : p.umax;
-  r.smin = n.smin < p.smin ? INT64_MIN : p.smin;
-  r.smax = n.smax > p.smax ? INT64_MAX : p.smax;
-  r.u32min = n.u32min < p.u32min ? 0 : p.u32min;
-  r.u32max = n.u32max > p.u32max ? UINT32_MAX : p.u32max;
-  r.s32min = n.s32min < p.s32min ? INT32_MIN : p.s32min;
-  r.s32max = n.s32max > p.s32max ? INT32_MAX : p.s32max;
-  r.Normalize();
-  return r;
-}
-
 Scalar Trunc(const Scalar& a, unsigned bits) {
   if (bits >= 64) return a;
   Scalar r;

@@ -37,8 +37,6 @@ struct Scalar {
 };
 
 Scalar Join(const Scalar& a, const Scalar& b);
-// Bounds that grew from `prev` to `next` jump to their extremes.
-Scalar Widen(const Scalar& prev, const Scalar& next);
 
 // Zero-extension of the low `bits` bits (mov32, le16, ...).
 Scalar Trunc(const Scalar& a, unsigned bits);

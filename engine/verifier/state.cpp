@@ -1,28 +1,60 @@
 #include "state.hpp"
 
 #include <array>
+#include <bit>
 
 namespace hu::verifier {
+
+Frame& Frame::operator=(const Frame& o) {
+  regs = o.regs;
+  bytes = o.bytes;
+  callsite = o.callsite;
+  spilled_ = o.spilled_;
+  for (uint64_t m = spilled_; m; m &= m - 1) {
+    int slot = std::countr_zero(m);
+    slots_[slot].v = o.slots_[slot].v;
+  }
+  return *this;
+}
+
+bool Frame::operator==(const Frame& o) const {
+  if (spilled_ != o.spilled_ || callsite != o.callsite || regs != o.regs || bytes != o.bytes)
+    return false;
+  for (uint64_t m = spilled_; m; m &= m - 1) {
+    int slot = std::countr_zero(m);
+    if (!(slots_[slot].v == o.slots_[slot].v)) return false;
+  }
+  return true;
+}
+
+void Frame::SetSpill(int slot, const Value& v) {
+  for (int i = 0; i < 8; i++) bytes[slot * 8 + i] = Byte::kSpill;
+  slots_[slot].v = v;
+  spilled_ |= 1ull << slot;
+}
+
+void Frame::ClearSpill(int slot, Byte b) {
+  for (int i = 0; i < 8; i++) bytes[slot * 8 + i] = b;
+  spilled_ &= ~(1ull << slot);
+}
+
 namespace {
 
-// A slot holds a spill only if all of its bytes say so.
-bool IsSpill(const Frame& f, int slot) { return f.bytes[slot * 8] == Byte::kSpill; }
+bool IsSpill(const Frame& f, int slot) { return f.IsSpill(slot); }
 
-template <class ValueOp>
-Frame CombineFrames(const Frame& a, const Frame& b, ValueOp op) {
+Frame JoinFrames(const Frame& a, const Frame& b) {
   Frame r;
   r.callsite = a.callsite;
-  for (int i = 0; i < HU_NREGS; i++) r.regs[i] = op(a.regs[i], b.regs[i]);
+  for (int i = 0; i < HU_NREGS; i++) r.regs[i] = Join(a.regs[i], b.regs[i]);
   // Common case: the same bytes were written on both paths.
   bool same = a.bytes == b.bytes;
   if (same) r.bytes = a.bytes;
   for (int slot = 0; slot < kSlots; slot++) {
     if (same && a.bytes[slot * 8] != Byte::kSpill) continue;
     if (IsSpill(a, slot) && IsSpill(b, slot)) {
-      Value v = op(a.spills[slot], b.spills[slot]);
+      Value v = Join(a.spill(slot), b.spill(slot));
       if (v.kind != Kind::kUninit && v.kind != Kind::kMixed) {
-        for (int i = 0; i < 8; i++) r.bytes[slot * 8 + i] = Byte::kSpill;
-        r.spills[slot] = v;
+        r.SetSpill(slot, v);
         continue;
       }
     }
@@ -32,7 +64,7 @@ Frame CombineFrames(const Frame& a, const Frame& b, ValueOp op) {
       // anything else must not be readable as a number (it would leak).
       auto as_data = [](const Frame& f, int slot, Byte v) {
         if (v != Byte::kSpill) return v;
-        return f.spills[slot].kind == Kind::kScalar ? Byte::kMisc : Byte::kInvalid;
+        return f.spill(slot).kind == Kind::kScalar ? Byte::kMisc : Byte::kInvalid;
       };
       x = as_data(a, slot, x);
       y = as_data(b, slot, y);
@@ -69,12 +101,12 @@ bool State::In(const State& o, std::span<const uint16_t> live) const {
       Byte x = a.bytes[i], y = b.bytes[i];
       if (y == Byte::kInvalid || x == y) continue;
       if (y == Byte::kMisc &&
-          (x == Byte::kZero || (x == Byte::kSpill && a.spills[i / 8].kind == Kind::kScalar)))
+          (x == Byte::kZero || (x == Byte::kSpill && a.spill(i / 8).kind == Kind::kScalar)))
         continue;
       return false;
     }
     for (int slot = 0; slot < kSlots; slot++)
-      if (IsSpill(a, slot) && IsSpill(b, slot) && !a.spills[slot].In(b.spills[slot])) return false;
+      if (IsSpill(a, slot) && IsSpill(b, slot) && !a.spill(slot).In(b.spill(slot))) return false;
   }
   return true;
 }
@@ -89,7 +121,7 @@ std::string State::ToString() const {
   }
   for (int slot = 0; slot < kSlots; slot++) {
     if (!IsSpill(f, slot)) continue;
-    s += " [fp" + std::to_string(slot * 8 - HU_STACK_FRAME) + "]=" + f.spills[slot].ToString();
+    s += " [fp" + std::to_string(slot * 8 - HU_STACK_FRAME) + "]=" + f.spill(slot).ToString();
   }
   if (frames.size() > 1) s += " (frame " + std::to_string(frames.size() - 1) + ")";
   return s;
@@ -99,8 +131,10 @@ void ForgetId(State& st, uint32_t id) {
   for (Frame& f : st.frames) {
     for (Value& v : f.regs)
       if (v.id == id) v.id = 0;
-    for (Value& v : f.spills)
+    for (uint64_t m = f.spilled(); m; m &= m - 1) {
+      Value& v = f.spill(std::countr_zero(m));
       if (v.id == id) v.id = 0;
+    }
   }
 }
 
@@ -108,17 +142,7 @@ State Join(const State& a, const State& b) {
   State r;
   r.frames.reserve(a.frames.size());
   for (size_t f = 0; f < a.frames.size(); f++)
-    r.frames.push_back(CombineFrames(a.frames[f], b.frames[f],
-                                     [](const Value& x, const Value& y) { return Join(x, y); }));
-  return r;
-}
-
-State Widen(const State& p, const State& n) {
-  State r;
-  r.frames.reserve(p.frames.size());
-  for (size_t f = 0; f < p.frames.size(); f++)
-    r.frames.push_back(CombineFrames(p.frames[f], n.frames[f],
-                                     [](const Value& x, const Value& y) { return Widen(x, y); }));
+    r.frames.push_back(JoinFrames(a.frames[f], b.frames[f]));
   return r;
 }
 

@@ -24,13 +24,38 @@ enum class Byte : uint8_t {
 
 constexpr int kSlots = HU_STACK_FRAME / 8;
 
-struct Frame {
+class Frame {
+ public:
   std::array<Value, HU_NREGS> regs;
   std::array<Byte, HU_STACK_FRAME> bytes{};  // bytes[i]: offset i - 512
-  std::array<Value, kSlots> spills;          // valid where bytes are kSpill
   int32_t callsite = -1;                     // the call insn that made it
-  bool operator==(const Frame&) const = default;
+
+  Frame() {}
+  // Only the slots that hold a spill are copied and compared: states are
+  // copied at every branch, and most slots never hold one.
+  Frame(const Frame& o) { *this = o; }
+  Frame& operator=(const Frame& o);
+  bool operator==(const Frame& o) const;
+
+  // Slot s (offsets s * 8 - 512 .. + 8) holds a spilled register: its bytes
+  // say kSpill and spill(s) is the register.
+  bool IsSpill(int slot) const { return (spilled_ >> slot) & 1; }
+  uint64_t spilled() const { return spilled_; }
+  const Value& spill(int slot) const { return slots_[slot].v; }
+  Value& spill(int slot) { return slots_[slot].v; }
+  void SetSpill(int slot, const Value& v);
+  // Drops slot's spill, its bytes becoming `b`.
+  void ClearSpill(int slot, Byte b);
+
+ private:
+  union Slot {
+    Slot() {}
+    Value v;
+  };
+  std::array<Slot, kSlots> slots_;  // valid where spilled_ says so
+  uint64_t spilled_ = 0;
 };
+static_assert(kSlots == 64, "one bit of Frame::spilled_ per slot");
 
 struct State {
   std::vector<Frame> frames;
@@ -55,6 +80,5 @@ void ForgetId(State& st, uint32_t id);
 
 // Same frame structure required (the analyzer keys states by call chain).
 State Join(const State& a, const State& b);
-State Widen(const State& prev, const State& next);
 
 }  // namespace hu::verifier

@@ -63,33 +63,35 @@ std::string Value::ToString() const {
 
 namespace {
 
-template <class F>
-Value Combine(const Value& a, const Value& b, F scalar_op) {
+Value Combine(const Value& a, const Value& b) {
   if (a.kind == Kind::kUninit || b.kind == Kind::kUninit) return Value::Uninit();
   Kind ka = a.kind, kb = b.kind;
-  // A checked and an unchecked lookup result of the same map join to "maybe
-  // null", keeping the unchecked one's id so a later check still refines.
+  // An id survives a merge only where both paths promise it: one path's
+  // promise does not hold on the other (a register that is non-NULL on one
+  // path must not have its NULL check resolve another register that may
+  // still be NULL there).
+  uint32_t id = a.id == b.id ? a.id : 0;
+  // A checked and an unchecked lookup result of the same map join to
+  // "maybe null".
   if (a.ref == b.ref && ((ka == Kind::kMapValue && kb == Kind::kMapValueOrNull) ||
-                         (ka == Kind::kMapValueOrNull && kb == Kind::kMapValue))) {
-    Value r{Kind::kMapValueOrNull, a.ref, ka == Kind::kMapValueOrNull ? a.id : b.id,
-            scalar_op(a.s, b.s)};
-    return r;
-  }
+                         (ka == Kind::kMapValueOrNull && kb == Kind::kMapValue)))
+    return Value{Kind::kMapValueOrNull, a.ref, id, Join(a.s, b.s)};
   if (ka != kb || ka == Kind::kMixed || a.ref != b.ref) return Value{Kind::kMixed, 0, 0, {}};
-  Value r{ka, a.ref, a.id == b.id ? a.id : 0, scalar_op(a.s, b.s)};
-  return r;
+  return Value{ka, a.ref, id, Join(a.s, b.s)};
 }
 
 }  // namespace
 
-Value Join(const Value& a, const Value& b) {
-  if (a == b) return a;
-  return Combine(a, b, [](const Scalar& x, const Scalar& y) { return Join(x, y); });
+bool SameObject(const Value& a, const Value& b) {
+  auto is_map_value = [](Kind k) { return k == Kind::kMapValue || k == Kind::kMapValueOrNull; };
+  if (is_map_value(a.kind) && is_map_value(b.kind))
+    return a.ref == b.ref && a.id != 0 && a.id == b.id;
+  return a.kind == b.kind && a.ref == b.ref && a.IsPointer();
 }
 
-Value Widen(const Value& p, const Value& n) {
-  if (p == n) return p;
-  return Combine(p, n, [](const Scalar& x, const Scalar& y) { return Widen(x, y); });
+Value Join(const Value& a, const Value& b) {
+  if (a == b) return a;
+  return Combine(a, b);
 }
 
 }  // namespace hu::verifier

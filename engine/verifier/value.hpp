@@ -25,14 +25,19 @@ enum class Kind : uint8_t {
 
 const char* KindName(Kind k);
 
+// Ids: a lookup site's results are pc + 1; the value an `lddw map_value`
+// names, kValueIdBase + map index; copies of a scalar, kCopyIdBase + pc.
+constexpr uint32_t kValueIdBase = 1u << 29;
 constexpr uint32_t kCopyIdBase = 1u << 30;
 
 struct Value {
   Kind kind = Kind::kUninit;
   uint32_t ref = 0;
-  // Copies of one map_lookup_elem result, or of one scalar, share an id,
-  // so a null check or a bounds check of one refines them all (0: none).
-  // Lookup ids are below kCopyIdBase, scalar copy ids above.
+  // Registers that share an id hold the same thing on every path that
+  // reaches this state (0: no such promise). For map values (checked or
+  // not) it is one map element: a null check of one copy resolves every
+  // copy, and two pointers into it may be subtracted or compared. For
+  // scalars, one value: a bound learned on one copy bounds the others.
   uint32_t id = 0;
   Scalar s;  // the value of a scalar, the offset of a pointer
 
@@ -52,6 +57,12 @@ struct Value {
 };
 
 Value Join(const Value& a, const Value& b);
-Value Widen(const Value& prev, const Value& next);
+
+// Both point into one object the guest may see the layout of: the same
+// stack frame, the context, the same platform block, or the same map
+// element (one lookup's result and its copies, or one `lddw map_value`).
+// Only then does their difference or order reveal nothing but offsets:
+// two elements of a map lie wherever the host allocated them.
+bool SameObject(const Value& a, const Value& b);
 
 }  // namespace hu::verifier

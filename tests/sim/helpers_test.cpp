@@ -431,6 +431,54 @@ TEST_F(SimHelpers, VcpuStateReportsTheHostsView) {
   EXPECT_EQ(Hypercall(1, 2), -HU_ENOENT);
 }
 
+// A helper that fails writes zeros over the whole buffer it was given:
+// the verifier counts that buffer as written, so no byte of an earlier run
+// (0xaa here) may survive. r0 = the OR of the buffer's 8 words, or a
+// marker if the helper did not fail.
+std::string ZeroOnFailure(const std::string& call) {
+  std::string p = "lddw %r6, 0xaaaaaaaaaaaaaaaa\n";
+  for (int off = 8; off <= 64; off += 8) p += "stxdw [%r10-" + std::to_string(off) + "], %r6\n";
+  p += call + "\njsge %r0, 0, ok\nmov %r0, 0\n";
+  for (int off = 8; off <= 64; off += 8)
+    p += "ldxdw %r1, [%r10-" + std::to_string(off) + "]\nor %r0, %r1\n";
+  return p + "exit\nok:\nmov %r0, 7777\nexit\n";
+}
+
+TEST_F(SimHelpers, FailingHelpersZeroTheWholeBuffer) {
+  const uint64_t bitmap = Sym("page_free_bitmap");
+  const uint64_t end = kDirectMap + (64ull << 20);
+  const std::string dst = "mov %r1, %r10\nadd %r1, -64\nmov %r2, 64\n";
+  struct {
+    const char* what;
+    std::string call;
+    std::vector<hu_region> regions;
+  } cases[] = {
+      {"read_gva outside every region",
+       dst + "lddw %r3, " + Hex(bitmap - 4096) + "\ncall 4",
+       {{bitmap, 64, HU_REGION_READ, 0}}},
+      // The first page is mapped and copied, the second is not.
+      {"read_gva that faults half way",
+       dst + "lddw %r3, " + Hex(end - 32) + "\ncall 4",
+       {{end - 4096, 8192, HU_REGION_READ, 0}}},
+      {"read_gpa outside every region",
+       dst + "mov %r3, 0x3000\ncall 5",
+       {{0x1000000, 4096, HU_REGION_READ | HU_REGION_GPA, 0}}},
+      {"vcpu_state of a vCPU the guest does not have",
+       "mov %r1, 99\nmov %r2, %r10\nadd %r2, -64\nmov %r3, 64\ncall 9",
+       {}},
+      {"vcpu_state asked for more than its struct",
+       "mov %r1, 0\nmov %r2, %r10\nadd %r2, -64\nmov %r3, 64\nadd %r3, 1\nsub %r2, 1\ncall 9",
+       {}},
+  };
+  uint64_t id = 1;
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    ASSERT_TRUE(Install(id, HU_HOOK_TRACE_EXIT, ZeroOnFailure(c.call), c.regions).ok());
+    EXPECT_EQ(Hypercall(id), 0);
+    ++id;
+  }
+}
+
 TEST_F(SimHelpers, InstallRefusesWhatTheGuestGotWrong) {
   auto msg = [](const Status& s) { return s.ok() ? std::string("ok") : s.error().message; };
   Status s = Install(1, HU_HOOK_TRACE_EXIT, "lddw %r1, map[2]\n mov %r0, 0\n exit\n", {},

@@ -1,7 +1,11 @@
 // The helpers of abi.h for the sim backend. Every pointer a program passes
 // is checked with hu_interp_check before use, every guest address against
 // the program's registered regions and then the guest's page tables; errors
-// are negative HU_E* values, as the ABI says.
+// are negative HU_E* values, as the ABI says. A helper that writes into the
+// program's buffer writes all of it on every path once the buffer itself is
+// valid: zeros when it fails (as Linux's probe_read does), so the verifier
+// can count the buffer as written and no stale stack byte (an address from
+// an earlier run, say) ever reaches the program as data.
 #include <cstring>
 
 #include "hyperupcall/abi.h"
@@ -141,9 +145,13 @@ uint64_t KtimeNs(hu_run* run, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) 
 uint64_t VcpuState(hu_run* run, uint64_t vcpu, uint64_t dst, uint64_t size, uint64_t, uint64_t) {
   auto& env = EnvOf(run);
   auto& vcpus = env.site->guest->vcpus();
-  if (vcpu >= vcpus.size()) return Neg(HU_ENOENT);
-  if (size == 0 || size > sizeof(hu_vcpu_state)) return Neg(HU_EINVAL);
+  if (size == 0) return Neg(HU_EINVAL);
   if (hu_interp_check(run, dst, size, 1) != HU_RUN_OK) return Neg(HU_EFAULT);
+  auto* buf = reinterpret_cast<uint8_t*>(dst);
+  if (vcpu >= vcpus.size() || size > sizeof(hu_vcpu_state)) {
+    std::memset(buf, 0, size);
+    return vcpu >= vcpus.size() ? Neg(HU_ENOENT) : Neg(HU_EINVAL);
+  }
   const Vcpu& v = vcpus[vcpu];
   hu_vcpu_state s{};
   s.rip = v.rip;
@@ -155,7 +163,7 @@ uint64_t VcpuState(hu_run* run, uint64_t vcpu, uint64_t dst, uint64_t size, uint
   s.vcpu = v.id;
   s.running = v.running ? 1 : 0;
   s.cpl = v.cpl;
-  std::memcpy(reinterpret_cast<void*>(dst), &s, size);
+  std::memcpy(buf, &s, size);
   return 0;
 }
 

@@ -142,6 +142,12 @@ struct hu_ctx_mem_protect {
 /* ---------------------------------------------------------------------
  * Helpers: called with `call imm`, arguments in r1..r5, result in r0.
  * Errors are negative errno values.
+ *
+ * A helper that writes into the program's buffer (read_gva, read_gpa,
+ * vcpu_state) writes all `size` bytes on every path once the buffer itself
+ * is valid: zeros when it fails, as Linux's probe_read does. The verifier
+ * counts the buffer as written, so stale bytes (of an earlier run, or a
+ * host address) must never be left there.
  * ------------------------------------------------------------------- */
 enum hu_helper_id {
 	/* void *map_lookup_elem(map, const void *key): value or NULL */
@@ -164,7 +170,8 @@ enum hu_helper_id {
 	HU_HELPER_TRACE_OUTPUT = 7,
 	/* u64 ktime_ns(void): monotonic host time */
 	HU_HELPER_KTIME_NS = 8,
-	/* long vcpu_state(u32 vcpu, struct hu_vcpu_state *dst, u32 size) */
+	/* long vcpu_state(u32 vcpu, struct hu_vcpu_state *dst, u32 size):
+	 * the first size bytes of the struct, size 1..sizeof(the struct) */
 	HU_HELPER_VCPU_STATE = 9,
 	HU_HELPER_MAX = 10 /* one past the last id */
 };

@@ -20,19 +20,16 @@ struct Options {
   hu_hook_id hook = HU_HOOK_NONE;
   std::vector<hu_map_def> maps;  // lddw src=HU_PSEUDO_MAP_IDX imm=index
   uint32_t max_insns = HU_MAX_INSNS_DEFAULT;
+  // The verifier's budget: instructions it may process (every iteration of
+  // a loop is analysed, so long loops cost their length). The limit that
+  // rejects a bounded loop that is too long; operator policy raises it per
+  // domain (Policy::verifier_budget).
   uint64_t max_states = 1'000'000;
   std::chrono::milliseconds time_limit{2000};
   // Bit i: helper id i allowed by operator policy; intersected with the
   // helpers the hook itself allows.
   uint64_t allowed_helpers = ~0ull;
   int log_level = 0;  // 0: errors; 1: summary; 2: state at every insn
-  // After this many consecutive iterations of one loop head (counted from
-  // the last entry into the loop from outside, per call chain) the head
-  // state is widened: a loop that has not ended by then is driven to a
-  // repeated state and rejected quickly. So it is also, in effect, the most
-  // iterations a single loop may run. Higher values accept longer loops at
-  // the price of verification time (each iteration is analysed).
-  uint64_t loop_widen_after = 4096;
   // Drop a state covered by a completely explored one at the same point
   // (see engine/verifier/README.md). It only saves work; off is for
   // measuring how much.

@@ -40,9 +40,9 @@ int main(int argc, char** argv) {
   app.add_flag("--raw", raw, "the file holds 8-byte instruction slots");
   app.add_option("--log", opts.log_level, "0: errors, 1: summary, 2: state at every insn");
   app.add_option("--max-insns", opts.max_insns, "program size limit");
-  app.add_option("--max-states", opts.max_states, "instruction states explored limit");
-  app.add_option("--loop-iterations", opts.loop_widen_after,
-                 "consecutive iterations of one loop before its state is widened (default 4096)");
+  app.add_option("--budget,--max-states", opts.max_states,
+                 "instructions the verifier may process, loop iterations included (default "
+                 "1000000; operator policy: verifier_budget)");
   CLI11_PARSE(app, argc, argv);
 
   opts.hook = hu::verifier::HookFromName(hook);
