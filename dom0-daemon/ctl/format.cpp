@@ -86,6 +86,7 @@ json ToJson(const opv1::GetPolicyResponse& r) {
                                                               p.allowed_helpers().end()))},
             {"max_insns", p.max_insns()},
             {"run_budget", p.run_budget()},
+            {"verifier_budget", p.verifier_budget()},
             {"max_programs", p.max_programs()},
             {"require_approval", p.require_approval()},
             {"max_grace_us", p.max_grace_us()}};
@@ -145,11 +146,12 @@ std::string PolicyText(const opv1::GetPolicyResponse& r) {
   if (r.inherited()) scope += " (inherits the default)";
   return fmt::format(
       "policy {}\n  allowed_hooks     {}\n  allowed_helpers   {}\n  max_insns         {}\n"
-      "  run_budget        {}\n  max_programs      {}\n  require_approval  {}\n"
-      "  max_grace_us      {}\n",
+      "  run_budget        {}\n  verifier_budget   {}\n  max_programs      {}\n"
+      "  require_approval  {}\n  max_grace_us      {}\n",
       scope, list(p.allowed_hooks()), list(p.allowed_helpers()), p.max_insns(),
-      p.run_budget() ? std::to_string(p.run_budget()) : "backend default", p.max_programs(),
-      p.require_approval() ? "yes" : "no", p.max_grace_us());
+      p.run_budget() ? std::to_string(p.run_budget()) : "backend default",
+      p.verifier_budget() ? std::to_string(p.verifier_budget()) : "verifier default",
+      p.max_programs(), p.require_approval() ? "yes" : "no", p.max_grace_us());
 }
 
 std::string EventLine(const opv1::Event& e) {

@@ -27,6 +27,9 @@ void AddPolicyEditOptions(CLI::App* cmd, PolicyEdits& e) {
   cmd->add_option("--helpers", e.helpers, "allowed helpers, comma separated ('none' for none)");
   cmd->add_option("--max-insns", e.max_insns, "program size cap (instructions)");
   cmd->add_option("--run-budget", e.run_budget, "instructions per run (0: backend default)");
+  cmd->add_option("--verifier-budget", e.verifier_budget,
+                  "instructions the verifier may process per program, loop iterations included "
+                  "(0: verifier default)");
   cmd->add_option("--max-programs", e.max_programs, "installed + pending programs per domain");
   cmd->add_option("--require-approval", e.require_approval, "yes or no")
       ->check(CLI::IsMember({"yes", "no", "true", "false"}));
@@ -73,6 +76,7 @@ void ApplyPolicyEdits(const PolicyEdits& e, hyperupcall::operator_api::v1::Polic
   }
   if (e.max_insns >= 0) p->set_max_insns(static_cast<uint32_t>(e.max_insns));
   if (e.run_budget >= 0) p->set_run_budget(static_cast<uint64_t>(e.run_budget));
+  if (e.verifier_budget >= 0) p->set_verifier_budget(static_cast<uint64_t>(e.verifier_budget));
   if (e.max_programs >= 0) p->set_max_programs(static_cast<uint32_t>(e.max_programs));
   if (e.max_grace_us >= 0) p->set_max_grace_us(static_cast<uint32_t>(e.max_grace_us));
   if (!e.require_approval.empty()) {

@@ -13,7 +13,8 @@ namespace hu::ctl {
 
 struct PolicyEdits {
   std::string hooks, helpers;  // comma separated, "none" for none; empty: unchanged
-  int64_t max_insns = -1, run_budget = -1, max_programs = -1, max_grace_us = -1;
+  int64_t max_insns = -1, run_budget = -1, verifier_budget = -1, max_programs = -1,
+          max_grace_us = -1;
   std::string require_approval;  // yes|no|true|false; empty: unchanged
 };
 

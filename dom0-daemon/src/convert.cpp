@@ -76,6 +76,7 @@ void ToProto(const Policy& p, hyperupcall::operator_api::v1::Policy* out) {
   for (auto& h : HelperMaskNames(p.allowed_helpers)) out->add_allowed_helpers(h);
   out->set_max_insns(p.max_insns);
   out->set_run_budget(p.run_budget);
+  out->set_verifier_budget(p.verifier_budget);
   out->set_max_programs(p.max_programs);
   out->set_require_approval(p.require_approval);
   out->set_max_grace_us(p.max_grace_us);
@@ -103,6 +104,7 @@ Result<Policy> FromProto(const hyperupcall::operator_api::v1::Policy& in) {
   }
   p.max_insns = in.max_insns();
   p.run_budget = in.run_budget();
+  p.verifier_budget = in.verifier_budget();
   p.max_programs = in.max_programs();
   p.require_approval = in.require_approval();
   p.max_grace_us = in.max_grace_us();

@@ -204,8 +204,7 @@ Status Core::Restore() {
     verifier::Options opts;
     opts.hook = r.hook;
     for (const auto& m : r.maps) opts.maps.push_back(m.def);
-    opts.max_insns = p.max_insns;
-    opts.allowed_helpers = p.allowed_helpers;
+    ApplyPolicy(p, &opts);
     opts.time_limit = std::chrono::milliseconds(cfg_.verifier_time_limit_ms);
     verifier::Report rep;
     if (allowed) rep = verifier::Verify(r.insns, opts);

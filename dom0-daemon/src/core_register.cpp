@@ -73,8 +73,7 @@ Result<RegisterOutcome> Core::Register(uint32_t domid, const RawProgram& raw) {
   verifier::Options opts;
   opts.hook = rec.hook;
   for (const auto& m : rec.maps) opts.maps.push_back(m.def);
-  opts.max_insns = policy.max_insns;
-  opts.allowed_helpers = policy.allowed_helpers;
+  ApplyPolicy(policy, &opts);
   opts.log_level = cfg_.verifier_log_level;
   opts.time_limit = std::chrono::milliseconds(cfg_.verifier_time_limit_ms);
   verifier::Report report = verifier::Verify(rec.insns, opts);

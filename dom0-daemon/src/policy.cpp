@@ -33,7 +33,18 @@ Status ValidatePolicy(const Policy& p) {
     return MakeError(ErrorCode::kInvalidArgument, fmt::format("max_grace_us {} out of range 0..{}",
                                                               p.max_grace_us, kPolicyMaxGraceCap));
   }
+  if (p.verifier_budget > kPolicyVerifierBudgetCap) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("verifier_budget {} out of range 0..{}", p.verifier_budget,
+                                 kPolicyVerifierBudgetCap));
+  }
   return Status::Ok();
+}
+
+void ApplyPolicy(const Policy& p, verifier::Options* opts) {
+  opts->max_insns = p.max_insns;
+  opts->allowed_helpers = p.allowed_helpers;
+  if (p.verifier_budget) opts->max_states = p.verifier_budget;
 }
 
 nlohmann::json PolicyToJson(const Policy& p) {
@@ -42,6 +53,7 @@ nlohmann::json PolicyToJson(const Policy& p) {
       {"allowed_helpers", HelperMaskNames(p.allowed_helpers)},
       {"max_insns", p.max_insns},
       {"run_budget", p.run_budget},
+      {"verifier_budget", p.verifier_budget},
       {"max_programs", p.max_programs},
       {"require_approval", p.require_approval},
       {"max_grace_us", p.max_grace_us},
@@ -73,6 +85,8 @@ Result<Policy> PolicyFromJson(const nlohmann::json& j) {
     }
     p.max_insns = j.at("max_insns").get<uint32_t>();
     p.run_budget = j.at("run_budget").get<uint64_t>();
+    // Absent in policies stored before it existed: the verifier's default.
+    p.verifier_budget = j.value("verifier_budget", uint64_t{0});
     p.max_programs = j.at("max_programs").get<uint32_t>();
     p.require_approval = j.at("require_approval").get<bool>();
     p.max_grace_us = j.at("max_grace_us").get<uint32_t>();

@@ -13,6 +13,7 @@
 
 #include "hyperupcall/daemon/backend.hpp"
 #include "hyperupcall/result.hpp"
+#include "hyperupcall/verifier.hpp"
 
 namespace hu::daemon {
 
@@ -21,6 +22,10 @@ struct Policy {
   uint64_t allowed_helpers = 0;  // bit i: helper id i
   uint32_t max_insns = HU_MAX_INSNS_DEFAULT;
   uint64_t run_budget = 0;  // instructions per run, 0 = backend default
+  // Instructions the verifier may process for one program (every iteration
+  // of a loop counts), 0 = the verifier's default: raise it for a domain
+  // whose bounded loops are longer than the default allows.
+  uint64_t verifier_budget = 0;
   uint32_t max_programs = 8;
   bool require_approval = false;
   uint32_t max_grace_us = 100;
@@ -35,8 +40,13 @@ Policy DefaultPolicy();
 inline constexpr uint32_t kPolicyMaxInsnsCap = 1'000'000;
 inline constexpr uint32_t kPolicyMaxProgramsCap = 1024;
 inline constexpr uint32_t kPolicyMaxGraceCap = 100'000;
+inline constexpr uint64_t kPolicyVerifierBudgetCap = 64'000'000;
 
 Status ValidatePolicy(const Policy& p);
+
+// The verifier's limits for a program of a domain under `p`: size, helpers,
+// and the budget of instructions it may process.
+void ApplyPolicy(const Policy& p, verifier::Options* opts);
 
 nlohmann::json PolicyToJson(const Policy& p);
 Result<Policy> PolicyFromJson(const nlohmann::json& j);

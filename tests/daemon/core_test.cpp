@@ -117,6 +117,28 @@ TEST_F(CoreTest, PolicyIsCheckedBeforeTheVerifier) {
   EXPECT_EQ(other->verdict.kind, VerdictKind::kAccepted) << other->verdict.message;
 }
 
+// The verifier's budget comes from the domain's policy: a default lowered
+// below what a 300-iteration loop needs rejects it naming the budget, and a
+// domain whose own policy raises the budget gets it accepted.
+TEST_F(CoreTest, PolicyVerifierBudgetLimitsLoopsPerDomain) {
+  constexpr const char* kLoop =
+      "mov %r0, 0\nmov %r6, 300\nloop:\nadd %r0, 1\nsub %r6, 1\njne %r6, 0, loop\nexit\n";
+  Policy low = DefaultPolicy();
+  low.verifier_budget = 500;
+  ASSERT_TRUE(core_->SetPolicy(std::nullopt, low).ok());
+  Policy high = low;
+  high.verifier_budget = 5000;
+  ASSERT_TRUE(core_->SetPolicy(1, high).ok());
+  auto out = core_->Register(2, Prog("mem.reclaim", "loop", kLoop));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->verdict.kind, VerdictKind::kRejected);
+  EXPECT_NE(out->verdict.message.find("budget of 500 instructions"), std::string::npos)
+      << out->verdict.message;
+  auto raised = core_->Register(1, Prog("mem.reclaim", "loop", kLoop));
+  ASSERT_TRUE(raised.ok());
+  EXPECT_EQ(raised->verdict.kind, VerdictKind::kAccepted) << raised->verdict.message;
+}
+
 // A libvirt domain's policy is kept under its UUID: it follows the domain
 // to its next domid, survives a restart, and the domid it left does not
 // keep it; a domid row from before moves to the UUID once it is known.

@@ -130,10 +130,20 @@ TEST(PolicyJson, RoundTripsAndRejectsUnknownNames) {
   p.allowed_hooks = 1ull << HU_HOOK_TRACE_EXIT;
   p.require_approval = true;
   p.run_budget = 5000;
+  p.verifier_budget = 2'000'000;
   auto back = PolicyFromJson(PolicyToJson(p));
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(*back, p);
   auto j = PolicyToJson(p);
+  // A policy stored before verifier_budget existed keeps the default.
+  auto old = j;
+  old.erase("verifier_budget");
+  auto back_old = PolicyFromJson(old);
+  ASSERT_TRUE(back_old.ok());
+  EXPECT_EQ(back_old->verifier_budget, 0u);
+  auto huge = j;
+  huge["verifier_budget"] = kPolicyVerifierBudgetCap + 1;
+  EXPECT_FALSE(PolicyFromJson(huge).ok());
   j["allowed_helpers"].push_back("format_disk");
   auto bad = PolicyFromJson(j);
   ASSERT_FALSE(bad.ok());

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "guest.hpp"
@@ -48,6 +49,10 @@ class Program {
   const std::vector<hu_region>& regions() const { return image_.regions; }
 
   RunOutcome Run(const RunSite& site, const void* ctx, uint32_t ctx_size);
+  // The stack runs use. It keeps what the last run left (as Xen's per-CPU
+  // buffer does); the soundness harness fills it with patterns to catch a
+  // verified program that reads bytes it did not write.
+  std::span<uint8_t> stack() { return stack_; }
 
   // What a run's env points to, for the helpers.
   struct Env {
