@@ -7,7 +7,6 @@
 #include <array>
 
 #include "hyperupcall/disasm.hpp"
-#include "liveness.hpp"
 
 namespace hu::verifier {
 namespace {
@@ -18,12 +17,6 @@ constexpr uint64_t kMaxStateBytes = 256ull << 20;
 
 // The per-instruction log of a long analysis is capped like its states.
 constexpr size_t kMaxLogBytes = 16u << 20;
-
-// Explored states kept for pruning: at most this many per key, and this
-// much memory in all. Past either, states are explored without being kept:
-// pruning only saves work, so running out of room costs time, not safety.
-constexpr size_t kExploredPerKey = 8;
-constexpr uint64_t kMaxExploredBytes = 64ull << 20;
 
 uint64_t Bytes(const State& st) { return st.frames.size() * sizeof(Frame); }
 
@@ -36,10 +29,7 @@ Analyzer::Analyzer(std::span<const hu_insn> prog, const Cfg& cfg, const Options&
       opts_(opts),
       platform_(platform),
       ctx_(platform.Context(opts.hook)),
-      entry_(platform.Entry(opts.hook)),
-      live_(LiveIn(prog, cfg)),
-      visits_(prog.size(), 0),
-      kept_(prog.size(), 0) {}
+      entry_(platform.Entry(opts.hook)) {}
 
 Failure Analyzer::Fault(int32_t pc, std::string reason, const State& st,
                         std::initializer_list<int> regs) const {
@@ -69,101 +59,71 @@ Analyzer::Fail Analyzer::Read(int32_t pc, const State& st, int r, const char* wh
   return std::nullopt;
 }
 
-Failure Analyzer::Exhausted(int32_t pc, const std::string& limit, bool budget) const {
+Failure Analyzer::Exhausted(int32_t pc, const State& st, const std::string& limit,
+                            bool budget) const {
   const std::string raise =
       budget ? " (operator policy raises a domain's budget: verifier_budget; hu-verify --budget)"
              : "";
-  // The loop to blame: of those that ran an iteration lately (an inner loop
-  // that finished long ago is not it), the one with the most iterations.
-  const uint64_t recent = insns_ - std::min<uint64_t>(insns_, insns_ / 4 + 1);
-  const Key* best = nullptr;
-  uint64_t most = 0;
-  for (const auto& [key, n] : iterations_) {
-    if (n.last_seen >= recent && (best == nullptr || n.iterations > most)) {
-      best = &key;
-      most = n.iterations;
-    }
-  }
+  // The loop to blame: of those the state is in, the one with the most
+  // iterations.
+  const LoopIter* best = nullptr;
+  for (const Frame& f : st.frames)
+    for (int i = 0; i < f.nloops; i++)
+      if (best == nullptr || f.loops[i].n > best->n) best = &f.loops[i];
   if (best == nullptr) return Failure{pc, "program too complex: " + limit + " ran out" + raise, ""};
-  const int32_t head = best->back();
+  const int32_t head = best->head;
   return Failure{head,
-                 "loop not finished within " + limit + ": it had run " + std::to_string(most) +
+                 "loop not finished within " + limit + ": it had run " + std::to_string(best->n) +
                      " iterations (back edge from insn " +
                      std::to_string(cfg_.back_edge_from[head]) + "); bound it more tightly" +
                      (budget ? ", or ask for a larger budget" + raise : ""),
                  ""};
 }
 
-Analyzer::Key Analyzer::KeyOf(const State& st, int32_t pc) const {
+// Iterations are tagged so that no count is ever taken for a pc or a call
+// site (both below 2^30).
+constexpr int32_t kIterationTag = 1 << 30;
+
+Analyzer::Key Analyzer::KeyOf(const State& st, int32_t pc, KeyKind kind) const {
   Key k;
-  k.reserve(st.frames.size());
-  for (size_t i = 1; i < st.frames.size(); i++) k.push_back(st.frames[i].callsite);
+  k.reserve(st.frames.size() * 2 + 1);
+  for (size_t i = 0; i < st.frames.size(); i++) {
+    const Frame& f = st.frames[i];
+    if (i > 0) k.push_back(f.callsite);
+    if (kind == KeyKind::kPlace) continue;
+    for (int l = 0; l < f.nloops; l++) {
+      k.push_back(f.loops[l].head);
+      bool own = kind == KeyKind::kHead && i + 1 == st.frames.size() && l + 1 == f.nloops;
+      if (!own)
+        k.push_back(kIterationTag +
+                    static_cast<int32_t>(std::min<uint32_t>(f.loops[l].n, kIterationTag - 1)));
+    }
+  }
   k.push_back(pc);
   return k;
 }
 
-bool Analyzer::Covered(const Key& key, int32_t pc, const State& st) const {
-  if (kept_[pc] == 0) return false;
-  auto it = explored_.find(key);
-  if (it == explored_.end()) return false;
-  // The registers that matter: live here in the top frame; in a caller's
-  // frame, those live after its call returns (r0-r5 are rewritten then).
-  std::array<uint16_t, HU_MAX_CALL_DEPTH> live;
-  const size_t n = st.frames.size();
-  if (n > live.size()) return false;
-  for (size_t f = 0; f + 1 < n; f++)
-    live[f] = static_cast<uint16_t>(live_[st.frames[f + 1].callsite + 1] & ~0x3fu);
-  live[n - 1] = live_[pc];
-  for (const Explored& e : it->second)
-    if (e.complete && st.In(e.st, std::span(live.data(), n))) return true;
-  return false;
+void Analyzer::Enter(State& st, int32_t pc) const {
+  Frame& f = st.top();
+  while (f.nloops > 0 && !cfg_.InLoop(pc, f.loops[f.nloops - 1].head)) f.nloops--;
+  if (!cfg_.loop_head[pc]) return;
+  if (f.nloops > 0 && f.loops[f.nloops - 1].head == pc) {
+    f.loops[f.nloops - 1].n++;  // back to the head from inside: the next iteration
+  } else if (f.nloops < kMaxLoopDepth) {
+    f.loops[f.nloops++] = {pc, 0};
+  }
 }
 
-void Analyzer::Push(int32_t pc, State&& st, int32_t from) {
-  auto key = KeyOf(st, pc);
-  if (opts_.prune && Covered(key, pc, st)) {
-    pruned_++;
-    if (opts_.log_level >= 2 && !log_full_)
-      log_ += std::to_string(pc) + ": pruned: covered by a completely explored state\n";
-    return;
-  }
+void Analyzer::Push(int32_t pc, State&& st) {
+  Enter(st, pc);
   states_++;
-  if (cfg_.loop_head[pc]) {
-    // Consecutive iterations: an inner loop starts afresh on each
-    // iteration of the outer one.
-    const auto& back = from >= 0 ? cfg_.back_to[from] : std::vector<int32_t>{};
-    bool is_back = std::find(back.begin(), back.end(), pc) != back.end();
-    LoopCount& n = iterations_[key];
-    n.iterations = is_back ? n.iterations + 1 : 0;
-    n.last_seen = insns_;
-  }
+  auto key = KeyOf(st, pc, KeyKind::kIterations);
   auto it = pending_.find(key);
   if (it == pending_.end()) {
     state_bytes_ += Bytes(st);
-    it = pending_.emplace(std::move(key), Pending{std::move(st), {}}).first;
-  } else if (!st.In(it->second.st)) {
-    it->second.st = Join(it->second.st, st);
-  }
-  // The waiting state now stands for this one too: its node is not
-  // complete before that state's exploration is.
-  // Nodes run one after the other, so all pushes of `cur_` are consecutive:
-  // if it is a parent already, it is the last one.
-  auto& parents = it->second.parents;
-  if (cur_ != kNoNode && (parents.empty() || parents.back() != cur_)) {
-    parents.push_back(cur_);
-    nodes_[cur_].open++;
-  }
-}
-
-void Analyzer::Complete(uint32_t node) {
-  std::vector<uint32_t> todo{node};
-  while (!todo.empty()) {
-    Node& n = nodes_[todo.back()];
-    todo.pop_back();
-    if (n.saved_in) (*n.saved_in)[n.saved_at].complete = true;
-    for (uint32_t p : n.parents)
-      if (--nodes_[p].open == 0) todo.push_back(p);
-    std::vector<uint32_t>().swap(n.parents);
+    pending_.emplace(std::move(key), std::move(st));
+  } else if (!st.In(it->second)) {
+    it->second = Join(it->second, st);
   }
 }
 
@@ -190,18 +150,16 @@ std::optional<Failure> Analyzer::Run(Report* report) {
     }
   }
   f.regs[HU_REG_FP] = Value::Ptr(Kind::kStack, 0);
-  Push(0, std::move(init), -1);
+  Push(0, std::move(init));
 
   std::vector<Succ> out;
   Fail fail;
   while (!pending_.empty() && !fail) {
     auto node = pending_.extract(pending_.begin());
     int32_t pc = node.key().back();
-    State st = std::move(node.mapped().st);
+    State st = std::move(node.mapped());
     state_bytes_ -= Bytes(st);
-    cur_ = static_cast<uint32_t>(nodes_.size());
-    nodes_.push_back(Node{std::move(node.mapped().parents), 0, nullptr, 0});
-    if (state_bytes_ + nodes_.size() * sizeof(Node) > kMaxStateBytes) {
+    if (state_bytes_ > kMaxStateBytes) {
       fail = Failure{pc,
                      "too complex: abstract states need more than " +
                          std::to_string(kMaxStateBytes >> 20) + " MiB",
@@ -209,12 +167,21 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       break;
     }
     if (cfg_.loop_head[pc]) {
-      auto [it, fresh] = heads_.try_emplace(node.key(), st);
+      Key head_key = KeyOf(st, pc, KeyKind::kHead);
+      auto [it, fresh] = heads_.try_emplace(KeyOf(st, pc, KeyKind::kPlace), Head{head_key, st});
       if (fresh) state_bytes_ += Bytes(st);
-      State& last = it->second;
+      // Another iteration of an enclosing loop: this loop starts afresh.
+      if (!fresh && it->second.key != head_key) {
+        it->second = Head{std::move(head_key), st};
+        fresh = true;
+      }
+      State& last = it->second.st;
       if (!fresh) {
-        if (st == last) {
-          uint64_t n = iterations_[node.key()].iterations;
+        if (st.SameContents(last)) {
+          const Frame& top = st.top();
+          uint32_t n = top.nloops > 0 && top.loops[top.nloops - 1].head == pc
+                           ? top.loops[top.nloops - 1].n
+                           : 0;
           fail = Fault(pc,
                        "loop may not terminate: iteration " + std::to_string(n) +
                            " reaches its head in the same state as the one before (nothing the "
@@ -228,23 +195,10 @@ std::optional<Failure> Analyzer::Run(Report* report) {
         last = st;
       }
     }
-    // Only code that runs again is worth keeping states for: loop-free code
-    // reaches each key once. The first visit of a pc is not kept, so its
-    // copy costs nothing where pruning cannot help.
-    if (opts_.prune && visits_[pc]++ > 0) {
-      auto& saved = explored_[node.key()];
-      if (saved.size() < kExploredPerKey && explored_bytes_ + Bytes(st) <= kMaxExploredBytes) {
-        explored_bytes_ += Bytes(st);
-        nodes_[cur_].saved_in = &saved;
-        nodes_[cur_].saved_at = static_cast<uint32_t>(saved.size());
-        saved.push_back(Explored{st, false});
-        kept_[pc]++;
-      }
-    }
     // Run straight-line code in place; stop where paths split or merge.
     for (;;) {
       if (++insns_ > opts_.max_states) {
-        fail = Exhausted(pc,
+        fail = Exhausted(pc, st,
                          "the verifier's budget of " + std::to_string(opts_.max_states) +
                              " instructions processed",
                          true);
@@ -252,7 +206,7 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       }
       if ((insns_ & 1023) == 0 && std::chrono::steady_clock::now() - start > opts_.time_limit) {
         fail = Exhausted(
-            pc,
+            pc, st,
             "the verification time limit of " + std::to_string(opts_.time_limit.count()) + " ms",
             false);
         break;
@@ -271,21 +225,16 @@ std::optional<Failure> Analyzer::Run(Report* report) {
           out[0].st.frames.size() == st_frames && out[0].pc > pc) {
         pc = out[0].pc;
         st = std::move(out[0].st);
+        Enter(st, pc);
         continue;
       }
-      for (auto& s : out) {
-        // A return lands after the call site: not a CFG edge from `pc`.
-        bool returned = s.st.frames.size() < st_frames;
-        Push(s.pc, std::move(s.st), returned ? -1 : pc);
-      }
+      for (auto& s : out) Push(s.pc, std::move(s.st));
       break;
     }
-    if (!fail && nodes_[cur_].open == 0) Complete(cur_);
   }
 
   report->insns_processed = insns_;
   report->states = states_;
-  report->pruned = pruned_;
   if (have_r0_) {
     report->r0.smin = r0_.smin;
     report->r0.smax = r0_.smax;

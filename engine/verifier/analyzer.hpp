@@ -1,21 +1,11 @@
-// The forward analyzer. States are keyed by (call chain, pc) and processed
-// in order of that key, so in loop-free code every predecessor of a merge
-// point is done before it and the states that reach it are joined once.
-// A back edge reaches a smaller key: the loop is unrolled one iteration at
-// a time, until every path leaves it. A loop whose head state repeats is
-// rejected; so is one still running when the budget of instructions
-// processed (Options::max_states) is spent, naming the loop.
-//
-// Pruning: a state is dropped when one waiting at the same key covers it,
-// or when an explored state at that key covers it (in the registers live
-// there, and every stack) and that state's exploration is *complete*: every
-// state derived from it has been explored, up to exits or to states that
-// were themselves pruned against complete ones. A state that is still in
-// progress (e.g. an earlier iteration of the loop we are in) never prunes:
-// that is the termination proof. Completion happens strictly after the
-// completion of everything a state leads to, so ordering states by the
-// time they completed bounds every execution from a complete state, and
-// one from a dropped state is one from the state covering it.
+// The forward analyzer. States are keyed by call chain, the iteration of
+// every loop they are in, and pc, and processed in the order of that key:
+// in loop-free code every predecessor of a merge point is done before it
+// and the states that reach it are joined once; a loop runs one iteration
+// at a time, each to its end before the next, and iterations are never
+// joined with each other (their exits are, after the loop). A loop whose
+// head state repeats is rejected; so is one still running when the budget
+// of instructions processed (Options::max_states) is spent, naming it.
 #pragma once
 
 #include <chrono>
@@ -46,24 +36,6 @@ class Analyzer {
     State st;
   };
   using Key = std::vector<int32_t>;
-  // A state waiting at a key, and the nodes whose successors it joins.
-  struct Pending {
-    State st;
-    std::vector<uint32_t> parents;
-  };
-  // An explored state kept for pruning.
-  struct Explored {
-    State st;
-    bool complete = false;
-  };
-  // One state taken from the work list and run until paths split or merge.
-  // Complete once `open` (waiting states it contributed to) drops to 0.
-  struct Node {
-    std::vector<uint32_t> parents;
-    uint32_t open = 0;
-    std::vector<Explored>* saved_in = nullptr;  // where its state is kept, if it is
-    uint32_t saved_at = 0;
-  };
 
   Fail Step(int32_t pc, State& st, std::vector<Succ>& out);
   Fail Alu(int32_t pc, const hu_insn& insn, State& st);
@@ -93,18 +65,23 @@ class Analyzer {
               bool write);
 
   Fail Read(int32_t pc, const State& st, int r, const char* what = nullptr) const;
-  // The budget or the time limit ran out at `pc`: names the loop that was
-  // running, if one was.
-  Failure Exhausted(int32_t pc, const std::string& limit, bool budget) const;
+  // The budget or the time limit ran out at `pc` in state `st`: names the
+  // loop that was running, if one was.
+  Failure Exhausted(int32_t pc, const State& st, const std::string& limit, bool budget) const;
   Failure Fault(int32_t pc, std::string reason, const State& st,
                 std::initializer_list<int> regs) const;
-  Key KeyOf(const State& st, int32_t pc) const;
-  // `from`: the instruction the state comes from (-1: entry or a return).
-  // The state comes from node `cur_` (none at entry).
-  void Push(int32_t pc, State&& st, int32_t from);
-  // Covered by a complete explored state at `key`.
-  bool Covered(const Key& key, int32_t pc, const State& st) const;
-  void Complete(uint32_t node);
+  // Where states wait: the call chain, the iteration of every loop they
+  // are in, and pc (kIterations). A loop head's previous iteration is
+  // under kPlace (call chain and pc), with its kHead key (the iteration of
+  // every enclosing loop): one entry per head, replaced when an enclosing
+  // loop moves on, as iterations run in order.
+  enum class KeyKind { kIterations, kHead, kPlace };
+  Key KeyOf(const State& st, int32_t pc, KeyKind kind) const;
+  // The state moves to `pc`: leaves the loops of its frame that pc is not
+  // in, and starts or counts an iteration when pc is a loop head.
+  void Enter(State& st, int32_t pc) const;
+  // Waits at `pc` (joined with the state waiting there).
+  void Push(int32_t pc, State&& st);
 
   std::span<const hu_insn> prog_;
   const Cfg& cfg_;
@@ -113,28 +90,16 @@ class Analyzer {
   const ContextLayout* ctx_;
   std::vector<EntryArg> entry_;
 
-  std::vector<uint16_t> live_;  // live registers before each insn
-
-  std::map<Key, Pending> pending_;
-  std::map<Key, State> heads_;  // last state at each loop head
-  // Per loop head: iterations since it was last entered from outside, and
-  // when (insns_) it last ran one, to name the loop a budget ran out in.
-  struct LoopCount {
-    uint64_t iterations = 0;
-    uint64_t last_seen = 0;
+  std::map<Key, State> pending_;
+  struct Head {
+    Key key;  // kHead
+    State st;
   };
-  std::map<Key, LoopCount> iterations_;
-  std::map<Key, std::vector<Explored>> explored_;
-  // Per pc (any call chain): nodes started there, states kept there.
-  std::vector<uint32_t> visits_, kept_;
-  std::vector<Node> nodes_;
-  static constexpr uint32_t kNoNode = UINT32_MAX;
-  uint32_t cur_ = kNoNode;
+  std::map<Key, Head> heads_;  // last state at each loop head, by kPlace
   bool have_r0_ = false;
   Scalar r0_;
-  uint64_t insns_ = 0, states_ = 0, pruned_ = 0;
-  uint64_t state_bytes_ = 0;     // held in pending_ and heads_
-  uint64_t explored_bytes_ = 0;  // held in explored_
+  uint64_t insns_ = 0, states_ = 0;
+  uint64_t state_bytes_ = 0;  // held in pending_ and heads_
   std::string log_;
   bool log_full_ = false;
   // Per frame depth and stack byte: the last instruction that may have

@@ -1,5 +1,6 @@
 #include "cfg.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "hyperupcall/decode.hpp"
@@ -34,6 +35,53 @@ std::optional<std::string> Unsupported(const hu_insn& insn) {
     if (insn.src == HU_CALL_BTF) return "calls by BTF id (kfuncs) are not supported";
   }
   return std::nullopt;
+}
+
+// The loop forest of Cfg: heads from the innermost out (decreasing DFS
+// preorder: an inner head is discovered after its outer one); each loop's
+// code is found backwards from its back edges, stopping at its head and at
+// code discovered before it (a jump into a loop's middle from outside, in an
+// irreducible graph, does not drag the code before the loop in). Code that
+// already belongs to an inner loop makes that loop a child of this one.
+void BuildLoopForest(Cfg* cfg, const std::vector<int32_t>& preorder) {
+  const int32_t n = static_cast<int32_t>(cfg->succ.size());
+  cfg->loop_of.assign(n, -1);
+  cfg->loop_parent.assign(n, -1);
+  std::vector<std::vector<int32_t>> preds(n);
+  for (int32_t pc = 0; pc < n; pc++)
+    for (int32_t t : cfg->succ[pc]) preds[t].push_back(pc);
+  std::vector<int32_t> heads;
+  for (int32_t pc = 0; pc < n; pc++)
+    if (cfg->loop_head[pc]) heads.push_back(pc);
+  std::sort(heads.begin(), heads.end(),
+            [&](int32_t a, int32_t b) { return preorder[a] > preorder[b]; });
+  // rep[x]: the outermost loop found so far that x belongs to, or x.
+  std::vector<int32_t> rep(n);
+  for (int32_t pc = 0; pc < n; pc++) rep[pc] = pc;
+  auto find = [&](int32_t x) {
+    while (rep[x] != x) x = rep[x] = rep[rep[x]];
+    return x;
+  };
+  std::vector<int32_t> stack;
+  for (int32_t h : heads) {
+    cfg->loop_of[h] = h;
+    stack.clear();
+    for (int32_t p : preds[h])
+      if (std::find(cfg->back_to[p].begin(), cfg->back_to[p].end(), h) != cfg->back_to[p].end())
+        stack.push_back(p);
+    while (!stack.empty()) {
+      int32_t x = find(stack.back());
+      stack.pop_back();
+      if (x == h || preorder[x] < preorder[h]) continue;
+      if (cfg->loop_of[x] == x) {
+        cfg->loop_parent[x] = h;  // an inner loop's head
+      } else {
+        cfg->loop_of[x] = h;
+      }
+      rep[x] = h;
+      for (int32_t p : preds[x]) stack.push_back(p);
+    }
+  }
 }
 
 }  // namespace
@@ -87,8 +135,11 @@ std::optional<Failure> BuildCfg(std::span<const hu_insn> prog, Cfg* cfg) {
 
   // Depth-first search from the entry: reachability and back edges.
   std::vector<uint8_t> color(n, 0);  // 0 new, 1 on the stack, 2 done
+  std::vector<int32_t> preorder(n, -1);
+  int32_t discovered = 0;
   std::vector<std::pair<int32_t, size_t>> stack{{0, 0}};
   color[0] = 1;
+  preorder[0] = discovered++;
   while (!stack.empty()) {
     auto& [pc, i] = stack.back();
     if (i == cfg->succ[pc].size()) {
@@ -103,11 +154,13 @@ std::optional<Failure> BuildCfg(std::span<const hu_insn> prog, Cfg* cfg) {
       cfg->back_to[pc].push_back(t);
     } else if (color[t] == 0) {
       color[t] = 1;
+      preorder[t] = discovered++;
       stack.push_back({t, 0});
     }
   }
   for (int32_t pc = 0; pc < n; pc++)
     if (!cfg->second_slot[pc] && color[pc] == 0) return Failure{pc, "unreachable instruction", ""};
+  BuildLoopForest(cfg, preorder);
   return std::nullopt;
 }
 

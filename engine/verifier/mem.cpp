@@ -117,12 +117,15 @@ Analyzer::Fail Analyzer::StackRead(int32_t pc, const State& st, const Value& ptr
                                    int64_t hi, uint32_t size, Value* loaded, bool sext,
                                    const char* who) {
   const Frame& f = st.frames[ptr.ref];
-  // A register fill gets the spilled value back; a helper reading the slot
-  // as data must not see a pointer (checked byte by byte below).
-  if (loaded && lo == hi && size == 8 && lo % 8 == 0) {
+  // A register fill gets the spilled value back (a narrow spill when the
+  // load is exactly its bytes); a helper reading the slot as data must not
+  // see a pointer (checked byte by byte below).
+  if (loaded && lo == hi) {
     int slot = static_cast<int>((lo + HU_STACK_FRAME) / 8);
-    if (f.IsSpill(slot)) {
+    int at = static_cast<int>((lo + HU_STACK_FRAME) % 8);
+    if (f.IsSpill(slot) && f.SpillOff(slot) == at && f.SpillSize(slot) == static_cast<int>(size)) {
       *loaded = f.spill(slot);
+      if (size < 8) *loaded = Value::Num(sext ? Sext(loaded->s, size * 8) : loaded->s);
       return std::nullopt;
     }
   }
@@ -159,12 +162,21 @@ Analyzer::Fail Analyzer::StackRead(int32_t pc, const State& st, const Value& ptr
 void Analyzer::StackWrite(int32_t pc, State& st, const Value& ptr, int64_t lo, int64_t hi,
                           uint32_t min, uint32_t max, const Value& v) {
   Frame& f = st.frames[ptr.ref];
+  const int slot = static_cast<int>((lo + HU_STACK_FRAME) / 8);
   if (lo == hi && min == 8 && max == 8 && lo % 8 == 0) {
-    f.SetSpill(static_cast<int>((lo + HU_STACK_FRAME) / 8), v);
+    f.SetSpill(slot, v);
     return;
   }
   bool zero =
       v.kind == Kind::kScalar && Trunc(v.s, max * 8).IsConst() && Trunc(v.s, max * 8).Value() == 0;
+  // A narrower scalar at a known, naturally aligned offset keeps its value
+  // (what a load of the same bytes gets back); zeros stay zero bytes.
+  if (lo == hi && min == max && max < 8 && lo % max == 0 && v.kind == Kind::kScalar && !zero) {
+    BreakSpill(f, slot);
+    f.SetSpill(slot, Value::Num(Trunc(v.s, max * 8)), static_cast<int>((lo + HU_STACK_FRAME) % 8),
+               static_cast<int>(max));
+    return;
+  }
   const Footprint fp = StackFootprint(lo, hi, ptr.s.t, min, max);
   for (int64_t i = lo; i < hi + max; i++) {
     if (!fp.May(i)) continue;

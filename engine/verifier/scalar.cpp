@@ -263,6 +263,22 @@ Scalar Scalar::SRange(int64_t lo, int64_t hi) {
 }
 
 bool Scalar::Normalize() {
+  // A known value (loop counters, offsets, most immediates) fixes every
+  // view at once; it only has to lie within the bounds already there.
+  if (t.mask == 0) {
+    const uint64_t v = t.value;
+    const uint32_t v32 = static_cast<uint32_t>(v);
+    const int64_t sv = static_cast<int64_t>(v);
+    const int32_t sv32 = static_cast<int32_t>(v32);
+    if (v < umin || v > umax || sv < smin || sv > smax || v32 < u32min || v32 > u32max ||
+        sv32 < s32min || sv32 > s32max)
+      return false;
+    umin = umax = v;
+    smin = smax = sv;
+    u32min = u32max = v32;
+    s32min = s32max = sv32;
+    return true;
+  }
   for (int iter = 0; iter < 4; iter++) {
     Scalar old = *this;
     // Known bits bound every view.

@@ -1,5 +1,6 @@
 #include "state.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bit>
 
@@ -9,7 +10,10 @@ Frame& Frame::operator=(const Frame& o) {
   regs = o.regs;
   bytes = o.bytes;
   callsite = o.callsite;
+  loops = o.loops;
+  nloops = o.nloops;
   spilled_ = o.spilled_;
+  shape_ = o.shape_;
   for (uint64_t m = spilled_; m; m &= m - 1) {
     int slot = std::countr_zero(m);
     slots_[slot].v = o.slots_[slot].v;
@@ -18,23 +22,29 @@ Frame& Frame::operator=(const Frame& o) {
 }
 
 bool Frame::operator==(const Frame& o) const {
+  return nloops == o.nloops && std::equal(loops.begin(), loops.begin() + nloops, o.loops.begin()) &&
+         SameContents(o);
+}
+
+bool Frame::SameContents(const Frame& o) const {
   if (spilled_ != o.spilled_ || callsite != o.callsite || regs != o.regs || bytes != o.bytes)
     return false;
   for (uint64_t m = spilled_; m; m &= m - 1) {
     int slot = std::countr_zero(m);
-    if (!(slots_[slot].v == o.slots_[slot].v)) return false;
+    if (shape_[slot] != o.shape_[slot] || !(slots_[slot].v == o.slots_[slot].v)) return false;
   }
   return true;
 }
 
-void Frame::SetSpill(int slot, const Value& v) {
-  for (int i = 0; i < 8; i++) bytes[slot * 8 + i] = Byte::kSpill;
+void Frame::SetSpill(int slot, const Value& v, int off, int size) {
+  for (int i = off; i < off + size; i++) bytes[slot * 8 + i] = Byte::kSpill;
   slots_[slot].v = v;
+  shape_[slot] = static_cast<uint8_t>(off << 4 | size);
   spilled_ |= 1ull << slot;
 }
 
 void Frame::ClearSpill(int slot, Byte b) {
-  for (int i = 0; i < 8; i++) bytes[slot * 8 + i] = b;
+  for (int i = SpillOff(slot); i < SpillOff(slot) + SpillSize(slot); i++) bytes[slot * 8 + i] = b;
   spilled_ &= ~(1ull << slot);
 }
 
@@ -45,29 +55,22 @@ bool IsSpill(const Frame& f, int slot) { return f.IsSpill(slot); }
 Frame JoinFrames(const Frame& a, const Frame& b) {
   Frame r;
   r.callsite = a.callsite;
+  r.loops = a.loops;  // states are joined only within one iteration
+  r.nloops = a.nloops;
   for (int i = 0; i < HU_NREGS; i++) r.regs[i] = Join(a.regs[i], b.regs[i]);
   // Common case: the same bytes were written on both paths.
   bool same = a.bytes == b.bytes;
   if (same) r.bytes = a.bytes;
   for (int slot = 0; slot < kSlots; slot++) {
-    if (same && a.bytes[slot * 8] != Byte::kSpill) continue;
-    if (IsSpill(a, slot) && IsSpill(b, slot)) {
-      Value v = Join(a.spill(slot), b.spill(slot));
-      if (v.kind != Kind::kUninit && v.kind != Kind::kMixed) {
-        r.SetSpill(slot, v);
-        continue;
-      }
-    }
+    if (same && !IsSpill(a, slot)) continue;
+    // A spilled scalar is initialised data; a spilled pointer joined with
+    // anything else must not be readable as a number (it would leak).
+    auto as_data = [](const Frame& f, int slot, Byte v) {
+      if (v != Byte::kSpill) return v;
+      return f.spill(slot).kind == Kind::kScalar ? Byte::kMisc : Byte::kInvalid;
+    };
     for (int i = slot * 8; i < slot * 8 + 8; i++) {
-      Byte x = a.bytes[i], y = b.bytes[i];
-      // A spilled scalar is initialised data; a spilled pointer joined with
-      // anything else must not be readable as a number (it would leak).
-      auto as_data = [](const Frame& f, int slot, Byte v) {
-        if (v != Byte::kSpill) return v;
-        return f.spill(slot).kind == Kind::kScalar ? Byte::kMisc : Byte::kInvalid;
-      };
-      x = as_data(a, slot, x);
-      y = as_data(b, slot, y);
+      Byte x = as_data(a, slot, a.bytes[i]), y = as_data(b, slot, b.bytes[i]);
       if (x == y)
         r.bytes[i] = x;
       else if (x == Byte::kInvalid || y == Byte::kInvalid)
@@ -75,28 +78,33 @@ Frame JoinFrames(const Frame& a, const Frame& b) {
       else
         r.bytes[i] = Byte::kMisc;
     }
+    // Spilled alike on both paths: the registers join.
+    if (IsSpill(a, slot) && IsSpill(b, slot) && a.SpillShape(slot) == b.SpillShape(slot)) {
+      Value v = Join(a.spill(slot), b.spill(slot));
+      if (v.kind != Kind::kUninit && v.kind != Kind::kMixed)
+        r.SetSpill(slot, v, a.SpillOff(slot), a.SpillSize(slot));
+    }
   }
   return r;
 }
 
 }  // namespace
 
-bool State::In(const State& o) const {
-  std::array<uint16_t, 16> all;
-  all.fill(0xffff);
-  if (frames.size() <= all.size()) return In(o, std::span(all.data(), frames.size()));
-  std::vector<uint16_t> more(frames.size(), 0xffff);
-  return In(o, more);
+bool State::SameContents(const State& o) const {
+  if (frames.size() != o.frames.size()) return false;
+  for (size_t f = 0; f < frames.size(); f++)
+    if (!frames[f].SameContents(o.frames[f])) return false;
+  return true;
 }
 
-bool State::In(const State& o, std::span<const uint16_t> live) const {
-  if (frames.size() != o.frames.size() || live.size() != frames.size()) return false;
+bool State::In(const State& o) const {
+  if (frames.size() != o.frames.size()) return false;
   for (size_t f = 0; f < frames.size(); f++) {
     const Frame& a = frames[f];
     const Frame& b = o.frames[f];
     if (a.callsite != b.callsite) return false;
     for (int i = 0; i < HU_NREGS; i++)
-      if (((live[f] >> i) & 1) && !a.regs[i].In(b.regs[i])) return false;
+      if (!a.regs[i].In(b.regs[i])) return false;
     for (int i = 0; i < HU_STACK_FRAME; i++) {
       Byte x = a.bytes[i], y = b.bytes[i];
       if (y == Byte::kInvalid || x == y) continue;
@@ -106,7 +114,9 @@ bool State::In(const State& o, std::span<const uint16_t> live) const {
       return false;
     }
     for (int slot = 0; slot < kSlots; slot++)
-      if (IsSpill(a, slot) && IsSpill(b, slot) && !a.spill(slot).In(b.spill(slot))) return false;
+      if (IsSpill(a, slot) && IsSpill(b, slot) &&
+          (a.SpillShape(slot) != b.SpillShape(slot) || !a.spill(slot).In(b.spill(slot))))
+        return false;
   }
   return true;
 }
@@ -121,7 +131,9 @@ std::string State::ToString() const {
   }
   for (int slot = 0; slot < kSlots; slot++) {
     if (!IsSpill(f, slot)) continue;
-    s += " [fp" + std::to_string(slot * 8 - HU_STACK_FRAME) + "]=" + f.spill(slot).ToString();
+    s += " [fp" + std::to_string(slot * 8 + f.SpillOff(slot) - HU_STACK_FRAME) +
+         (f.SpillSize(slot) == 8 ? "" : ":" + std::to_string(f.SpillSize(slot))) +
+         "]=" + f.spill(slot).ToString();
   }
   if (frames.size() > 1) s += " (frame " + std::to_string(frames.size() - 1) + ")";
   return s;

@@ -30,10 +30,6 @@ struct Options {
   // helpers the hook itself allows.
   uint64_t allowed_helpers = ~0ull;
   int log_level = 0;  // 0: errors; 1: summary; 2: state at every insn
-  // Drop a state covered by a completely explored one at the same point
-  // (see engine/verifier/README.md). It only saves work; off is for
-  // measuring how much.
-  bool prune = true;
 };
 
 struct Range {
@@ -52,7 +48,6 @@ struct Report {
   std::string log;  // per log_level
   uint64_t states = 0;
   uint64_t insns_processed = 0;
-  uint64_t pruned = 0;  // states dropped against completely explored ones
   double elapsed_ms = 0;
   Range r0;  // r0 at every exit of the main frame, joined (when accepted)
 };
