@@ -10,6 +10,7 @@
 #include <map>
 #include <optional>
 
+#include "btf_lines.hpp"
 #include "btf_maps.hpp"
 #include "elf_object.hpp"
 #include "hyperupcall/guest/hooks.hpp"
@@ -78,6 +79,7 @@ struct CodeSection {
 struct BpfObject::Impl {
   ElfObject elf;
   detail::BtfFacts btf;
+  detail::LineTable lines;
   std::string license;
   std::map<size_t, CodeSection> code;  // by section index
   std::vector<Function> functions;
@@ -227,6 +229,7 @@ Result<BpfObject> BpfObject::FromBytes(std::span<const uint8_t> bytes, std::stri
   auto btf = detail::ReadBtfFacts(impl->elf);
   if (!btf) return btf.error();
   impl->btf = std::move(btf).value();
+  impl->lines = detail::ReadLineInfo(impl->elf);
   for (Status s : {impl->ReadLicense(), impl->ReadCode()}) {
     if (!s) return s.error();
   }
@@ -272,6 +275,7 @@ class Linker {
       Status s = Fix(i);
       if (!s) return s.error();
     }
+    RecordOrigins();
     return std::move(prog_);
   }
 
@@ -281,6 +285,31 @@ class Linker {
     size_t insn;
     const Function* func;
   };
+
+  // Program::origins: each slot's function and source line, each function
+  // and line stored once.
+  void RecordOrigins() {
+    std::map<const Function*, uint32_t> func_index;
+    std::map<const detail::LineRecord*, int32_t> line_index;
+    prog_.line_info_problem = obj_.lines.problem;
+    for (const Origin& o : origin_) {
+      auto f = func_index.try_emplace(o.func, static_cast<uint32_t>(prog_.functions.size()));
+      if (f.second) prog_.functions.push_back(o.func->name);
+      Program::Origin out{f.first->second, -1};
+      const std::string& section = obj_.code.at(o.section).name;
+      if (const detail::LineRecord* r = obj_.lines.At(section, static_cast<uint32_t>(o.insn))) {
+        auto l = line_index.try_emplace(r, static_cast<int32_t>(prog_.lines.size()));
+        if (l.second) {
+          std::string text = r->text;
+          text.erase(0, text.find_first_not_of(" \t"));
+          std::string file = r->file.substr(r->file.find_last_of('/') + 1);
+          prog_.lines.push_back({file, r->line, r->column, text});
+        }
+        out.line = l.first->second;
+      }
+      prog_.origins.push_back(out);
+    }
+  }
 
   void Append(const Function& f) {
     appended_[&f] = prog_.insns.size();

@@ -3,6 +3,8 @@
 #include <ostream>
 
 #include "hyperupcall/guest/hooks.hpp"
+#include "hyperupcall/guest/source.hpp"
+#include "hyperupcall/guest/verify.hpp"
 #include "proto_json.hpp"
 #include "tool.hpp"
 
@@ -220,6 +222,13 @@ int RunLoad(const Global& g, const LoadOptions& opts, std::ostream& out, std::os
         rc = std::max(rc, kExitRejected);
         line +=
             " (" + (v.stage().empty() ? std::string("daemon") : v.stage()) + "): " + v.message();
+        // The daemon names the instruction; the object knows its C source.
+        if (v.stage() == "verifier" && v.error_pc() >= 0) {
+          std::string notes = RejectionNotes(prog, v.error_pc());
+          if (!notes.empty()) line += "\n" + notes.substr(0, notes.size() - 1);
+          j["where"] = WhereNote(prog, v.error_pc());
+          j["source"] = SourceLineNote(prog, v.error_pc());
+        }
       }
     }
     results.push_back(j);

@@ -1,6 +1,7 @@
 // hyperupcall: the guest's tool for handing programs to dom0.
 //   hyperupcall [--connect unix:PATH|hvc:/dev/hvcN] [--kallsyms FILE] [--timeout S] [--json]
 //               load FILE.bpf.o [--hook H] [--region R]... [--manifest M] [--prog NAME]
+//               verify FILE.bpf.o [--hook H] [--prog NAME] [--log N] [--budget N]
 //               unload ID | list [--all] | map dump ID MAP
 #include <CLI/CLI.hpp>
 #include <cstdlib>
@@ -49,6 +50,20 @@ int main(int argc, char** argv) {
   load_cmd->add_option("--prog", load.prog, "load only this program of the file");
   load_cmd->add_flag("--json", g.json, "machine-readable output");
 
+  VerifyArgs verify;
+  auto* verify_cmd = app.add_subcommand(
+      "verify", "check an object's programs here, with the daemon's verifier, without a daemon");
+  verify_cmd->add_option("file", verify.file, "FILE.bpf.o from clang -target bpf -g")->required();
+  verify_cmd->add_option("--hook", verify.hook, "verify for this hook instead of the SEC's");
+  verify_cmd->add_option("--prog", verify.prog, "verify only this program of the file");
+  verify_cmd->add_option("--log", verify.log_level,
+                         "verifier log: 1 summary, 2 state at every instruction, with the "
+                         "source lines");
+  verify_cmd->add_option("--budget", verify.budget,
+                         "instructions the verifier may process (default its own, 1000000; the "
+                         "daemon uses the operator's verifier_budget)");
+  verify_cmd->add_flag("--json", g.json, "machine-readable output");
+
   uint64_t id = 0;
   auto* unload_cmd = app.add_subcommand("unload", "remove one of this guest's programs");
   unload_cmd->add_option("id", id, "program id (from load or list)")->required();
@@ -81,6 +96,7 @@ int main(int argc, char** argv) {
   }
 
   if (*load_cmd) return RunLoad(g, load, std::cout, std::cerr);
+  if (*verify_cmd) return RunVerify(g, verify, std::cout, std::cerr);
   if (*unload_cmd) return RunUnload(g, id, std::cout, std::cerr);
   if (*list_cmd) return RunList(g, all, std::cout, std::cerr);
   if (*dump_cmd) return RunMapDump(g, id, map_name, std::cout, std::cerr);

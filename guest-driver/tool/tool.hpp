@@ -35,6 +35,14 @@ struct LoadOptions {
   std::string prog;
 };
 
+struct VerifyArgs {
+  std::string file;
+  std::string hook;
+  std::string prog;
+  int log_level = 0;
+  uint64_t budget = 0;
+};
+
 // A failure before or instead of an answer, with the exit code it means.
 struct Failure {
   int exit_code = kExitUsage;
@@ -52,6 +60,8 @@ Prepared PrepareLoad(const LoadOptions& opts, SymbolResolver& ksyms, Failure* fa
 int RunLoad(const Global& g, const LoadOptions& opts, std::ostream& out, std::ostream& err);
 int RunUnload(const Global& g, uint64_t id, std::ostream& out, std::ostream& err);
 int RunList(const Global& g, bool all, std::ostream& out, std::ostream& err);
+// Verifies an object here, with no daemon: 0 all accepted, 1 one rejected.
+int RunVerify(const Global& g, const VerifyArgs& args, std::ostream& out, std::ostream& err);
 int RunMapDump(const Global& g, uint64_t id, const std::string& map, std::ostream& out,
                std::ostream& err);
 

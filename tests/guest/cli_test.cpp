@@ -169,6 +169,62 @@ TEST_F(CliTest, AnUnsafeProgramIsRejectedWithTheDaemonsReason) {
   EXPECT_NE(load.out.find("unsafe (trace.exit, "), std::string::npos) << load.out;
   EXPECT_NE(load.out.find("rejected"), std::string::npos) << load.out;
   EXPECT_NE(load.out.find("insn "), std::string::npos) << load.out;
+  // The daemon names the instruction, the tool the C source it came from.
+  EXPECT_NE(load.out.find("\n  in unsafe() at unsafe.bpf.c:4\n  ; SEC(\"hyperupcall/trace.exit\") "
+                          "int unsafe(void* ctx) { return *(u64*)((char*)ctx + 4096); } @ "
+                          "unsafe.bpf.c:4"),
+            std::string::npos)
+      << load.out;
+}
+
+// `hyperupcall verify` needs no daemon: the daemon's verifier runs in the
+// tool, and a rejection names the function, file, line and source text.
+TEST_F(CliTest, VerifyChecksAnObjectWithoutADaemon) {
+  const std::string probe = std::string(HU_GUEST_BPF_DIR) + "/probe.bpf.o";
+  Outcome bad = Exec({HU_HYPERUPCALL, "verify", probe, "--prog", "probe"});
+  EXPECT_EQ(bad.rc, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("probe (trace.exit, 12 insns): rejected: insn 7 `ldxdw %r1, [%r0]`: "
+                         "possible NULL dereference"),
+            std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find("  in probe() at probe.bpf.c:22\n  ; *v += 1; @ probe.bpf.c:22\n"),
+            std::string::npos)
+      << bad.out;
+
+  Outcome log = Exec({HU_HYPERUPCALL, "verify", probe, "--prog", "probe", "--log", "2"});
+  EXPECT_NE(log.out.find("; *v += 1; @ probe.bpf.c:22\n7: ldxdw %r1, [%r0]"), std::string::npos)
+      << log.out;
+
+  Outcome j = Exec({HU_HYPERUPCALL, "verify", probe, "--json"});
+  EXPECT_EQ(j.rc, 1);
+  auto doc = json::parse(j.out);
+  ASSERT_EQ(doc["programs"].size(), 2u) << j.out;
+  EXPECT_EQ(doc["programs"][0]["verdict"], "rejected");
+  EXPECT_EQ(doc["programs"][0]["source"], "; *v += 1; @ probe.bpf.c:22");
+  EXPECT_EQ(doc["programs"][1]["where"], "in twice() at probe.bpf.c:15");
+
+  for (const char* policy : {"reclaim", "tlb", "preempt", "trace", "protect"}) {
+    Outcome ok = Exec({HU_HYPERUPCALL, "verify", Policy(std::string(policy) + ".bpf.o")});
+    EXPECT_EQ(ok.rc, 0) << policy << ": " << ok.out << ok.err;
+    EXPECT_NE(ok.out.find("accepted"), std::string::npos) << ok.out;
+  }
+  Outcome hook = Exec({HU_HYPERUPCALL, "verify", Policy("trace.bpf.o"), "--hook", "mem.reclaim"});
+  EXPECT_EQ(hook.rc, 1) << hook.out;
+  EXPECT_NE(hook.out.find("trace (mem.reclaim, "), std::string::npos) << hook.out;
+  Outcome usage = Exec({HU_HYPERUPCALL, "verify", dir_ + "/missing.bpf.o"});
+  EXPECT_EQ(usage.rc, 64) << usage.out << usage.err;
+}
+
+// hu-verify reads ELF objects the same way.
+TEST_F(CliTest, HuVerifyReadsElfObjects) {
+  const std::string probe = std::string(HU_GUEST_BPF_DIR) + "/probe.bpf.o";
+  Outcome bad = Exec({HU_HU_VERIFY, probe, "--prog", "deep"});
+  EXPECT_EQ(bad.rc, 1) << bad.out << bad.err;
+  EXPECT_NE(bad.out.find("  in twice() at probe.bpf.c:15\n  ; sum += p[n + 64]; @ probe.bpf.c:15"),
+            std::string::npos)
+      << bad.out;
+  Outcome ok = Exec({HU_HU_VERIFY, Policy("reclaim.bpf.o")});
+  EXPECT_EQ(ok.rc, 0) << ok.out << ok.err;
 }
 
 TEST_F(CliTest, HookOverrideIsVerifiedAgainstTheNewHook) {

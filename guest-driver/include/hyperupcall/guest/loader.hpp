@@ -45,12 +45,31 @@ struct ProgramInfo {
   hu_hook_id hook = HU_HOOK_NONE;  // NONE for plain SEC("hyperupcall")
 };
 
+// A line of C source, from the object's BTF line info (clang -g).
+struct SourceLine {
+  std::string file;  // the file name clang recorded, without directories
+  uint32_t line = 0, column = 0;
+  std::string text;  // the line as written, leading blanks removed
+};
+
 struct Program {
   ProgramInfo info;
   std::vector<hu_insn> insns;  // main function first, then subprograms
   std::vector<MapInfo> maps;   // the maps it references, by first use
   std::vector<KsymUse> ksyms;  // resolved externs, for people
   std::string license;         // SEC("license"), "" when absent
+
+  // Where each instruction slot came from: its function and, when the
+  // object has line info, its source line (source.hpp turns these into
+  // messages). origins has one entry per slot of insns.
+  struct Origin {
+    uint32_t function = 0;  // index into functions
+    int32_t line = -1;      // index into lines, -1: none
+  };
+  std::vector<Origin> origins;
+  std::vector<std::string> functions;
+  std::vector<SourceLine> lines;
+  std::string line_info_problem;  // the object had line info that could not be read
 };
 
 class BpfObject {
