@@ -141,7 +141,7 @@ void Generator::Body(int n, int depth) {
 }
 
 void Generator::Snippet(int depth) {
-  switch (Pick(25)) {
+  switch (Pick(26)) {
     case 0:
     case 1:
     case 2:
@@ -215,6 +215,12 @@ void Generator::Snippet(int depth) {
       break;
     case 21:
       Atomic();
+      break;
+    case 24:
+      if (in_sub_ || Chance(50))
+        LookupDistance();
+      else
+        MergedLookups();
       break;
     case 22:
       if (Chance(50))
@@ -623,6 +629,65 @@ void Generator::Atomic() {
   if (w == "32" && Chance(50)) off -= 4;
   Emit("lock " + std::string(fetch ? "fetch " : "") + op + w + " [%r10-" + std::to_string(off) +
        "], " + Reg());
+}
+
+// Copies of one maybe-NULL lookup result; on one path one copy is replaced
+// by a pointer that cannot be NULL, on the other path the other copy. After
+// the merge a NULL check of one says nothing about the other.
+void Generator::MergedLookups() {
+  Emit("stdw [%r10-104], " + std::to_string(Pick(6)));  // keys 4, 5 are not in map 0
+  Emit("mov %r2, %r10");
+  Emit("add %r2, -104");
+  Emit("lddw %r1, map[0]");
+  Emit("call 1");
+  Emit("mov %r6, %r0");
+  Emit("mov %r7, %r0");
+  std::string other = Label(), join = Label(), out = Label();
+  CtxLoad("%r1");
+  Emit("jeq %r1, " + Imm() + ", " + other);
+  bool swap = Chance(50);
+  Emit(std::string("lddw ") + (swap ? "%r7" : "%r6") + ", map_value[0]+0");
+  Emit("ja " + join);
+  Emit(other + ":");
+  Emit(std::string("lddw ") + (swap ? "%r6" : "%r7") + ", map_value[0]+0");
+  Emit(join + ":");
+  Emit(std::string("jeq ") + (Chance(50) ? "%r6" : "%r7") + ", 0, " + out);
+  Emit("ldxb %r0, [" + std::string(Chance(50) ? "%r7" : "%r6") + "+0]");
+  Emit(out + ":");
+}
+
+// The distance between two values of one map, both checked, handed to the
+// guest through r0, a map value or the trace ring.
+void Generator::LookupDistance() {
+  std::string out = Label();
+  uint32_t m = Pick(static_cast<uint32_t>(env_.maps.size()));
+  for (const char* dst : {"%r6", "%r7"}) {
+    Emit("stdw [%r10-104], " + std::to_string(Pick(4)));
+    Emit("mov %r2, %r10");
+    Emit("add %r2, -104");
+    Emit("lddw %r1, map[" + std::to_string(m) + "]");
+    Emit("call 1");
+    Emit("jeq %r0, 0, " + out);
+    Emit(std::string("mov ") + dst + ", %r0");
+  }
+  Emit("mov %r3, %r7");
+  Emit("sub %r3, %r6");
+  switch (Pick(3)) {
+    case 0:
+      Emit("mov %r0, %r3");
+      break;
+    case 1:
+      Emit("stxdw [%r6+0], %r3");
+      break;
+    default:
+      Emit("stxdw [%r10-8], %r3");
+      Emit("mov %r1, %r10");
+      Emit("add %r1, -8");
+      Emit("mov %r2, 8");
+      Emit("call 7");
+      break;
+  }
+  Emit(out + ":");
 }
 
 void Generator::Callx() {

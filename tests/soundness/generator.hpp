@@ -75,6 +75,8 @@ class Generator {
   void CallLocal();
   void Atomic();
   void Callx();
+  void MergedLookups();
+  void LookupDistance();
   void BoundedIndex(const std::string& r);
   std::string Subprogram(const std::string& name);
 

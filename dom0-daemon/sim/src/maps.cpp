@@ -6,7 +6,7 @@
 
 namespace hu::daemon::sim {
 
-Result<Map> Map::Create(const MapSpec& spec, uint32_t nvcpus) {
+Result<Map> Map::Create(const MapSpec& spec, uint32_t nvcpus, uint32_t gap) {
   const hu_map_def& d = spec.def;
   auto bad = [&](const std::string& why) {
     return MakeError(ErrorCode::kInvalidArgument, fmt::format("map '{}': {}", spec.name, why));
@@ -23,7 +23,7 @@ Result<Map> Map::Create(const MapSpec& spec, uint32_t nvcpus) {
     return bad(fmt::format("max_entries {} not in 1..{}", d.max_entries, HU_MAP_MAX_ENTRIES));
   const uint64_t copies = d.type == HU_MAP_PERVCPU_ARRAY ? nvcpus : 1;
   // Values 8-byte aligned, as the verifier assumes for value pointers.
-  const uint64_t stride = (uint64_t{d.value_size} + 7) & ~7ull;
+  const uint64_t stride = ((uint64_t{d.value_size} + 7) & ~7ull) + 8ull * (gap % 64);
   const uint64_t bytes = stride * d.max_entries * copies;
   if (bytes > kMaxMapBytes)
     return bad(fmt::format("needs {} bytes of values, more than the {} a map may have", bytes,
@@ -31,6 +31,7 @@ Result<Map> Map::Create(const MapSpec& spec, uint32_t nvcpus) {
   Map m;
   m.nvcpus_ = static_cast<uint32_t>(copies);
   m.def_ = d;
+  m.stride_ = stride;
   m.name_ = spec.name;
   m.arena_.assign(bytes, 0);
   if (d.type == HU_MAP_HASH)
@@ -39,9 +40,8 @@ Result<Map> Map::Create(const MapSpec& spec, uint32_t nvcpus) {
 }
 
 uint8_t* Map::Slot(uint32_t index, uint32_t vcpu) {
-  const uint64_t stride = (uint64_t{def_.value_size} + 7) & ~7ull;
   if (vcpu >= nvcpus_) vcpu = 0;
-  return arena_.data() + stride * (uint64_t{vcpu} * def_.max_entries + index);
+  return arena_.data() + stride_ * (uint64_t{vcpu} * def_.max_entries + index);
 }
 
 uint8_t* Map::Lookup(const uint8_t* key, uint32_t vcpu) {

@@ -20,7 +20,10 @@ inline constexpr uint64_t kMaxMapBytes = 64ull << 20;  // value memory per map
 class Map {
  public:
   // Checks the definition (hostile: it came from a guest's ELF object).
-  static Result<Map> Create(const MapSpec& spec, uint32_t nvcpus);
+  // `gap`: unused 8-byte words between values. Where the host puts each
+  // value is none of a program's business; the soundness harness varies
+  // the gap so a program that learns it is caught.
+  static Result<Map> Create(const MapSpec& spec, uint32_t nvcpus, uint32_t gap = 0);
 
   const hu_map_def& def() const { return def_; }
   const std::string& name() const { return name_; }
@@ -43,6 +46,7 @@ class Map {
   uint8_t* Slot(uint32_t index, uint32_t vcpu);
   uint32_t nvcpus_ = 1;
   hu_map_def def_{};
+  uint64_t stride_ = 0;  // bytes from one value to the next
   std::string name_;
   std::vector<uint8_t> arena_;
   // Hash maps: key bytes -> slot; free slots reused.

@@ -18,7 +18,7 @@ Error Bad(const ProgramImage& img, const std::string& why) {
 }  // namespace
 
 Result<std::unique_ptr<Program>> Program::Create(const ProgramImage& image, const Guest& guest,
-                                                 uint64_t default_budget) {
+                                                 uint64_t default_budget, uint32_t map_gap) {
   if (image.hook <= HU_HOOK_NONE || image.hook >= HU_HOOK_MAX)
     return Bad(image, fmt::format("hook id {} is not a hook of the ABI (1..{})",
                                   static_cast<int>(image.hook), HU_HOOK_MAX - 1));
@@ -52,7 +52,7 @@ Result<std::unique_ptr<Program>> Program::Create(const ProgramImage& image, cons
   std::unique_ptr<Program> p(new Program());
   p->image_ = image;
   for (const MapSpec& spec : image.maps) {
-    auto m = Map::Create(spec, static_cast<uint32_t>(guest.config().vcpus));
+    auto m = Map::Create(spec, static_cast<uint32_t>(guest.config().vcpus), map_gap);
     if (!m.ok()) return Bad(image, m.error().message);
     p->maps_.push_back(std::move(*m));
   }

@@ -37,9 +37,10 @@ struct RunOutcome {
 class Program {
  public:
   // Checks everything a guest supplied (maps, regions, instructions) and
-  // relocates map references. `guest` gives RAM size and vCPU count.
+  // relocates map references. `guest` gives RAM size and vCPU count;
+  // `map_gap` is Map::Create's gap (the soundness harness varies it).
   static Result<std::unique_ptr<Program>> Create(const ProgramImage& image, const Guest& guest,
-                                                 uint64_t default_budget);
+                                                 uint64_t default_budget, uint32_t map_gap = 0);
 
   uint64_t id() const { return image_.id; }
   hu_hook_id hook() const { return image_.hook; }
