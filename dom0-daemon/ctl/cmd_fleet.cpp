@@ -84,6 +84,7 @@ opv1::Policy ToProto(const daemon::Policy& p) {
   for (const auto& h : daemon::HelperMaskNames(p.allowed_helpers)) out.add_allowed_helpers(h);
   out.set_max_insns(p.max_insns);
   out.set_run_budget(p.run_budget);
+  out.set_verifier_budget(p.verifier_budget);
   out.set_max_programs(p.max_programs);
   out.set_require_approval(p.require_approval);
   out.set_max_grace_us(p.max_grace_us);
@@ -104,6 +105,7 @@ Result<daemon::Policy> FromProto(const opv1::Policy& p) {
              std::vector<std::string>(p.allowed_helpers().begin(), p.allowed_helpers().end())},
             {"max_insns", p.max_insns()},
             {"run_budget", p.run_budget()},
+            {"verifier_budget", p.verifier_budget()},
             {"max_programs", p.max_programs()},
             {"require_approval", p.require_approval()},
             {"max_grace_us", p.max_grace_us()}};
