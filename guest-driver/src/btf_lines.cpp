@@ -110,7 +110,9 @@ LineTable ReadLineInfo(const ElfObject& elf) {
     for (uint32_t i = 0; i < n; i++, p += rec_size) {
       bpf_line_info li;
       std::memcpy(&li, p, sizeof li);
-      if (li.insn_off % 8 != 0) continue;
+      // Line 0: code clang made up (no line of its own); the line before
+      // stays in effect.
+      if (li.insn_off % 8 != 0 || BPF_LINE_INFO_LINE_NUM(li.line_col) == 0) continue;
       recs.push_back({li.insn_off / 8, BPF_LINE_INFO_LINE_NUM(li.line_col),
                       BPF_LINE_INFO_LINE_COL(li.line_col), str(li.file_name_off),
                       str(li.line_off)});

@@ -149,6 +149,103 @@ TEST(HelperEffects, WhatEveryPathWritesIsReadable) {
   for (const Safe& c : cases) ExpectAccepted(c);
 }
 
+// The rest of a hostile guest's repertoire, one shape each: stale bytes in
+// every frame, pointers out through every channel, bounds only a 32-bit
+// view knows, a callee's frame escaping.
+TEST(HostileShapes, AreRejected) {
+  const std::vector<Case> cases = {
+      {"a slot written on one path only", R"(
+  ldxdw %r2, [%r1+0]
+  jeq %r2, 0, skip
+  stdw [%r10-8], 1
+skip:
+  ldxdw %r0, [%r10-8]
+  exit)",
+       "fp-8 is read before it is written", 4},
+      {"a callee's fresh frame holds its caller's old bytes", R"(
+  stdw [%r10-8], 7
+  call local f
+  exit
+f:
+  ldxdw %r0, [%r10-8]
+  exit)",
+       "fp-8 is read before it is written", 3},
+      {"a pointer into a map through map_update_elem's value", R"(
+  stw [%r10-4], 0
+  stxdw [%r10-16], %r10
+  lddw %r1, map[1]
+  mov %r2, %r10
+  add %r2, -16
+  mov %r3, %r10
+  add %r3, -16
+  mov %r4, 0
+  call 2
+  mov %r0, 0
+  exit)",
+       "map_update_elem argument r2 reads part of a spilled pointer at fp-16", 9},
+      {"half a pointer through a narrow store", R"(
+  stxw [%r10-8], %r10
+  mov %r0, 0
+  exit)",
+       "a narrow store of a pointer would leak part of its address", 0},
+      {"half a spilled pointer through a narrow load", R"(
+  stxdw [%r10-8], %r1
+  ldxw %r0, [%r10-8]
+  exit)",
+       "read of part of a spilled pointer at fp-8 as data would leak its address", 1},
+      {"a pointer through a 32-bit add", R"(
+  add32 %r1, 0
+  mov %r0, %r1
+  exit)",
+       "32-bit arithmetic on a pointer would leak its address", 0},
+      {"a pointer's bits through a shift", R"(
+  mov %r0, %r10
+  rsh %r0, 63
+  exit)",
+       "pointer arithmetic with 'rsh' would leak the address", 1},
+      {"a helper size bounded only in its 32-bit view", R"(
+  ldxdw %r2, [%r1+0]
+  jgt32 %r2, 8, out
+  mov %r1, %r10
+  add %r1, -8
+  mov %r3, 0
+  call 4
+out:
+  mov %r0, 0
+  exit)",
+       "size r2 (argument 2 of read_gva) may be up to", 5},
+      {"a callee's frame pointer stored into its caller's stack", R"(
+  mov %r1, %r10
+  add %r1, -8
+  call local f
+  mov %r0, 0
+  exit
+f:
+  stxdw [%r1+0], %r10
+  mov %r0, 0
+  exit)",
+       "storing a pointer to a callee's stack into its caller's stack", 5},
+      {"a callee's frame pointer returned", R"(
+  call local f
+  mov %r0, 0
+  exit
+f:
+  mov %r0, %r10
+  add %r0, -8
+  exit)",
+       "returning a pointer to the callee's own stack", 5},
+      {"a loop stepping over its bound", R"(
+  mov %r0, 0
+  mov %r6, 0
+again:
+  add %r6, 2
+  jne %r6, 7, again
+  exit)",
+       "loop not finished within the ", 2},
+  };
+  for (const Case& c : cases) ExpectRejected(c);
+}
+
 // ---------------------------------------------------------------------
 // Pointer - pointer and pointer <-> pointer.
 // ---------------------------------------------------------------------
