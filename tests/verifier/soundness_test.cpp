@@ -161,7 +161,7 @@ TEST(HostileShapes, AreRejected) {
 skip:
   ldxdw %r0, [%r10-8]
   exit)",
-       "fp-8 is read before it is written", 4},
+       "fp-8 is read before it is written", 3},
       {"a callee's fresh frame holds its caller's old bytes", R"(
   stdw [%r10-8], 7
   call local f
