@@ -84,4 +84,14 @@ inline std::string LoopWithHandlerText(int iterations, int diamonds) {
   return s;
 }
 
+// `for (i = 0; i < iterations; i++) if (ctx->gfn >> (i & 63) & 1) n++;`:
+// an ordinary counted loop with a branch in its body. The verifier follows
+// it one iteration at a time, so its cost grows with `iterations`.
+inline std::string CountedLoopText(int iterations) {
+  return "  mov %r7, 0\n  mov %r8, 0\nhead:\n  ldxdw %r2, [%r1+0]\n  mov %r3, %r8\n"
+         "  and %r3, 63\n  rsh %r2, %r3\n  and %r2, 1\n  jeq %r2, 0, skip\n  add %r7, 1\n"
+         "skip:\n  add %r8, 1\n  jlt %r8, " +
+         std::to_string(iterations) + ", head\n  mov %r0, %r7\n  exit\n";
+}
+
 }  // namespace hu::verifier::bench

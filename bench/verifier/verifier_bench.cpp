@@ -31,6 +31,11 @@ void VerifyLoop(benchmark::State& state, const std::vector<hu_insn>& prog, const
   state.counters["insns"] = static_cast<double>(prog.size());
   state.counters["processed"] = static_cast<double>(last.insns_processed);
   state.counters["states"] = static_cast<double>(last.states);
+  // Time per instruction processed: the cost of one abstract step, to set
+  // loops (many steps per instruction) beside straight-line code.
+  state.counters["per_processed"] = benchmark::Counter(
+      static_cast<double>(last.insns_processed),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
 void BM_Generated(benchmark::State& state) {
@@ -60,6 +65,20 @@ void BM_LoopWithHandler(benchmark::State& state) {
   VerifyLoop(state, *prog, opts);
 }
 BENCHMARK(BM_LoopWithHandler)->Unit(benchmark::kMillisecond);
+
+// An ordinary counted loop of 64 to 8192 iterations: with no pruning and no
+// widening the verifier's work is linear in the iterations.
+void BM_CountedLoop(benchmark::State& state) {
+  auto prog = hu::Assemble(hu::verifier::bench::CountedLoopText(static_cast<int>(state.range(0))));
+  if (!prog.ok()) {
+    state.SkipWithError(prog.error().message.c_str());
+    return;
+  }
+  Options opts;
+  opts.hook = HU_HOOK_MEM_RECLAIM;
+  VerifyLoop(state, *prog, opts);
+}
+BENCHMARK(BM_CountedLoop)->Arg(64)->Arg(512)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond);
 
 #ifdef HU_HAVE_LOADER
 // Any kernel symbol resolves to a fixed address: only the constant's
