@@ -1,5 +1,6 @@
 #include "generator.hpp"
 
+#include <algorithm>
 #include <array>
 
 #include "platform.hpp"
@@ -124,6 +125,7 @@ std::string Generator::Subprogram(const std::string& name) {
   Emit("mov %r7, " + Imm());
   Emit("mov %r8, " + Imm());
   if (Chance(60)) Emit("stdw [%r10-8], " + Imm());
+  if (Chance(40)) CalleeHelperWrite();
   Body(3 + static_cast<int>(Pick(6)), 2);
   // r1 is the caller's argument: often a pointer into the caller's stack.
   if (Chance(40)) Emit("stx" + Size() + " [%r1-" + std::to_string(Pick(16)) + "], %r0");
@@ -141,7 +143,7 @@ void Generator::Body(int n, int depth) {
 }
 
 void Generator::Snippet(int depth) {
-  switch (Pick(26)) {
+  switch (Pick(30)) {
     case 0:
     case 1:
     case 2:
@@ -208,6 +210,7 @@ void Generator::Snippet(int depth) {
         Branch(depth);
       break;
     case 20:
+    case 29:
       if (!in_sub_ && subprograms_ < 2 && Chance(60))
         CallLocal();
       else
@@ -221,6 +224,19 @@ void Generator::Snippet(int depth) {
         LookupDistance();
       else
         MergedLookups();
+      break;
+    case 25:
+    case 26:
+      SharedCopyBound();
+      break;
+    case 27:
+      NullCheckOnTheRight();
+      break;
+    case 28:
+      if (!in_sub_ && depth == 0 && Chance(25))
+        DeepNest();
+      else
+        SharedCopyBound();
       break;
     case 22:
       if (Chance(50))
@@ -609,15 +625,44 @@ void Generator::Loop(int depth) {
 
 void Generator::CallLocal() {
   std::string name = "sub" + std::to_string(subprograms_++);
+  // Often a pointer into this frame, sometimes below what the entry
+  // initialised (fp-136 and down), where only the callee may write.
+  int arg = Chance(30) ? 136 + 8 * static_cast<int>(Pick(8)) : 16 + 8 * static_cast<int>(Pick(6));
   if (Chance(70)) {
     Emit("mov %r1, %r10");
-    Emit("add %r1, -" + std::to_string(16 + 8 * Pick(6)));
+    Emit("add %r1, -" + std::to_string(arg));
   } else {
     Emit("mov %r1, " + Reg());
   }
   Emit("mov %r2, " + (Chance(50) ? Reg() : Imm()));
   Emit("call local " + name);
   if (Chance(50)) Emit("mov " + Reg() + ", %r0");
+  // What the callee may have written through its argument (or not).
+  if (Chance(40))
+    Emit("ldx" + Size() + " " + Reg() + ", [%r10-" +
+         std::to_string(std::max(8, arg - static_cast<int>(Pick(Chance(80) ? 8 : 24)))) + "]");
+}
+
+// At the callee's entry r1 is (often) a pointer into its caller's stack: a
+// helper writes through it, for a size that may or may not fit, may be a
+// range, and may fail (an unknown vCPU, an address outside the regions).
+void Generator::CalleeHelperWrite() {
+  if (Chance(50)) {
+    Emit("mov %r2, " + std::to_string(Chance(80) ? 1 + Pick(16) : 1 + Pick(200)));
+    if (Chance(30)) {
+      Emit("and %r2, 7");
+      Emit("add %r2, 1");
+    }
+    uint64_t addr = env_.read_gva + (Chance(80) ? Pick(static_cast<uint32_t>(env_.read_gva_len))
+                                                : env_.read_gva_len + Pick(64));
+    Emit("lddw %r3, " + Hex(addr));
+    Emit("call 4");
+  } else {
+    Emit("mov %r3, " + std::to_string(Chance(80) ? 1 + Pick(16) : 1 + Pick(80)));
+    Emit("mov %r2, %r1");
+    Emit("mov %r1, " + std::to_string(Chance(70) ? Pick(4) : 99));
+    Emit("call 9");
+  }
 }
 
 void Generator::Atomic() {
@@ -688,6 +733,122 @@ void Generator::LookupDistance() {
       break;
   }
   Emit(out + ":");
+}
+
+// A scalar and its copies (a register copy, a fill of its spill, the old
+// value an atomic fetch returns): a bound learned on one reaches the copies
+// only while they still hold the same value. Then one of them indexes the
+// stack.
+void Generator::SharedCopyBound() {
+  if (in_sub_)
+    Emit("mov %r6, " + Reg());
+  else
+    CtxLoad("%r6");
+  Emit("mov %r7, %r6");
+  switch (Pick(4)) {
+    case 0:
+      Emit("stxdw [%r10-136], %r7");
+      Emit("ldxdw %r7, [%r10-136]");
+      break;
+    case 1:
+      Emit("stxdw [%r10-136], %r6");
+      Emit("mov %r7, 0");
+      Emit("lock fetch add [%r10-136], %r7");  // r7 := the old value, a copy
+      break;
+    case 2:
+      Emit("add %r7, " + std::to_string(Pick(3)));  // no longer a copy (unless + 0)
+      break;
+    default:
+      break;
+  }
+  if (Chance(20)) Emit("mov %r6, " + Reg());  // r6 replaced
+  std::string out = Label();
+  const int k = 8 * static_cast<int>(Pick(16));
+  switch (Pick(4)) {
+    case 0:
+      Emit("jgt %r7, " + std::to_string(k) + ", " + out);
+      break;
+    case 1:
+      Emit("mov %r8, " + std::to_string(k));
+      Emit("jgt %r7, %r8, " + out);
+      break;
+    case 2:
+      Emit("jgt %r6, %r7, " + out);  // both copies in one comparison
+      Emit("jgt %r7, " + std::to_string(k) + ", " + out);
+      break;
+    default:
+      Emit("jsgt %r7, " + std::to_string(k) + ", " + out);  // a signed bound only
+      break;
+  }
+  // The index is the other copy: fp-136 - idx is inside the frame only if
+  // the bound reached it.
+  const char* idx = Chance(80) ? "%r6" : "%r7";
+  Emit("mov %r1, %r10");
+  Emit("add %r1, -256");
+  Emit(std::string("add %r1, ") + idx);
+  if (Chance(50))
+    Emit("stxb [%r1+0], %r0");
+  else
+    Emit("ldxb %r0, [%r1+" + std::to_string(128 - static_cast<int>(Pick(2)) * 8) + "]");
+  Emit(out + ":");
+}
+
+// A NULL check written with the 0 on the left (`0 < p`, `0 >= p`, ...), in
+// every condition, unsigned and signed; then p is dereferenced on one side.
+void Generator::NullCheckOnTheRight() {
+  static constexpr std::array<const char*, 10> kConds = {"jeq", "jne",  "jgt",  "jge",  "jlt",
+                                                         "jle", "jsgt", "jslt", "jset", "jgt32"};
+  Emit("stdw [%r10-104], " + std::to_string(Pick(6)));  // keys 4, 5 are not in map 0
+  Emit("mov %r2, %r10");
+  Emit("add %r2, -104");
+  Emit("lddw %r1, map[0]");
+  Emit("call 1");
+  Emit("mov %r6, %r0");
+  Emit("mov %r1, 0");
+  std::string taken = Label(), out = Label();
+  Emit(std::string(OneOf(rng_, kConds)) + " %r1, %r6, " + taken);
+  // Each side dereferences p, or reads a slot nothing wrote: accepted only
+  // if the verifier wrongly thinks that side cannot run.
+  auto side = [&] {
+    if (Chance(50)) Emit("ldxb %r0, [%r6+0]");
+    if (Chance(20)) Emit("ldxdw %r0, [%r10-496]");
+  };
+  side();  // fall through
+  Emit("ja " + out);
+  Emit(taken + ":");
+  side();
+  Emit(out + ":");
+}
+
+// Nine loops nested in one frame, two iterations each, counted on the
+// stack: one more than the analysis counts per frame, so the innermost
+// loop's iterations are not told apart. Its body writes or reads a slot
+// depending on the iteration.
+void Generator::DeepNest() {
+  constexpr int kDepth = 9;
+  std::vector<std::string> heads;
+  auto counter = [](int i) { return "[%r10-" + std::to_string(400 + 8 * i) + "]"; };
+  for (int i = 0; i < kDepth; i++) {
+    Emit("stdw " + counter(i) + ", 0");
+    heads.push_back(Label());
+    Emit(heads.back() + ":");
+  }
+  std::string skip = Label();
+  Emit("ldxdw %r1, " + counter(static_cast<int>(Pick(kDepth))));
+  Emit("jeq %r1, " + std::to_string(Pick(2)) + ", " + skip);
+  if (Chance(50))
+    Emit("stdw [%r10-488], 5");
+  else
+    Emit("ldxdw %r0, [%r10-488]");
+  Emit(skip + ":");
+  if (Chance(30)) Emit("ldxdw %r0, [%r10-488]");
+  for (int i = kDepth - 1; i >= 0; i--) {
+    Emit("ldxdw %r1, " + counter(i));
+    Emit("add %r1, 1");
+    Emit("stxdw " + counter(i) + ", %r1");
+    Emit("jlt %r1, 2, " + heads[i]);
+  }
+  if (Chance(50)) Emit("ldxdw %r0, [%r10-488]");
 }
 
 void Generator::Callx() {

@@ -78,6 +78,10 @@ class Generator {
   void MergedLookups();
   void LookupDistance();
   void BoundedIndex(const std::string& r);
+  void SharedCopyBound();
+  void NullCheckOnTheRight();
+  void DeepNest();
+  void CalleeHelperWrite();
   std::string Subprogram(const std::string& name);
 
   std::mt19937_64 rng_;

@@ -16,12 +16,32 @@ TEST(Soundness, AcceptedRandomProgramsKeepTheVerifiersPromises) {
   Runner runner;
   Generator gen(20240611, runner.environment());
   constexpr int kPrograms = 4000;
+  // Shapes that must be accepted now and then, or the harness never runs
+  // them (each found by text only it writes).
+  struct Shape {
+    const char* name;
+    const char* marker;
+    int accepted = 0;
+  };
+  Shape shapes[] = {
+      {"a bound shared by copies", "add %r1, -256\n"},
+      {"a NULL check with 0 on the left", "%r1, %r6, L"},
+      {"nine nested loops", "[%r10-464]"},
+      {"vcpu_state into the caller's frame", "mov %r2, %r1\nmov %r1, "},
+  };
   for (int i = 0; i < kPrograms; i++) {
     Generated g = gen.Make(8 + i % 40);
     Outcome o = runner.Check(g, 1000 + i);
     ASSERT_NE(o.kind, Outcome::Kind::kFailed)
         << "program " << i << " (hook " << verifier::HookName(g.hook) << "): " << o.why << "\n"
         << g.text;
+    if (o.kind == Outcome::Kind::kPassed)
+      for (Shape& sh : shapes)
+        if (g.text.find(sh.marker) != std::string::npos) sh.accepted++;
+  }
+  for (const Shape& sh : shapes) {
+    std::printf("soundness: %d accepted programs with %s\n", sh.accepted, sh.name);
+    EXPECT_GT(sh.accepted, 0) << sh.name;
   }
   const Runner::Stats& s = runner.stats();
   std::printf(
