@@ -38,45 +38,37 @@ void VerifyLoop(benchmark::State& state, const std::vector<hu_insn>& prog, const
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
 }
 
-void BM_Generated(benchmark::State& state) {
-  auto prog =
-      hu::Assemble(hu::verifier::bench::GeneratedProgramText(static_cast<int>(state.range(0))));
+// Assembles `text` and times its verification for mem.reclaim.
+void VerifyText(benchmark::State& state, const std::string& text,
+                std::vector<hu_map_def> maps = {}) {
+  auto prog = hu::Assemble(text);
   if (!prog.ok()) {
     state.SkipWithError(prog.error().message.c_str());
     return;
   }
   Options opts;
   opts.hook = HU_HOOK_MEM_RECLAIM;
-  opts.maps = {{HU_MAP_ARRAY, 4, 16, 4}};
+  opts.maps = std::move(maps);
   VerifyLoop(state, *prog, opts);
+}
+
+void BM_Generated(benchmark::State& state) {
+  VerifyText(state, hu::verifier::bench::GeneratedProgramText(static_cast<int>(state.range(0))),
+             {{HU_MAP_ARRAY, 4, 16, 4}});
 }
 BENCHMARK(BM_Generated)->Arg(4096)->Arg(1024)->Unit(benchmark::kMillisecond);
 
 // A 256-iteration loop that may enter a 100-diamond handler on every
 // iteration: the handler's states from all iterations are joined.
 void BM_LoopWithHandler(benchmark::State& state) {
-  auto prog = hu::Assemble(hu::verifier::bench::LoopWithHandlerText(256, 100));
-  if (!prog.ok()) {
-    state.SkipWithError(prog.error().message.c_str());
-    return;
-  }
-  Options opts;
-  opts.hook = HU_HOOK_MEM_RECLAIM;
-  VerifyLoop(state, *prog, opts);
+  VerifyText(state, hu::verifier::bench::LoopWithHandlerText(256, 100));
 }
 BENCHMARK(BM_LoopWithHandler)->Unit(benchmark::kMillisecond);
 
 // An ordinary counted loop of 64 to 8192 iterations: with no pruning and no
 // widening the verifier's work is linear in the iterations.
 void BM_CountedLoop(benchmark::State& state) {
-  auto prog = hu::Assemble(hu::verifier::bench::CountedLoopText(static_cast<int>(state.range(0))));
-  if (!prog.ok()) {
-    state.SkipWithError(prog.error().message.c_str());
-    return;
-  }
-  Options opts;
-  opts.hook = HU_HOOK_MEM_RECLAIM;
-  VerifyLoop(state, *prog, opts);
+  VerifyText(state, hu::verifier::bench::CountedLoopText(static_cast<int>(state.range(0))));
 }
 BENCHMARK(BM_CountedLoop)->Arg(64)->Arg(512)->Arg(4096)->Arg(8192)->Unit(benchmark::kMillisecond);
 

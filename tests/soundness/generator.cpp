@@ -378,15 +378,17 @@ void Generator::Lookup(int depth) {
   if (Chance(20)) Emit(std::string("mov ") + OneOf(rng_, kHold) + ", %r0");
   if (Chance(15)) Emit("stxdw [%r10-" + std::to_string(8 * (1 + Pick(4))) + "], %r0");
   std::string out = Label();
-  switch (Pick(12)) {
+  const uint32_t check = Pick(12);
+  switch (check) {
     case 0:
       break;  // no check
     case 1:
       Emit("jle " + p + ", 0, " + out);
       break;
-    case 2: {
+    case 2:
+    case 5: {  // the non-NULL side taken
       std::string ok = Label();
-      Emit("jne " + p + ", 0, " + ok);
+      Emit(std::string(check == 2 ? "jne " : "jgt ") + p + ", 0, " + ok);
       Emit("ja " + out);
       Emit(ok + ":");
       break;
@@ -397,13 +399,6 @@ void Generator::Lookup(int depth) {
     case 4:
       Emit("jlt " + p + ", 0, " + out);
       break;
-    case 5: {
-      std::string ok = Label();
-      Emit("jgt " + p + ", 0, " + ok);
-      Emit("ja " + out);
-      Emit(ok + ":");
-      break;
-    }
     default:
       Emit("jeq " + p + ", 0, " + out);
       break;
@@ -676,15 +671,20 @@ void Generator::Atomic() {
        "], " + Reg());
 }
 
+// r0 := map_lookup_elem(map[m], &key), the key at fp-104.
+void Generator::LookupKey(uint32_t m, uint32_t key) {
+  Emit("stdw [%r10-104], " + std::to_string(key));
+  Emit("mov %r2, %r10");
+  Emit("add %r2, -104");
+  Emit("lddw %r1, map[" + std::to_string(m) + "]");
+  Emit("call 1");
+}
+
 // Copies of one maybe-NULL lookup result; on one path one copy is replaced
 // by a pointer that cannot be NULL, on the other path the other copy. After
 // the merge a NULL check of one says nothing about the other.
 void Generator::MergedLookups() {
-  Emit("stdw [%r10-104], " + std::to_string(Pick(6)));  // keys 4, 5 are not in map 0
-  Emit("mov %r2, %r10");
-  Emit("add %r2, -104");
-  Emit("lddw %r1, map[0]");
-  Emit("call 1");
+  LookupKey(0, Pick(6));  // keys 4, 5 are not in map 0
   Emit("mov %r6, %r0");
   Emit("mov %r7, %r0");
   std::string other = Label(), join = Label(), out = Label();
@@ -707,11 +707,7 @@ void Generator::LookupDistance() {
   std::string out = Label();
   uint32_t m = Pick(static_cast<uint32_t>(env_.maps.size()));
   for (const char* dst : {"%r6", "%r7"}) {
-    Emit("stdw [%r10-104], " + std::to_string(Pick(4)));
-    Emit("mov %r2, %r10");
-    Emit("add %r2, -104");
-    Emit("lddw %r1, map[" + std::to_string(m) + "]");
-    Emit("call 1");
+    LookupKey(m, Pick(4));
     Emit("jeq %r0, 0, " + out);
     Emit(std::string("mov ") + dst + ", %r0");
   }
@@ -798,11 +794,7 @@ void Generator::SharedCopyBound() {
 void Generator::NullCheckOnTheRight() {
   static constexpr std::array<const char*, 10> kConds = {"jeq", "jne",  "jgt",  "jge",  "jlt",
                                                          "jle", "jsgt", "jslt", "jset", "jgt32"};
-  Emit("stdw [%r10-104], " + std::to_string(Pick(6)));  // keys 4, 5 are not in map 0
-  Emit("mov %r2, %r10");
-  Emit("add %r2, -104");
-  Emit("lddw %r1, map[0]");
-  Emit("call 1");
+  LookupKey(0, Pick(6));  // keys 4, 5 are not in map 0
   Emit("mov %r6, %r0");
   Emit("mov %r1, 0");
   std::string taken = Label(), out = Label();

@@ -75,6 +75,7 @@ class Generator {
   void CallLocal();
   void Atomic();
   void Callx();
+  void LookupKey(uint32_t m, uint32_t key);
   void MergedLookups();
   void LookupDistance();
   void BoundedIndex(const std::string& r);
