@@ -1,7 +1,7 @@
 // The conformance runner: every *.data file of the BPF conformance suite,
 // read as it is, assembled by our assembler (checked against `-- raw` where
-// present), run by our interpreter. Ends with
-// "conformance: N passed, M failed" and fails if anything failed.
+// present), run by our interpreter, or with --jit through the JIT. Ends
+// with "conformance: N passed, M failed" and fails if anything failed.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -18,7 +18,7 @@ namespace {
 using hu::conformance::TestFile;
 
 // Empty when the test passes, else why it failed.
-std::string Check(const TestFile& t) {
+std::string Check(const TestFile& t, hu::conformance::Engine engine) {
   auto prog = hu::Assemble(t.asm_text);
   if (!prog.ok()) {
     return t.error ? "" : "assembler: " + prog.error().message;
@@ -30,7 +30,7 @@ std::string Check(const TestFile& t) {
     }
     if (hu::EncodeBytes(*prog) != want) return "assembled bytes differ from -- raw";
   }
-  auto r0 = hu::conformance::RunSuiteProgram(*prog, t.mem);
+  auto r0 = hu::conformance::RunSuiteProgram(*prog, t.mem, engine);
   if (t.error) {
     return r0.ok() ? "expected error '" + *t.error + "', got r0 " + std::to_string(*r0) : "";
   }
@@ -47,17 +47,19 @@ std::string Check(const TestFile& t) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s <conformance tests directory>\n", argv[0]);
+  const auto engine = hu::conformance::EngineFromArgs(argc, argv);
+  if (argc != (engine == hu::conformance::Engine::kJit ? 3 : 2)) {
+    std::fprintf(stderr, "usage: %s [--jit] <conformance tests directory>\n", argv[0]);
     return 2;
   }
+  const char* dir = argv[argc - 1];
   std::vector<std::filesystem::path> files;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(argv[1], ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (entry.path().extension() == ".data") files.push_back(entry.path());
   }
   if (ec) {
-    std::fprintf(stderr, "%s: %s\n", argv[1], ec.message().c_str());
+    std::fprintf(stderr, "%s: %s\n", dir, ec.message().c_str());
     return 2;
   }
   std::sort(files.begin(), files.end());
@@ -65,7 +67,7 @@ int main(int argc, char** argv) {
   int passed = 0, failed = 0;
   for (const auto& path : files) {
     auto t = hu::conformance::ParseTestFile(path.string());
-    std::string why = t.ok() ? Check(*t) : t.error().message;
+    std::string why = t.ok() ? Check(*t, engine) : t.error().message;
     if (why.empty()) {
       ++passed;
       std::printf("PASS %s\n", path.filename().c_str());
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
       std::printf("FAIL %s: %s\n", path.filename().c_str(), why.c_str());
     }
   }
-  std::printf("conformance: %d passed, %d failed\n", passed, failed);
+  std::printf("conformance%s: %d passed, %d failed\n",
+              engine == hu::conformance::Engine::kJit ? " (jit)" : "", passed, failed);
   return failed == 0 && passed > 0 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 // bpf_conformance plugin: the program as hex bytes on stdin, the memory as
-// hex bytes in argv[1] (argv[2], plugin options, is ignored). Prints r0 in
-// hex and exits 0, or prints the error and exits 1. Lets any outside runner
+// hex bytes in argv[1]; among the plugin options that follow, --jit runs
+// the program through the JIT instead of the interpreter. Prints r0 in hex
+// and exits 0, or prints the error and exits 1. Lets any outside runner
 // measure this engine.
 #include <cstdio>
 #include <iostream>
@@ -41,7 +42,8 @@ int main(int argc, char** argv) {
     }
     if (hu_opcodes[(*prog)[pc].code].flags & HU_OPF_LDDW) ++pc;
   }
-  auto r0 = hu::conformance::RunSuiteProgram(*prog, std::move(*mem));
+  auto r0 = hu::conformance::RunSuiteProgram(*prog, std::move(*mem),
+                                             hu::conformance::EngineFromArgs(argc, argv));
   if (!r0.ok()) {
     std::printf("%s\n", r0.error().message.c_str());
     return 1;

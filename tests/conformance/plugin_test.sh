@@ -2,14 +2,16 @@
 # Drives the conformance plugin the way bpf_conformance does: program bytes
 # as hex on stdin, memory as hex in argv[1], r0 in hex on stdout, non-zero
 # exit on error. Programs are hand-encoded so this checks the protocol and
-# the decoder independently of our assembler.
+# the decoder independently of our assembler. A second argument (--jit) is
+# passed on as the plugin option that selects the engine.
 set -u
 plugin=$1
+opt=${2:-}
 fails=0
 
 expect_ok() { # name mem program want
 	local out rc
-	out=$(printf '%s\n' "$3" | "$plugin" "$2" "")
+	out=$(printf '%s\n' "$3" | "$plugin" "$2" $opt)
 	rc=$?
 	if [ "$rc" -ne 0 ] || [ "$out" != "$4" ]; then
 		echo "FAIL $1: exit $rc, output '$out', want '$4'"
@@ -21,7 +23,7 @@ expect_ok() { # name mem program want
 
 expect_err() { # name mem program
 	local out rc
-	out=$(printf '%s\n' "$3" | "$plugin" "$2" "")
+	out=$(printf '%s\n' "$3" | "$plugin" "$2" $opt)
 	rc=$?
 	if [ "$rc" -eq 0 ]; then
 		echo "FAIL $1: exit 0 with output '$out', want an error"
@@ -57,5 +59,5 @@ expect_err not-hex "" "zz"
 # ja -1: loops until the budget runs out
 expect_err budget "" "05 00 ff ff 00 00 00 00 $exit_insn"
 
-echo "plugin: $fails failed"
+echo "plugin${opt:+ $opt}: $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,8 +1,9 @@
-// Interpreter defence in depth: every way a hostile program can misbehave
-// ends the run with its defined error code at the right pc, and nothing
-// outside the stack and the registered regions is touched.
-#include "hyperupcall/interp.h"
-
+// Defence in depth of both engines, the interpreter and the JIT: every way
+// a hostile program can misbehave ends the run with its defined error code
+// at the right pc, and nothing outside the stack and the registered regions
+// is touched. Each test runs once per engine; where the JIT differs by
+// design (the budget is charged per back edge and call, not per
+// instruction) the test says so.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -12,6 +13,8 @@
 
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/decode.hpp"
+#include "hyperupcall/interp.h"
+#include "hyperupcall/jit.hpp"
 #include "hyperupcall/opcodes.h"
 
 namespace {
@@ -22,17 +25,32 @@ uint64_t Stop(hu_run* run, uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t) 
   return r1 + 1;
 }
 
-class Interp : public ::testing::Test {
+enum class Kind { kInterp, kJit };
+
+// Runs `prog` on `run` with the engine `kind`; the JIT translates it first
+// (blinded, with the run's helper table) and fails the test if it cannot.
+int Execute(Kind kind, const std::vector<hu_insn>& prog, hu_run* run, uint64_t r1 = 0,
+            uint64_t r2 = 0, uint64_t r3 = 0) {
+  run->insns = prog.data();
+  run->ninsns = static_cast<uint32_t>(prog.size());
+  if (kind == Kind::kInterp) return hu_interp_run(run, r1, r2, r3);
+  auto img = hu::jit::Image::Compile(prog, run->helpers, run->nhelpers);
+  EXPECT_TRUE(img.ok()) << (img.ok() ? "" : img.error().message);
+  if (!img.ok()) return -1;
+  return img->Run(run, r1, r2, r3);
+}
+
+class EngineRun : public ::testing::TestWithParam<Kind> {
  protected:
+  bool jit() const { return GetParam() == Kind::kJit; }
+
   // Assembles and runs `text`; r1..r3 as given.
   int Run(std::string_view text, uint64_t r1 = 0, uint64_t r2 = 0, uint64_t r3 = 0) {
     auto p = hu::Assemble(text);
     EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
     if (!p.ok()) return -1;
     prog_ = std::move(*p);
-    run_.insns = prog_.data();
-    run_.ninsns = static_cast<uint32_t>(prog_.size());
-    return hu_interp_run(&run_, r1, r2, r3);
+    return Execute(GetParam(), prog_, &run_, r1, r2, r3);
   }
 
   void SetUp() override {
@@ -49,17 +67,20 @@ class Interp : public ::testing::Test {
   hu_run run_{};
 };
 
-TEST_F(Interp, ReturnsR0AndCountsInstructions) {
+TEST_P(EngineRun, ReturnsR0AndCountsInstructions) {
   EXPECT_EQ(Run("mov %r0, %r1\nadd %r0, %r3\nexit", 40, 0, 2), HU_RUN_OK);
   EXPECT_EQ(run_.r0, 42u);
-  EXPECT_EQ(run_.executed, 3u);
+  // The JIT charges the entry only: there is no loop and no call.
+  EXPECT_EQ(run_.executed, jit() ? 1u : 3u);
 }
 
-TEST_F(Interp, BudgetExhaustion) {
+TEST_P(EngineRun, BudgetExhaustion) {
   run_.budget = 100;
   EXPECT_EQ(Run("mov %r0, 0\nloop: add %r0, 1\nja loop\nexit"), HU_RUN_BUDGET);
   EXPECT_EQ(run_.executed, 100u);
-  EXPECT_EQ(run_.err_pc, 2u);  // pc 0, then pc 1, 2 alternate: the 101st is pc 2
+  // Interpreter: pc 0, then pc 1, 2 alternate: the 101st is pc 2. JIT: the
+  // back edge at pc 2 charges the loop's 2 instructions and runs out there.
+  EXPECT_EQ(run_.err_pc, 2u);
   run_.budget = 0;
   EXPECT_EQ(Run("exit"), HU_RUN_BUDGET);
   EXPECT_EQ(run_.err_pc, 0u);
@@ -67,7 +88,7 @@ TEST_F(Interp, BudgetExhaustion) {
   EXPECT_EQ(Run("exit"), HU_RUN_OK);
 }
 
-TEST_F(Interp, StackAccessOutsideTheCurrentFrame) {
+TEST_P(EngineRun, StackAccessOutsideTheCurrentFrame) {
   EXPECT_EQ(Run("mov %r0, 0\nstxdw [%r10+0], %r0\nexit"), HU_RUN_OOB_STACK);
   EXPECT_EQ(run_.err_pc, 1u);
   EXPECT_EQ(Run("ldxb %r0, [%r10-513]\nexit"), HU_RUN_OOB_STACK);
@@ -77,7 +98,7 @@ TEST_F(Interp, StackAccessOutsideTheCurrentFrame) {
   EXPECT_EQ(run_.r0, 1u);
 }
 
-TEST_F(Interp, AccessOutsideStackAndRegions) {
+TEST_P(EngineRun, AccessOutsideStackAndRegions) {
   uint64_t secret = 0x5ec2e7;
   auto addr = reinterpret_cast<uintptr_t>(&secret);
   EXPECT_EQ(Run("mov %r0, 0\nldxdw %r0, [%r1+0]\nexit", addr), HU_RUN_OOB_MEM);
@@ -90,7 +111,7 @@ TEST_F(Interp, AccessOutsideStackAndRegions) {
   EXPECT_EQ(secret, 0x5ec2e7u);
 }
 
-TEST_F(Interp, RegionsBoundReadsAndWrites) {
+TEST_P(EngineRun, RegionsBoundReadsAndWrites) {
   std::array<uint8_t, 16> ro{}, rw{};
   ro[3] = 7;
   hu_mem_region regions[2] = {{reinterpret_cast<uintptr_t>(ro.data()), ro.size(), 0, 0},
@@ -109,7 +130,7 @@ TEST_F(Interp, RegionsBoundReadsAndWrites) {
   EXPECT_EQ(Run("lock add [%r1+0], %r1\nexit", ro_addr), HU_RUN_READONLY);
 }
 
-TEST_F(Interp, UnknownHelper) {
+TEST_P(EngineRun, UnknownHelper) {
   EXPECT_EQ(Run("mov %r1, 5\ncall 0\nexit"), HU_RUN_OK);
   EXPECT_EQ(run_.r0, 5u);
   EXPECT_EQ(Run("mov %r0, 0\ncall 1\nexit"), HU_RUN_UNKNOWN_HELPER);  // NULL entry
@@ -120,17 +141,18 @@ TEST_F(Interp, UnknownHelper) {
   EXPECT_EQ(run_.err_pc, 2u);
 }
 
-TEST_F(Interp, HelperCanStopTheRun) {
+TEST_P(EngineRun, HelperCanStopTheRun) {
   EXPECT_EQ(Run("mov %r1, 41\ncall 2\nmov %r0, 0\nexit"), HU_RUN_OK);
   EXPECT_EQ(run_.r0, 42u);
   EXPECT_EQ(run_.executed, 2u);
 }
 
-TEST_F(Interp, CallDepth) {
+TEST_P(EngineRun, CallDepth) {
   // Unbounded recursion stops at HU_MAX_CALL_DEPTH frames.
   EXPECT_EQ(Run("f: call local f\nexit"), HU_RUN_CALL_DEPTH);
   EXPECT_EQ(run_.err_pc, 0u);
-  EXPECT_EQ(run_.executed, static_cast<uint64_t>(HU_MAX_CALL_DEPTH));
+  // The JIT charges the entry and each of the HU_MAX_CALL_DEPTH calls.
+  EXPECT_EQ(run_.executed, static_cast<uint64_t>(HU_MAX_CALL_DEPTH) + (jit() ? 1 : 0));
   // Exactly HU_MAX_CALL_DEPTH frames (main + 7 nested) is fine.
   std::string text = "call local f1\nexit\n";
   for (int i = 1; i < HU_MAX_CALL_DEPTH; ++i) {
@@ -143,7 +165,7 @@ TEST_F(Interp, CallDepth) {
   EXPECT_EQ(run_.r0, 7u);
 }
 
-TEST_F(Interp, FramesAreSeparateAndCallerStackIsReachableByPointer) {
+TEST_P(EngineRun, FramesAreSeparateAndCallerStackIsReachableByPointer) {
   EXPECT_EQ(Run("stdw [%r10-8], 11\n"
                 "mov %r1, %r10\n"
                 "add %r1, -8\n"
@@ -162,7 +184,7 @@ TEST_F(Interp, FramesAreSeparateAndCallerStackIsReachableByPointer) {
   EXPECT_EQ(run_.r0, 11u + 99u + 11u);
 }
 
-TEST_F(Interp, BadJumpAndFallingOff) {
+TEST_P(EngineRun, BadJumpAndFallingOff) {
   EXPECT_EQ(Run("ja +5\nexit"), HU_RUN_BAD_JUMP);
   EXPECT_EQ(run_.err_pc, 0u);
   EXPECT_EQ(Run("ja -2\nexit"), HU_RUN_BAD_JUMP);
@@ -172,7 +194,7 @@ TEST_F(Interp, BadJumpAndFallingOff) {
   EXPECT_EQ(run_.err_pc, 1u);
 }
 
-TEST_F(Interp, BadInstructions) {
+TEST_P(EngineRun, BadInstructions) {
   EXPECT_EQ(Run("mov %r0, 0\n.invalid 0x000000000000018f\nexit"), HU_RUN_BAD_INSN);
   EXPECT_EQ(run_.err_pc, 1u);
   EXPECT_EQ(Run("mov %r11, 1\nexit"), HU_RUN_BAD_INSN);       // no such register
@@ -184,12 +206,12 @@ TEST_F(Interp, BadInstructions) {
   EXPECT_EQ(Run(".invalid 0x0000000000000000\nexit"), HU_RUN_BAD_INSN);  // jump into lddw
 }
 
-TEST_F(Interp, MisalignedAtomic) {
+TEST_P(EngineRun, MisalignedAtomic) {
   EXPECT_EQ(Run("stdw [%r10-16], 0\nmov %r1, 1\nlock add [%r10-12], %r1\nexit"), HU_RUN_MISALIGNED);
   EXPECT_EQ(run_.err_pc, 2u);
 }
 
-TEST_F(Interp, BadConfig) {
+TEST_P(EngineRun, BadConfig) {
   run_.stack_size = HU_STACK_FRAME;  // room for one frame only
   EXPECT_EQ(Run("exit"), HU_RUN_BAD_CONFIG);
   SetUp();
@@ -198,10 +220,14 @@ TEST_F(Interp, BadConfig) {
   SetUp();
   run_.ninsns = 0;
   run_.insns = nullptr;
-  EXPECT_EQ(hu_interp_run(&run_, 0, 0, 0), HU_RUN_BAD_CONFIG);
+  if (jit()) {
+    EXPECT_FALSE(hu::jit::Image::Compile({}, run_.helpers, run_.nhelpers).ok());
+  } else {
+    EXPECT_EQ(hu_interp_run(&run_, 0, 0, 0), HU_RUN_BAD_CONFIG);
+  }
 }
 
-TEST_F(Interp, CheckForHelpers) {
+TEST_P(EngineRun, CheckForHelpers) {
   std::array<uint8_t, 8> ro{};
   hu_mem_region region{reinterpret_cast<uintptr_t>(ro.data()), ro.size(), 0, 0};
   run_.regions = &region;
@@ -216,7 +242,12 @@ TEST_F(Interp, CheckForHelpers) {
   EXPECT_EQ(hu_interp_check(&run_, 0, 0, 1), HU_RUN_OK);
 }
 
-TEST_F(Interp, StrerrorNamesEveryCode) {
+INSTANTIATE_TEST_SUITE_P(Engines, EngineRun, ::testing::Values(Kind::kInterp, Kind::kJit),
+                         [](const ::testing::TestParamInfo<Kind>& info) {
+                           return info.param == Kind::kJit ? "Jit" : "Interp";
+                         });
+
+TEST(RunError, StrerrorNamesEveryCode) {
   for (int e = HU_RUN_OK; e <= HU_RUN_MISALIGNED; ++e) {
     EXPECT_STRNE(hu_run_strerror(e), "unknown error") << e;
   }
@@ -230,7 +261,9 @@ namespace {
 // The interpreter and the validity table agree: no encoding that
 // ValidateInsn accepts is refused as a bad instruction at run time (map
 // references excepted: the host relocates them before a run).
-TEST(InterpTable, EveryValidEncodingExecutes) {
+class EngineTable : public ::testing::TestWithParam<Kind> {};
+
+TEST_P(EngineTable, EveryValidEncodingExecutes) {
   alignas(8) static uint8_t stack[HU_STACK_FRAME * HU_MAX_CALL_DEPTH];
   const int16_t offs[] = {0, 1, 8, 16, 32, -8};
   const int32_t imms[] = {0, 1, 16, 32, 64, -1, 0x41, 0xe1, 0xf1, 0x51};
@@ -270,12 +303,10 @@ TEST(InterpTable, EveryValidEncodingExecutes) {
             exit_insn.code = HU_CLS_JMP | HU_JMP_EXIT;
             for (int i = 0; i < 40; ++i) prog.push_back(exit_insn);  // jump landing room
             hu_run run{};
-            run.insns = prog.data();
-            run.ninsns = static_cast<uint32_t>(prog.size());
             run.stack = stack;
             run.stack_size = sizeof stack;
             run.budget = 1000;
-            hu_interp_run(&run, 0, 0, 0);
+            Execute(GetParam(), prog, &run);
             ++checked;
             EXPECT_NE(run.err, HU_RUN_BAD_INSN)
                 << "opcode 0x" << std::hex << code << " dst " << dst << " src " << src << " off "
@@ -287,5 +318,10 @@ TEST(InterpTable, EveryValidEncodingExecutes) {
   }
   EXPECT_GT(checked, 1000);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, EngineTable, ::testing::Values(Kind::kInterp, Kind::kJit),
+                         [](const ::testing::TestParamInfo<Kind>& info) {
+                           return info.param == Kind::kJit ? "Jit" : "Interp";
+                         });
 
 }  // namespace

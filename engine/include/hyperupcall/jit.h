@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The x86-64 JIT: translates a program into machine code that behaves like
+ * hu_interp_run. Freestanding C like the interpreter: the same source is
+ * compiled into user space and, through the generated patch, into Xen. It
+ * allocates nothing; the host provides scratch memory for the translation
+ * and the executable memory for the image (write it through a writable
+ * alias, execute it through a mapping that is never writable).
+ *
+ * Like the interpreter it trusts nothing the verifier proved:
+ *  - the budget is charged at every back edge (the length of the loop it
+ *    closes), every call (1) and at entry (1), so a run ends after about
+ *    `budget` instructions with HU_RUN_BUDGET; run->executed is the budget
+ *    consumed, not an exact instruction count;
+ *  - an access through r10 is checked when translated (the offset is
+ *    constant and r10 cannot be written); any other access is checked at
+ *    run time against the stack buffer and every region, and its address is
+ *    clamped without a branch so a mispredicted check cannot read elsewhere;
+ *  - helper calls are direct `call rel32` to the table given at translation
+ *    time; callx compares the id with each known helper (no indirect
+ *    branch in the image at all);
+ *  - every other error of the interpreter is raised at the same pc.
+ * Differences from the interpreter, beyond the budget: r1-r5 hold what the
+ * helper left in them after a helper call (the verifier forbids reading
+ * them), and run->insns is not read (the image is the program).
+ *
+ * Hardening: the entry starts with ENDBR64 (the only indirect entry);
+ * with HU_JIT_BLIND every immediate of the program is emitted as
+ * `imm ^ r` and `r`, with a fresh r per instruction from a generator keyed
+ * by hu_jit_opts.seed.
+ */
+#ifndef HYPERUPCALL_JIT_H
+#define HYPERUPCALL_JIT_H
+
+#include "interp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HU_JIT_BLIND 0x1 /* constant blinding */
+
+/* Regions a run may pass (besides the stack buffer). */
+#define HU_JIT_MAX_REGIONS 24
+
+enum hu_jit_err {
+	HU_JIT_OK = 0,
+	HU_JIT_E_CONFIG = -1, /* no program, too large, NULL table */
+	HU_JIT_E_SIZE = -2, /* the image does not fit the buffer given */
+	HU_JIT_E_RANGE = -3, /* a helper is not reachable by call rel32 */
+	HU_JIT_E_INTERNAL = -4 /* the layout did not settle (a bug) */
+};
+
+struct hu_jit_opts {
+	const hu_helper_fn *helpers; /* bound into the image */
+	uint32_t nhelpers;
+	uint32_t flags; /* HU_JIT_* */
+	uint64_t seed; /* key of the blinding values */
+};
+
+/* Where the shared pieces of the image are, in one translation pass. */
+#define HU_JIT_NTAIL 13
+struct hu_jit_layout {
+	uint32_t tail[HU_JIT_NTAIL]; /* per error code: set it, unwind */
+	uint32_t chk[8]; /* region checks: size class x (read, write) */
+	uint32_t unwind; /* leave a local call that failed */
+	uint32_t cold; /* first error stub */
+	uint32_t end;
+};
+
+/* Translation state: caller-allocated, opaque. */
+struct hu_jit {
+	const struct hu_insn *insns;
+	uint32_t n;
+	struct hu_jit_opts o;
+	uint32_t *prev, *cur; /* per pc: offset of its code, last pass and now */
+	uint8_t *out; /* NULL while measuring */
+	uint32_t len, cap;
+	uint64_t rx; /* address the image will run at */
+	uint64_t rng;
+	uint32_t nstub; /* error stubs referenced so far in this pass */
+	uint32_t uses; /* region checks referenced (bit per chk[] entry) */
+	int pass; /* 0: no layout known yet */
+	int mute; /* emit only error stubs (see jit.c) */
+	int err;
+	struct hu_jit_layout lp, lc; /* previous pass, this pass */
+	uint32_t size; /* image bytes, after hu_jit_plan */
+};
+
+/* What a run needs; filled by hu_jit_emit. */
+struct hu_jit_image {
+	const void *entry; /* in the executable mapping */
+	uint32_t size;
+	uint32_t needs_regions; /* the image reads the region table */
+	const hu_helper_fn *helpers;
+	uint32_t nhelpers;
+};
+
+/* uint32_t words of scratch hu_jit_plan needs for `ninsns` slots. */
+#define HU_JIT_SCRATCH_WORDS(ninsns) (2 * ((uint64_t)(ninsns) + 1))
+
+/*
+ * Lays the program out (several passes, until jump sizes settle) and sets
+ * j->size. `scratch` must hold HU_JIT_SCRATCH_WORDS(n) words and live
+ * until hu_jit_emit. Returns HU_JIT_OK or a negative hu_jit_err.
+ */
+int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
+		const struct hu_jit_opts *o, uint32_t *scratch);
+
+/*
+ * Writes the j->size bytes of code into `rw` for execution at `rx` (the
+ * read+execute alias of the same memory); fills `img`. The host then drops
+ * the writable alias. Returns HU_JIT_OK or a negative hu_jit_err
+ * (HU_JIT_E_RANGE: a helper is more than 2 GiB from `rx`).
+ */
+int hu_jit_emit(struct hu_jit *j, uint8_t *rw, uint64_t rx,
+		struct hu_jit_image *img);
+
+/*
+ * Runs the image as hu_interp_run runs the program: same hu_run in and
+ * out, same errors. run->helpers must be the table the image was
+ * translated with, and run->nregions at most HU_JIT_MAX_REGIONS (else
+ * HU_RUN_BAD_CONFIG).
+ */
+int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
+	       uint64_t r1, uint64_t r2, uint64_t r3);
+
+/* Static text of a hu_jit_err. */
+const char *hu_jit_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HYPERUPCALL_JIT_H */

@@ -1,0 +1,1134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The eBPF to x86-64 translator. Freestanding C, like the interpreter it
+ * mirrors: every instruction the interpreter runs is translated to code
+ * with the same effect, and every error it raises is raised at the same pc
+ * (see hyperupcall/jit.h for the budget, the one difference).
+ *
+ * Registers: r0-r5 in rax, rsi, rdx, rcx, r8, r9 (so a helper call only
+ * loads rdi with the run), r6-r9 in the callee-saved rbx, r13-r15, r10 in
+ * rbp. r12 holds the frame (frame.h) for the whole run, r11 the budget
+ * left; r10 and rdi are scratch (r10 holds checked addresses and blinded
+ * constants).
+ *
+ * Image: prologue, the body (one piece of code per slot, in program
+ * order), the fell-off stub, shared tails (set an error and return), the
+ * region checks, then one error stub per run-time check that can fail.
+ * An error returns from the current function; a local call site that sees
+ * an error unwinds its own frame and returns too, so the native stack is
+ * left by `ret` only (shadow stacks stay balanced). Jumps between slots
+ * take the short form when the last pass says they fit; the layout is
+ * redone until it no longer changes, and the writing pass reproduces it.
+ */
+#include "hyperupcall/jit.h"
+#include "hyperupcall/opcodes.h"
+#include "frame.h"
+#include "x86.h"
+
+#ifndef NULL
+#define NULL ((void *)0)
+#endif
+
+/* eBPF register -> x86 register. */
+static const uint8_t R[HU_NREGS] = {
+    RAX, RSI, RDX, RCX, R8, R9, RBX, R13, R14, R15, RBP
+};
+
+#define AX R10     /* checked addresses, blinded constants */
+#define TMP RDI    /* scratch; the run pointer at helper calls */
+#define LEFT R11   /* budget units left */
+#define FRAME R12  /* struct hu_jit_frame */
+
+#define MAX_PASSES 32
+
+/* Tails: tail[e] sets err = e (0: already set) and returns. */
+#define TAIL_STOPPED 12
+
+/* An error stub: mov dword [r12 + err_pc], pc; jmp rel32 tail. */
+#define STUB_SIZE ((HU_JIT_OFF(err_pc) < 128 ? 9u : 12u) + 5u)
+
+/* Bytes pushed at a local call besides the return address. */
+#define CALL_SAVE 40
+
+/* ------------------------------------------------------------------ */
+/* Positions from the last pass (the writing pass reproduces them). */
+
+static uint32_t pos_pc(const struct hu_jit *j, uint32_t pc)
+{
+    return j->pass ? j->prev[pc] : 0;
+}
+
+/*
+ * Whether a jump that ends insn `pc` reaches insn `t` with rel8, by the last
+ * pass's layout: distances only shrink from pass to pass, so a short jump
+ * stays short and the layout settles.
+ */
+static int short_to(const struct hu_jit *j, uint32_t pc, uint32_t t)
+{
+    int64_t d;
+
+    if ( !j->pass )
+        return 0;
+    d = (int64_t)j->prev[t] - (int64_t)j->prev[pc + 1];
+    return d >= -128 && d <= 127;
+}
+
+/* ------------------------------------------------------------------ */
+/* Blinding values: splitmix64 keyed by the seed, one per constant. */
+
+static uint32_t rnd32(struct hu_jit *j)
+{
+    uint64_t z = (j->rng += 0x9e3779b97f4a7c15ull);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return (uint32_t)(z ^ (z >> 31));
+}
+
+static int blind(const struct hu_jit *j)
+{
+    return (j->o.flags & HU_JIT_BLIND) != 0;
+}
+
+/* reg = imm (sign-extended to 64 bits when w64), never as plain imm bytes
+ * when blinding. */
+static void load_imm(struct hu_jit *j, int w64, unsigned int reg, int32_t imm)
+{
+    if ( blind(j) )
+    {
+        int32_t r = (int32_t)rnd32(j);
+
+        x86_mov_ri_fixed(j, w64, reg, imm ^ r);
+        x86_rr(j, w64 ? X_W : 0, 0x81, ALU_XOR, reg);
+        x86_u32(j, (uint32_t)r);
+    }
+    else
+        x86_mov_ri(j, w64, reg, imm);
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors. */
+
+static void set_err_pc(struct hu_jit *j, uint32_t pc)
+{
+    x86_store32_i(j, FRAME, HU_JIT_OFF(err_pc), pc);
+}
+
+/* The instruction at pc fails whenever it is reached. */
+static void fail_here(struct hu_jit *j, uint32_t pc, unsigned int err)
+{
+    set_err_pc(j, pc);
+    x86_jmp(j, j->lp.tail[err], 0);
+}
+
+/*
+ * Where the next run-time check of this instruction jumps when it fails.
+ * While measuring and writing the body this only counts; the stub pass
+ * (j->mute) runs the same translation again and emits each stub here.
+ */
+static uint32_t stub(struct hu_jit *j, uint32_t pc, unsigned int err)
+{
+    uint32_t at = j->lp.cold + j->nstub * STUB_SIZE;
+
+    j->nstub++;
+    if ( j->mute )
+    {
+        j->mute = 0;
+        set_err_pc(j, pc);
+        x86_jmp(j, j->lc.tail[err], 0);
+        j->mute = 1;
+    }
+    return at;
+}
+
+/* Charges `units` of budget; out of budget ends the run at pc. */
+static void charge(struct hu_jit *j, uint32_t pc, uint32_t units)
+{
+    x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)units);
+    x86_jcc(j, CC_B, stub(j, pc, HU_RUN_BUDGET), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* ALU. */
+
+static const uint8_t alu_ops[16] = {
+    [HU_ALU_ADD >> 4] = ALU_ADD, [HU_ALU_SUB >> 4] = ALU_SUB,
+    [HU_ALU_OR >> 4] = ALU_OR, [HU_ALU_AND >> 4] = ALU_AND,
+    [HU_ALU_XOR >> 4] = ALU_XOR,
+};
+
+static void alu_imm(struct hu_jit *j, int w64, enum x86_alu op,
+                    unsigned int d, int32_t imm)
+{
+    if ( blind(j) )
+    {
+        load_imm(j, w64, AX, imm);
+        x86_alu_rr(j, w64, op, d, AX);
+    }
+    else
+        x86_alu_ri(j, w64, op, d, imm);
+}
+
+static void mul(struct hu_jit *j, int w64, const struct hu_insn *insn)
+{
+    unsigned int d = R[insn->dst];
+    unsigned int flags = w64 ? X_W : 0;
+
+    if ( insn->code & HU_SRC_X )
+        x86_rr(j, flags, 0x0faf, d, R[insn->src]);
+    else if ( blind(j) )
+    {
+        load_imm(j, w64, AX, insn->imm);
+        x86_rr(j, flags, 0x0faf, d, AX);
+    }
+    else
+    {
+        x86_rr(j, flags, 0x69, d, d); /* imul d, d, imm32 */
+        x86_u32(j, (uint32_t)insn->imm);
+    }
+}
+
+static void shift(struct hu_jit *j, int w64, const struct hu_insn *insn)
+{
+    static const uint8_t ops[16] = {
+        [HU_ALU_LSH >> 4] = SH_SHL, [HU_ALU_RSH >> 4] = SH_SHR,
+        [HU_ALU_ARSH >> 4] = SH_SAR,
+    };
+    enum x86_shift op = (enum x86_shift)ops[HU_OP(insn->code) >> 4];
+    unsigned int d = R[insn->dst], s = R[insn->src];
+
+    if ( !(insn->code & HU_SRC_X) )
+    {
+        uint8_t count = (uint8_t)(insn->imm & (w64 ? 63 : 31));
+
+        /* The count is at most 6 bits: not worth blinding. */
+        if ( count )
+            x86_shift_ri(j, w64, op, d, count);
+        else if ( !w64 )
+            x86_mov_rr(j, 0, d, d); /* the 32-bit result is zero-extended */
+        return;
+    }
+    /* The count must be in cl, and x86 masks it as eBPF does. */
+    if ( s == RCX )
+        x86_shift_cl(j, w64, op, d);
+    else if ( d == RCX )
+    {
+        x86_mov_rr(j, 1, AX, RCX);
+        x86_mov_rr(j, 1, RCX, s);
+        x86_shift_cl(j, w64, op, AX);
+        x86_mov_rr(j, 1, RCX, AX);
+    }
+    else
+    {
+        x86_mov_rr(j, 1, AX, RCX);
+        x86_mov_rr(j, 1, RCX, s);
+        x86_shift_cl(j, w64, op, d);
+        x86_mov_rr(j, 1, RCX, AX);
+    }
+    if ( !w64 )
+        x86_mov_rr(j, 0, d, d); /* a shift by 0 leaves the upper half */
+}
+
+/*
+ * div / mod, unsigned or signed (off 1), as RFC 9669: x / 0 = 0,
+ * x % 0 = x, INT_MIN / -1 = INT_MIN, INT_MIN % -1 = 0, with no #DE.
+ */
+static void divmod(struct hu_jit *j, int w64, const struct hu_insn *insn)
+{
+    unsigned int d = R[insn->dst];
+    int is_mod = HU_OP(insn->code) == HU_ALU_MOD;
+    int is_signed = insn->off == 1;
+    unsigned int flags = w64 ? X_W : 0;
+    uint32_t to_zero, to_m1 = 0, done1, done2;
+
+    if ( insn->code & HU_SRC_X )
+        x86_mov_rr(j, w64, AX, R[insn->src]);
+    else
+        load_imm(j, w64, AX, insn->imm);
+    x86_rr(j, flags, 0x85, AX, AX); /* test */
+    to_zero = x86_jcc8_fwd(j, CC_E);
+    if ( is_signed )
+    {
+        x86_alu_ri(j, w64, ALU_CMP, AX, -1);
+        to_m1 = x86_jcc8_fwd(j, CC_E);
+    }
+    if ( d != RAX )
+        x86_push(j, RAX);
+    if ( d != RDX )
+        x86_mov_rr(j, 1, TMP, RDX);
+    if ( d != RAX )
+        x86_mov_rr(j, 1, RAX, d);
+    if ( is_signed )
+    {
+        if ( w64 )
+            x86_byte(j, 0x48);
+        x86_byte(j, 0x99); /* cqo / cdq */
+    }
+    else
+        x86_alu_rr(j, 0, ALU_XOR, RDX, RDX);
+    x86_rr(j, flags, 0xf7, is_signed ? 7 : 6, AX); /* idiv / div */
+    if ( is_mod && d != RDX )
+        x86_mov_rr(j, w64, d, RDX);
+    else if ( !is_mod && d != RAX )
+        x86_mov_rr(j, w64, d, RAX);
+    if ( d != RDX )
+        x86_mov_rr(j, 1, RDX, TMP);
+    if ( d != RAX )
+        x86_pop(j, RAX);
+    done1 = x86_jmp8_fwd(j);
+
+    x86_here8(j, to_zero);
+    if ( !is_mod )
+        x86_alu_rr(j, 0, ALU_XOR, d, d);
+    else if ( !w64 )
+        x86_mov_rr(j, 0, d, d);
+    if ( !is_signed )
+    {
+        x86_here8(j, done1);
+        return;
+    }
+    done2 = x86_jmp8_fwd(j);
+
+    x86_here8(j, to_m1);
+    if ( is_mod )
+        x86_alu_rr(j, 0, ALU_XOR, d, d);
+    else
+        x86_rr(j, flags, 0xf7, 3, d); /* neg */
+    x86_here8(j, done1);
+    x86_here8(j, done2);
+}
+
+/* Returns 0, or the error the instruction raises. */
+static unsigned int alu(struct hu_jit *j, const struct hu_insn *insn)
+{
+    int w64 = HU_CLASS(insn->code) == HU_CLS_ALU64;
+    int is_x = (insn->code & HU_SRC_X) != 0;
+    unsigned int d = R[insn->dst], s = R[insn->src];
+    unsigned int op = HU_OP(insn->code);
+
+    switch ( op )
+    {
+    case HU_ALU_ADD:
+    case HU_ALU_SUB:
+    case HU_ALU_OR:
+    case HU_ALU_AND:
+    case HU_ALU_XOR:
+        if ( is_x )
+            x86_alu_rr(j, w64, (enum x86_alu)alu_ops[op >> 4], d, s);
+        else
+            alu_imm(j, w64, (enum x86_alu)alu_ops[op >> 4], d, insn->imm);
+        return 0;
+    case HU_ALU_MUL:
+        mul(j, w64, insn);
+        return 0;
+    case HU_ALU_LSH:
+    case HU_ALU_RSH:
+    case HU_ALU_ARSH:
+        shift(j, w64, insn);
+        return 0;
+    case HU_ALU_NEG:
+        x86_rr(j, w64 ? X_W : 0, 0xf7, 3, d);
+        return 0;
+    case HU_ALU_DIV:
+    case HU_ALU_MOD:
+        if ( insn->off != 0 && insn->off != 1 )
+            return HU_RUN_BAD_INSN;
+        divmod(j, w64, insn);
+        return 0;
+    case HU_ALU_MOV:
+        if ( !is_x )
+        {
+            load_imm(j, w64, d, insn->imm);
+            return 0;
+        }
+        switch ( insn->off )
+        {
+        case 0:
+            x86_mov_rr(j, w64, d, s);
+            return 0;
+        case 8: /* movsx d, s8: sil, dil, bpl need a REX */
+            x86_rr(j, (w64 ? X_W : 0) | X_REX, 0x0fbe, d, s);
+            return 0;
+        case 16:
+            x86_rr(j, w64 ? X_W : 0, 0x0fbf, d, s);
+            return 0;
+        case 32:
+            if ( !w64 )
+                return HU_RUN_BAD_INSN;
+            x86_rr(j, X_W, 0x63, d, s); /* movsxd */
+            return 0;
+        default:
+            return HU_RUN_BAD_INSN;
+        }
+    case HU_ALU_END:
+        if ( insn->imm != 16 && insn->imm != 32 && insn->imm != 64 )
+            return HU_RUN_BAD_INSN;
+        if ( !w64 && !is_x )
+        {
+            /* to little endian: this is a little-endian machine */
+            if ( insn->imm == 16 )
+                x86_rr(j, 0, 0x0fb7, d, d); /* movzx d32, d16 */
+            else if ( insn->imm == 32 )
+                x86_mov_rr(j, 0, d, d);
+            return 0;
+        }
+        /* to big endian, or bswap */
+        if ( insn->imm == 16 )
+        {
+            x86_rr(j, X_66, 0xc1, SH_ROR, d);
+            x86_byte(j, 8);
+            x86_rr(j, 0, 0x0fb7, d, d);
+        }
+        else
+        {
+            if ( d & 8 )
+                x86_byte(j, insn->imm == 64 ? 0x49 : 0x41);
+            else if ( insn->imm == 64 )
+                x86_byte(j, 0x48);
+            x86_byte(j, 0x0f);
+            x86_byte(j, (uint8_t)(0xc8 + (d & 7)));
+        }
+        return 0;
+    default:
+        return HU_RUN_BAD_INSN;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Jumps. */
+
+static const uint8_t jcc_cc[16] = {
+    [HU_JMP_JEQ >> 4] = CC_E, [HU_JMP_JNE >> 4] = CC_NE,
+    [HU_JMP_JGT >> 4] = CC_A, [HU_JMP_JGE >> 4] = CC_AE,
+    [HU_JMP_JLT >> 4] = CC_B, [HU_JMP_JLE >> 4] = CC_BE,
+    [HU_JMP_JSET >> 4] = CC_NE, [HU_JMP_JSGT >> 4] = CC_G,
+    [HU_JMP_JSGE >> 4] = CC_GE, [HU_JMP_JSLT >> 4] = CC_L,
+    [HU_JMP_JSLE >> 4] = CC_LE,
+};
+
+static int in_prog(const struct hu_jit *j, int64_t t)
+{
+    return t >= 0 && t < (int64_t)j->n;
+}
+
+static void compare(struct hu_jit *j, const struct hu_insn *insn)
+{
+    int w64 = HU_CLASS(insn->code) == HU_CLS_JMP;
+    unsigned int d = R[insn->dst];
+    int is_set = HU_OP(insn->code) == HU_JMP_JSET;
+    unsigned int s;
+
+    if ( insn->code & HU_SRC_X )
+        s = R[insn->src];
+    else if ( blind(j) )
+    {
+        load_imm(j, w64, AX, insn->imm);
+        s = AX;
+    }
+    else
+    {
+        if ( is_set )
+            x86_test_ri(j, w64, d, insn->imm);
+        else
+            x86_alu_ri(j, w64, ALU_CMP, d, insn->imm);
+        return;
+    }
+    if ( is_set )
+        x86_rr(j, w64 ? X_W : 0, 0x85, s, d);
+    else
+        x86_alu_rr(j, w64, ALU_CMP, d, s);
+}
+
+/* ja / gotol: off (JMP) or imm (JMP32). */
+static unsigned int jump(struct hu_jit *j, uint32_t pc, int64_t delta)
+{
+    int64_t t = (int64_t)pc + 1 + delta;
+
+    if ( !in_prog(j, t) )
+        return HU_RUN_BAD_JUMP;
+    if ( t <= (int64_t)pc )
+        charge(j, pc, pc - (uint32_t)t + 1);
+    x86_jmp(j, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
+    return 0;
+}
+
+static void cond_jump(struct hu_jit *j, uint32_t pc,
+                      const struct hu_insn *insn)
+{
+    int64_t t = (int64_t)pc + 1 + insn->off;
+    enum x86_cc cc = (enum x86_cc)jcc_cc[HU_OP(insn->code) >> 4];
+
+    if ( !in_prog(j, t) )
+    {
+        compare(j, insn);
+        x86_jcc(j, cc, stub(j, pc, HU_RUN_BAD_JUMP), 0);
+        return;
+    }
+    /* Charged whether or not it is taken: cheaper than a branch around. */
+    if ( t <= (int64_t)pc )
+        charge(j, pc, pc - (uint32_t)t + 1);
+    compare(j, insn);
+    x86_jcc(j, cc, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
+}
+
+/* ------------------------------------------------------------------ */
+/* Calls. */
+
+/* A helper: run in rdi, r1-r5 already in place, r11 saved around it. */
+static void call_helper(struct hu_jit *j, hu_helper_fn fn)
+{
+    int64_t d;
+
+    x86_push(j, LEFT);
+    x86_mov_rr(j, 1, TMP, FRAME);
+    d = (int64_t)(uintptr_t)fn - (int64_t)(j->rx + j->len + 5);
+    if ( j->out != NULL && !j->mute && (d < INT32_MIN || d > INT32_MAX) )
+        j->err = HU_JIT_E_RANGE;
+    x86_byte(j, 0xe8);
+    x86_u32(j, (uint32_t)d);
+    x86_pop(j, LEFT);
+    /* A helper may end the run, with its return value as r0. */
+    x86_rm(j, 0, 0x83, 7, FRAME, HU_JIT_OFF(run.stop));
+    x86_byte(j, 0);
+    x86_jcc(j, CC_NE, j->lp.tail[TAIL_STOPPED], 0);
+}
+
+static hu_helper_fn helper_of(const struct hu_jit *j, uint64_t id)
+{
+    return id < j->o.nhelpers ? j->o.helpers[id] : NULL;
+}
+
+/* callx: the id is data, so compare it with each helper there is. */
+static void callx(struct hu_jit *j, uint32_t pc, unsigned int sel)
+{
+    uint32_t id, unknown;
+
+    charge(j, pc, 1);
+    unknown = stub(j, pc, HU_RUN_UNKNOWN_HELPER);
+    for ( id = 0; id < j->o.nhelpers; id++ )
+    {
+        uint32_t next;
+
+        if ( j->o.helpers[id] == NULL )
+            continue;
+        x86_alu_ri(j, 1, ALU_CMP, sel, (int32_t)id);
+        next = x86_jcc8_fwd(j, CC_NE);
+        call_helper(j, j->o.helpers[id]);
+        x86_jmp(j, pos_pc(j, pc + 1), 0);
+        x86_here8(j, next);
+    }
+    x86_jmp(j, unknown, 0);
+}
+
+static void call_local(struct hu_jit *j, uint32_t pc, uint32_t t)
+{
+    static const uint8_t saved[] = { RBX, R13, R14, R15, RBP };
+    unsigned int i;
+
+    charge(j, pc, 1);
+    x86_rm(j, 0, 0x83, ALU_CMP, FRAME, HU_JIT_OFF(depth));
+    x86_byte(j, HU_MAX_CALL_DEPTH - 1);
+    x86_jcc(j, CC_AE, stub(j, pc, HU_RUN_CALL_DEPTH), 0);
+    x86_alu_mi(j, 0, ALU_ADD, FRAME, HU_JIT_OFF(depth), 1);
+    for ( i = 0; i < sizeof(saved); i++ )
+        x86_push(j, saved[i]);
+    x86_alu_ri(j, 1, ALU_SUB, RBP, HU_STACK_FRAME);
+    x86_call(j, pos_pc(j, t));
+    x86_alu_mi(j, 0, ALU_CMP, FRAME, HU_JIT_OFF(err), 0);
+    x86_jcc(j, CC_NE, j->lp.unwind, 0);
+    for ( i = sizeof(saved); i-- > 0; )
+        x86_pop(j, saved[i]);
+    x86_alu_mi(j, 0, ALU_SUB, FRAME, HU_JIT_OFF(depth), 1);
+}
+
+static unsigned int call(struct hu_jit *j, uint32_t pc,
+                         const struct hu_insn *insn)
+{
+    if ( insn->code & HU_SRC_X )
+    {
+        unsigned int sel;
+
+        if ( insn->imm == 0 )
+            sel = R[insn->dst];
+        else if ( insn->dst == 0 && insn->imm >= 1 && insn->imm <= HU_REG_FP )
+            sel = R[insn->imm]; /* legacy: the register in imm */
+        else
+            return HU_RUN_BAD_INSN;
+        callx(j, pc, sel);
+        return 0;
+    }
+    if ( insn->src == HU_CALL_LOCAL )
+    {
+        int64_t t = (int64_t)pc + 1 + insn->imm;
+
+        if ( !in_prog(j, t) )
+            return HU_RUN_BAD_JUMP;
+        call_local(j, pc, (uint32_t)t);
+        return 0;
+    }
+    if ( insn->src != HU_CALL_HELPER )
+        return HU_RUN_BAD_INSN;
+    if ( helper_of(j, (uint32_t)insn->imm) == NULL )
+        return HU_RUN_UNKNOWN_HELPER;
+    charge(j, pc, 1);
+    call_helper(j, helper_of(j, (uint32_t)insn->imm));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory. */
+
+static unsigned int size_class(unsigned int size)
+{
+    return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+}
+
+/*
+ * The address of an access: [rbp + off] when the base is r10 (checked
+ * now: r10 is constant within a frame), else r10 = base + off checked
+ * and clamped at run time. Returns 0 with *base and *disp set, or the
+ * error the access raises whenever it runs.
+ */
+static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
+                            int16_t off, unsigned int size, int write,
+                            unsigned int *base, int32_t *disp)
+{
+    unsigned int k = size_class(size) * 2 + (write ? 1 : 0);
+
+    if ( breg == HU_REG_FP )
+    {
+        if ( off < -HU_STACK_FRAME || off + (int32_t)size > 0 )
+            return HU_RUN_OOB_STACK;
+        *base = RBP;
+        *disp = off;
+        return 0;
+    }
+    x86_lea(j, AX, R[breg], off);
+    j->uses |= 1u << k;
+    x86_call(j, j->lp.chk[k]);
+    x86_jcc(j, CC_B, stub(j, pc, 0), 0); /* CF: outside; err is set */
+    *base = AX;
+    *disp = 0;
+    return 0;
+}
+
+static unsigned int load(struct hu_jit *j, uint32_t pc,
+                         const struct hu_insn *insn)
+{
+    unsigned int size = hu_opcodes[insn->code].size, base, err;
+    unsigned int d = R[insn->dst];
+    int32_t disp;
+
+    err = address(j, pc, insn->src, insn->off, size, 0, &base, &disp);
+    if ( err )
+        return err;
+    if ( HU_MODE(insn->code) == HU_MODE_MEMSX )
+        x86_rm(j, X_W, size == 1 ? 0x0fbe : size == 2 ? 0x0fbf : 0x63, d,
+               base, disp);
+    else if ( size == 1 )
+        x86_rm(j, 0, 0x0fb6, d, base, disp);
+    else if ( size == 2 )
+        x86_rm(j, 0, 0x0fb7, d, base, disp);
+    else
+        x86_rm(j, size == 8 ? X_W : 0, 0x8b, d, base, disp);
+    return 0;
+}
+
+static void store_reg(struct hu_jit *j, unsigned int size, unsigned int base,
+                      int32_t disp, unsigned int s)
+{
+    switch ( size )
+    {
+    case 1:
+        x86_rm(j, X_REX, 0x88, s, base, disp);
+        break;
+    case 2:
+        x86_rm(j, X_66, 0x89, s, base, disp);
+        break;
+    case 4:
+        x86_rm(j, 0, 0x89, s, base, disp);
+        break;
+    default:
+        x86_rm(j, X_W, 0x89, s, base, disp);
+        break;
+    }
+}
+
+static unsigned int store(struct hu_jit *j, uint32_t pc,
+                          const struct hu_insn *insn)
+{
+    unsigned int size = hu_opcodes[insn->code].size, base, err;
+    int32_t disp;
+
+    err = address(j, pc, insn->dst, insn->off, size, 1, &base, &disp);
+    if ( err )
+        return err;
+    if ( HU_CLASS(insn->code) == HU_CLS_STX )
+        store_reg(j, size, base, disp, R[insn->src]);
+    else if ( blind(j) )
+    {
+        load_imm(j, 1, TMP, insn->imm);
+        store_reg(j, size, base, disp, TMP);
+    }
+    else
+    {
+        switch ( size )
+        {
+        case 1:
+            x86_rm(j, 0, 0xc6, 0, base, disp);
+            x86_byte(j, (uint8_t)insn->imm);
+            break;
+        case 2:
+            x86_rm(j, X_66, 0xc7, 0, base, disp);
+            x86_byte(j, (uint8_t)insn->imm);
+            x86_byte(j, (uint8_t)(insn->imm >> 8));
+            break;
+        default:
+            x86_rm(j, size == 8 ? X_W : 0, 0xc7, 0, base, disp);
+            x86_u32(j, (uint32_t)insn->imm);
+            break;
+        }
+    }
+    return 0;
+}
+
+static int atomic_op_known(int32_t op)
+{
+    switch ( op )
+    {
+    case HU_ATOMIC_ADD:
+    case HU_ATOMIC_OR:
+    case HU_ATOMIC_AND:
+    case HU_ATOMIC_XOR:
+    case HU_ATOMIC_ADD | HU_ATOMIC_FETCH:
+    case HU_ATOMIC_OR | HU_ATOMIC_FETCH:
+    case HU_ATOMIC_AND | HU_ATOMIC_FETCH:
+    case HU_ATOMIC_XOR | HU_ATOMIC_FETCH:
+    case HU_ATOMIC_XCHG:
+    case HU_ATOMIC_CMPXCHG:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static unsigned int atomic(struct hu_jit *j, uint32_t pc,
+                           const struct hu_insn *insn)
+{
+    unsigned int size = hu_opcodes[insn->code].size, base, err;
+    unsigned int flags = size == 8 ? X_W : 0;
+    unsigned int s = R[insn->src];
+    int32_t op = insn->imm, disp;
+
+    if ( !atomic_op_known(op) ||
+         ((op & HU_ATOMIC_FETCH) && op != HU_ATOMIC_CMPXCHG &&
+          insn->src == HU_REG_FP) )
+        return HU_RUN_BAD_INSN;
+    err = address(j, pc, insn->dst, insn->off, size, 1, &base, &disp);
+    if ( err )
+        return err;
+    if ( base == RBP )
+        x86_lea(j, AX, RBP, disp);
+    x86_test_ri(j, 0, AX, (int32_t)size - 1);
+    x86_jcc(j, CC_NE, stub(j, pc, HU_RUN_MISALIGNED), 0);
+
+    switch ( op )
+    {
+    case HU_ATOMIC_ADD:
+    case HU_ATOMIC_OR:
+    case HU_ATOMIC_AND:
+    case HU_ATOMIC_XOR:
+        x86_rm(j, flags | X_LOCK, 8 * alu_ops[op >> 4] + 1, s, AX, 0);
+        return 0;
+    case HU_ATOMIC_ADD | HU_ATOMIC_FETCH:
+        x86_rm(j, flags | X_LOCK, 0x0fc1, s, AX, 0); /* xadd */
+        return 0;
+    case HU_ATOMIC_XCHG:
+        x86_rm(j, flags, 0x87, s, AX, 0); /* xchg locks by itself */
+        return 0;
+    case HU_ATOMIC_CMPXCHG:
+        x86_rm(j, flags | X_LOCK, 0x0fb1, s, AX, 0);
+        if ( size == 4 )
+            x86_mov_rr(j, 0, RAX, RAX); /* success leaves rax's top */
+        return 0;
+    default:
+    {
+        /* fetch or/and/xor: a cmpxchg loop; the old value goes to src. */
+        uint32_t loop;
+
+        x86_push(j, LEFT);
+        if ( s != RAX )
+            x86_push(j, RAX);
+        x86_mov_rr(j, 1, LEFT, s);
+        x86_rm(j, flags, 0x8b, RAX, AX, 0);
+        loop = j->len;
+        x86_mov_rr(j, 1, TMP, RAX);
+        x86_alu_rr(j, size == 8, (enum x86_alu)alu_ops[(op & ~HU_ATOMIC_FETCH)
+                                                       >> 4], TMP, LEFT);
+        x86_rm(j, flags | X_LOCK, 0x0fb1, TMP, AX, 0);
+        x86_jcc(j, CC_NE, loop, 1);
+        if ( s != RAX )
+        {
+            x86_mov_rr(j, size == 8, s, RAX);
+            x86_pop(j, RAX);
+        }
+        x86_pop(j, LEFT);
+        return 0;
+    }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* One slot. */
+
+#define LDDW (HU_CLS_LD | HU_MODE_IMM | HU_SIZE_DW)
+
+static unsigned int lddw(struct hu_jit *j, uint32_t pc,
+                         const struct hu_insn *insn)
+{
+    uint64_t v;
+    unsigned int d = R[insn->dst];
+
+    if ( insn->src != HU_PSEUDO_NONE || pc + 1 >= j->n ||
+         j->insns[pc + 1].code != 0 )
+        return HU_RUN_BAD_INSN;
+    v = (uint64_t)(uint32_t)insn->imm |
+        ((uint64_t)(uint32_t)j->insns[pc + 1].imm << 32);
+    if ( blind(j) )
+    {
+        uint64_t r = (uint64_t)rnd32(j) << 32;
+
+        r |= rnd32(j);
+        /* movabs d, v ^ r; movabs r10, r; xor d, r10 */
+        x86_byte(j, (uint8_t)(0x48 | ((d & 8) ? 1 : 0)));
+        x86_byte(j, (uint8_t)(0xb8 + (d & 7)));
+        x86_u64(j, v ^ r);
+        x86_byte(j, 0x49);
+        x86_byte(j, (uint8_t)(0xb8 + (AX & 7)));
+        x86_u64(j, r);
+        x86_alu_rr(j, 1, ALU_XOR, d, AX);
+    }
+    else
+        x86_mov_ri64(j, d, v);
+    /* A jump to the second slot runs it: code 0 is no instruction. */
+    if ( j->mute )
+        j->cur[pc + 1] = j->lc.cold + j->nstub * STUB_SIZE;
+    stub(j, pc + 1, HU_RUN_BAD_INSN);
+    return 0;
+}
+
+/*
+ * Translates the slot at pc; returns how many slots it took (2 for a good
+ * lddw). Mirrors hu_interp_run's switch: the same checks, in the same
+ * order, raise the same errors.
+ */
+static uint32_t translate(struct hu_jit *j, uint32_t pc)
+{
+    const struct hu_insn *insn = &j->insns[pc];
+    unsigned int err = 0;
+
+    if ( insn->dst >= hu_opcodes[insn->code].dst_end ||
+         insn->src > HU_REG_FP )
+        err = HU_RUN_BAD_INSN;
+    else
+    {
+        switch ( HU_CLASS(insn->code) )
+        {
+        case HU_CLS_ALU:
+        case HU_CLS_ALU64:
+            err = alu(j, insn);
+            break;
+        case HU_CLS_JMP:
+        case HU_CLS_JMP32:
+            switch ( HU_OP(insn->code) )
+            {
+            case HU_JMP_JA:
+                err = jump(j, pc, HU_CLASS(insn->code) == HU_CLS_JMP
+                                  ? insn->off : insn->imm);
+                break;
+            case HU_JMP_CALL:
+                err = call(j, pc, insn);
+                break;
+            case HU_JMP_EXIT:
+                x86_byte(j, 0xc3);
+                break;
+            default:
+                cond_jump(j, pc, insn);
+                break;
+            }
+            break;
+        case HU_CLS_LD:
+            err = lddw(j, pc, insn);
+            if ( !err )
+                return 2;
+            break;
+        case HU_CLS_LDX:
+            err = load(j, pc, insn);
+            break;
+        case HU_CLS_ST:
+            err = store(j, pc, insn);
+            break;
+        default: /* HU_CLS_STX */
+            if ( HU_MODE(insn->code) == HU_MODE_ATOMIC )
+                err = atomic(j, pc, insn);
+            else
+                err = store(j, pc, insn);
+            break;
+        }
+    }
+    if ( err )
+        fail_here(j, pc, err);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Shared code. */
+
+static void prologue(struct hu_jit *j)
+{
+    static const uint8_t saved[] = { RBP, RBX, R12, R13, R14, R15 };
+    static const uint8_t zeroed[] = { RAX, R8, R9, RBX, R13, R14, R15 };
+    unsigned int i;
+
+    /* endbr64: the one indirect entry */
+    x86_byte(j, 0xf3);
+    x86_byte(j, 0x0f);
+    x86_byte(j, 0x1e);
+    x86_byte(j, 0xfa);
+    for ( i = 0; i < sizeof(saved); i++ )
+        x86_push(j, saved[i]);
+    x86_mov_rr(j, 1, FRAME, RDI);
+    /* r1-r3 arrive in rsi, rdx, rcx; r0 and r4-r9 start at zero */
+    for ( i = 0; i < sizeof(zeroed); i++ )
+        x86_alu_rr(j, 0, ALU_XOR, zeroed[i], zeroed[i]);
+    x86_load64(j, RBP, FRAME, HU_JIT_OFF(fp_top));
+    x86_load64(j, LEFT, FRAME, HU_JIT_OFF(budget));
+    /* 6 pushes and this keep the body at rsp = 8 mod 16, so a helper
+     * call site that pushes r11 calls with the stack aligned */
+    x86_alu_ri(j, 1, ALU_SUB, RSP, 8);
+    x86_call(j, pos_pc(j, 0));
+    x86_alu_ri(j, 1, ALU_ADD, RSP, 8);
+    x86_store64(j, FRAME, HU_JIT_OFF(budget), LEFT);
+    for ( i = sizeof(saved); i-- > 0; )
+        x86_pop(j, saved[i]);
+    x86_byte(j, 0xc3);
+}
+
+static void tails(struct hu_jit *j)
+{
+    unsigned int e;
+
+    for ( e = 0; e < HU_JIT_NTAIL; e++ )
+    {
+        j->lc.tail[e] = j->len;
+        if ( e )
+            x86_store32_i(j, FRAME, HU_JIT_OFF(err),
+                          e == TAIL_STOPPED ? HU_JIT_STOPPED : e);
+        x86_byte(j, 0xc3);
+    }
+    /* An error inside a local call: drop the call's saved registers and
+     * return from this function as well. */
+    j->lc.unwind = j->len;
+    x86_alu_ri(j, 1, ALU_ADD, RSP, CALL_SAVE);
+    x86_byte(j, 0xc3);
+}
+
+/* Scans regions [from, end) for r10 with size class k; jumps to `found`
+ * (rel8, patched) with CF set when one holds it. Uses r11 and rdi. */
+static uint32_t scan(struct hu_jit *j, unsigned int k, int32_t end_off,
+                     uint32_t *found)
+{
+    uint32_t loop = j->len, out;
+
+    x86_rm(j, X_W, 0x3b, LEFT, FRAME, end_off); /* cmp r11, [end] */
+    out = x86_jcc8_fwd(j, CC_AE);
+    x86_mov_rr(j, 1, TMP, AX);
+    x86_rm(j, X_W, 0x2b, TMP, LEFT, 0); /* sub rdi, [r11].base */
+    x86_rm(j, X_W, 0x3b, TMP, LEFT, 8 + 8 * (int32_t)k); /* cmp cnt[k] */
+    *found = x86_jcc8_fwd(j, CC_B);
+    x86_alu_ri(j, 1, ALU_ADD, LEFT, (int32_t)sizeof(struct hu_jit_region));
+    x86_jmp(j, loop, 1);
+    return out;
+}
+
+/*
+ * Region check for size class k: r10 = address in, r10 = the same address
+ * out with CF clear, or CF set and err set (OOB_MEM, or READONLY for a
+ * write into a read-only region) and r10 = 0. On the way out of a hit the
+ * offset is masked by the comparison itself (cmp; sbb; and), so a
+ * mispredicted miss cannot reach past the region.
+ */
+static void emit_chk(struct hu_jit *j, unsigned int k, int write)
+{
+    uint32_t hit, miss, ro = 0, oob = 0, done;
+
+    x86_push(j, LEFT);
+    if ( write )
+        x86_load64(j, LEFT, FRAME, HU_JIT_OFF(wr));
+    else
+        x86_lea(j, LEFT, FRAME, HU_JIT_OFF(tbl));
+    miss = scan(j, k, HU_JIT_OFF(end), &hit);
+    x86_here8(j, hit);
+    x86_rr(j, X_W, 0x19, AX, AX); /* sbb r10, r10: -1 when inside */
+    x86_alu_rr(j, 1, ALU_AND, TMP, AX);
+    x86_rm(j, X_W, 0x03, TMP, LEFT, 0); /* add rdi, base */
+    x86_mov_rr(j, 1, AX, TMP);
+    x86_pop(j, LEFT);
+    x86_byte(j, 0xf8); /* clc */
+    x86_byte(j, 0xc3);
+
+    x86_here8(j, miss);
+    if ( write )
+    {
+        x86_lea(j, LEFT, FRAME, HU_JIT_OFF(tbl));
+        oob = scan(j, k, HU_JIT_OFF(wr), &ro);
+        x86_here8(j, ro);
+        x86_store32_i(j, FRAME, HU_JIT_OFF(err), HU_RUN_READONLY);
+        done = x86_jmp8_fwd(j);
+        x86_here8(j, oob);
+        x86_store32_i(j, FRAME, HU_JIT_OFF(err), HU_RUN_OOB_MEM);
+        x86_here8(j, done);
+    }
+    else
+        x86_store32_i(j, FRAME, HU_JIT_OFF(err), HU_RUN_OOB_MEM);
+    x86_alu_rr(j, 0, ALU_XOR, AX, AX);
+    x86_pop(j, LEFT);
+    x86_byte(j, 0xf9); /* stc */
+    x86_byte(j, 0xc3);
+}
+
+/* ------------------------------------------------------------------ */
+/* Passes. */
+
+static void one_pass(struct hu_jit *j)
+{
+    uint32_t pc, k;
+
+    j->len = 0;
+    j->nstub = 0;
+    j->rng = j->o.seed;
+    j->mute = 0;
+    prologue(j);
+    for ( pc = 0; pc < j->n; )
+    {
+        uint32_t used;
+
+        j->cur[pc] = j->len;
+        used = translate(j, pc);
+        pc += used;
+    }
+    j->cur[j->n] = j->len;
+    fail_here(j, j->n, HU_RUN_FELL_OFF);
+    tails(j);
+    for ( k = 0; k < 8; k++ )
+    {
+        j->lc.chk[k] = j->len;
+        if ( j->uses & (1u << k) )
+            emit_chk(j, k / 2, k & 1);
+    }
+    /* The stubs: translate again with the body muted. */
+    j->lc.cold = j->len;
+    j->nstub = 0;
+    j->mute = 1;
+    for ( pc = 0; pc < j->n; )
+        pc += translate(j, pc);
+    j->mute = 0;
+    j->lc.end = j->len;
+}
+
+static int same_layout(const struct hu_jit *j)
+{
+    uint32_t pc;
+    unsigned int i;
+
+    for ( pc = 0; pc <= j->n; pc++ )
+        if ( j->prev[pc] != j->cur[pc] )
+            return 0;
+    for ( i = 0; i < HU_JIT_NTAIL; i++ )
+        if ( j->lp.tail[i] != j->lc.tail[i] )
+            return 0;
+    for ( i = 0; i < 8; i++ )
+        if ( j->lp.chk[i] != j->lc.chk[i] )
+            return 0;
+    return j->lp.unwind == j->lc.unwind && j->lp.cold == j->lc.cold &&
+           j->lp.end == j->lc.end;
+}
+
+int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
+                const struct hu_jit_opts *o, uint32_t *scratch)
+{
+    if ( insns == NULL || n == 0 || n > (1u << 20) || o == NULL ||
+         scratch == NULL || (o->nhelpers != 0 && o->helpers == NULL) )
+        return HU_JIT_E_CONFIG;
+    j->insns = insns;
+    j->n = n;
+    j->o = *o;
+    j->prev = scratch;
+    j->cur = scratch + n + 1;
+    j->out = NULL;
+    j->cap = 0;
+    j->rx = 0;
+    j->uses = 0;
+    j->err = 0;
+    j->size = 0;
+    for ( j->pass = 0; j->pass < MAX_PASSES; j->pass++ )
+    {
+        uint32_t *t;
+
+        one_pass(j);
+        if ( j->err )
+            return j->err;
+        if ( j->pass > 0 && same_layout(j) )
+        {
+            j->size = j->len;
+            return HU_JIT_OK;
+        }
+        t = j->prev;
+        j->prev = j->cur;
+        j->cur = t;
+        j->lp = j->lc;
+    }
+    return HU_JIT_E_INTERNAL;
+}
+
+int hu_jit_emit(struct hu_jit *j, uint8_t *rw, uint64_t rx,
+                struct hu_jit_image *img)
+{
+    if ( j->size == 0 || rw == NULL || img == NULL )
+        return HU_JIT_E_CONFIG;
+    j->out = rw;
+    j->cap = j->size;
+    j->rx = rx;
+    j->err = 0;
+    one_pass(j);
+    j->out = NULL;
+    if ( j->err )
+        return j->err;
+    if ( j->len != j->size || !same_layout(j) )
+        return HU_JIT_E_INTERNAL;
+    img->entry = (const void *)(uintptr_t)rx;
+    img->size = j->size;
+    img->needs_regions = j->uses != 0;
+    img->helpers = j->o.helpers;
+    img->nhelpers = j->o.nhelpers;
+    return HU_JIT_OK;
+}
+
+const char *hu_jit_strerror(int err)
+{
+    switch ( err )
+    {
+    case HU_JIT_OK:
+        return "ok";
+    case HU_JIT_E_CONFIG:
+        return "bad translation request";
+    case HU_JIT_E_SIZE:
+        return "image larger than its buffer";
+    case HU_JIT_E_RANGE:
+        return "helper out of reach of call rel32";
+    case HU_JIT_E_INTERNAL:
+        return "layout did not settle";
+    default:
+        return "unknown error";
+    }
+}

@@ -1,0 +1,335 @@
+// What only the JIT has: its memory (write xor execute), its hardening
+// (ENDBR64, constant blinding, no indirect branch), its budget charging,
+// layouts with long jumps, the limits of hu_jit_run, and images shared by
+// concurrent runs. Behaviour shared with the interpreter is in run_test.cpp.
+#include "hyperupcall/jit.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "hyperupcall/asm.hpp"
+#include "hyperupcall/interp.h"
+
+namespace {
+
+uint64_t Add(hu_run*, uint64_t a, uint64_t b, uint64_t, uint64_t, uint64_t) { return a + b; }
+uint64_t Twice(hu_run*, uint64_t a, uint64_t, uint64_t, uint64_t, uint64_t) { return 2 * a; }
+
+const std::array<hu_helper_fn, 3> kHelpers{nullptr, Add, Twice};
+
+std::vector<hu_insn> Asm(std::string_view text) {
+  auto p = hu::Assemble(text);
+  EXPECT_TRUE(p.ok()) << (p.ok() ? "" : p.error().message);
+  return p.ok() ? *p : std::vector<hu_insn>{};
+}
+
+hu::jit::Image Jit(const std::vector<hu_insn>& prog, hu::jit::Options opts = {}) {
+  auto img = hu::jit::Image::Compile(prog, kHelpers.data(), kHelpers.size(), opts);
+  if (!img.ok()) throw std::runtime_error(img.error().message);
+  return std::move(*img);
+}
+
+struct Runner {
+  alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
+  hu_run run{};
+  Runner() {
+    run.stack = stack.data();
+    run.stack_size = stack.size();
+    run.helpers = kHelpers.data();
+    run.nhelpers = kHelpers.size();
+    run.budget = 1'000'000;
+  }
+  int Go(const hu::jit::Image& img, uint64_t r1 = 0, uint64_t r2 = 0) {
+    return img.Run(&run, r1, r2, 0);
+  }
+};
+
+std::string Bytes(const hu::jit::Image& img) {
+  return std::string(static_cast<const char*>(img.code()), img.code_size());
+}
+
+// Every line of /proc/self/maps that maps a JIT memfd.
+std::vector<std::string> JitMappings() {
+  std::ifstream maps("/proc/self/maps");
+  std::vector<std::string> out;
+  for (std::string line; std::getline(maps, line);) {
+    if (line.find("memfd:hu-jit") != std::string::npos) out.push_back(line);
+  }
+  return out;
+}
+
+TEST(Jit, CodeIsExecutableAndNeverWritable) {
+  auto img = Jit(Asm("mov %r0, 7\nexit"));
+  auto maps = JitMappings();
+  ASSERT_FALSE(maps.empty());
+  bool found = false;
+  const auto code = reinterpret_cast<uintptr_t>(img.code());
+  for (const std::string& line : maps) {
+    unsigned long lo = 0, hi = 0;
+    char perms[5] = {};
+    ASSERT_EQ(std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms), 3) << line;
+    EXPECT_EQ(perms[1], '-') << "a JIT mapping is writable: " << line;
+    if (code >= lo && code < hi) {
+      found = true;
+      EXPECT_EQ(perms[0], 'r') << line;
+      EXPECT_EQ(perms[2], 'x') << line;
+    }
+  }
+  EXPECT_TRUE(found);
+  Runner r;
+  EXPECT_EQ(r.Go(img), HU_RUN_OK);
+  EXPECT_EQ(r.run.r0, 7u);
+}
+
+TEST(Jit, MappingGoesWithTheImage) {
+  size_t before = JitMappings().size();
+  { auto img = Jit(Asm("exit")); }
+  EXPECT_EQ(JitMappings().size(), before);
+}
+
+TEST(Jit, EntryIsEndbr64) {
+  auto img = Jit(Asm("exit"));
+  EXPECT_EQ(Bytes(img).substr(0, 4), std::string("\xf3\x0f\x1e\xfa", 4));
+}
+
+// Each immediate is one a JIT-spraying attacker would pick: it must not
+// appear in the code when blinded, and does when not (so the test can fail).
+constexpr const char* kConstants = R"(
+  mov %r0, 0x3c0ffee3
+  add %r0, 0x3c0ffee3
+  xor %r0, 0x3c0ffee3
+  mul %r0, 0x3c0ffee3
+  stw [%r10-8], 0x3c0ffee3
+  stdw [%r10-16], 0x3c0ffee3
+  jeq %r0, 0x3c0ffee3, +1
+  lddw %r1, 0x3c0ffee33c0ffee3
+  mov32 %r2, 0x3c0ffee3
+  sub32 %r2, 0x3c0ffee3
+  jsgt32 %r2, 0x3c0ffee3, +0
+  div %r2, 0x3c0ffee3
+  mod32 %r2, 0x3c0ffee3
+  exit
+)";
+
+TEST(Jit, BlindingHidesEveryImmediate) {
+  const std::string needle("\xe3\xfe\x0f\x3c", 4);
+  auto prog = Asm(kConstants);
+  auto plain = Jit(prog, {.blind = false});
+  EXPECT_NE(Bytes(plain).find(needle), std::string::npos);
+  auto blinded = Jit(prog, {.blind = true, .seed = 1});
+  EXPECT_EQ(Bytes(blinded).find(needle), std::string::npos);
+  // Same result either way.
+  Runner a, b;
+  ASSERT_EQ(a.Go(plain), HU_RUN_OK);
+  ASSERT_EQ(b.Go(blinded), HU_RUN_OK);
+  EXPECT_EQ(a.run.r0, b.run.r0);
+  EXPECT_EQ(std::memcmp(a.stack.data(), b.stack.data(), a.stack.size()), 0);
+}
+
+TEST(Jit, BlindingValuesComeFromTheSeed) {
+  auto prog = Asm(kConstants);
+  auto a = Jit(prog, {.blind = true, .seed = 42});
+  auto b = Jit(prog, {.blind = true, .seed = 42});
+  auto c = Jit(prog, {.blind = true, .seed = 43});
+  // Code differs by position only in helper calls; this program has none.
+  EXPECT_EQ(Bytes(a), Bytes(b));
+  EXPECT_NE(Bytes(a), Bytes(c));
+  auto d = Jit(prog);  // seed 0: fresh from getrandom
+  auto e = Jit(prog);
+  EXPECT_NE(Bytes(d), Bytes(e));
+}
+
+// The image has no indirect call or jump at all (objdump reads it).
+TEST(Jit, NoIndirectBranch) {
+  auto img = Jit(Asm(R"(
+    mov %r6, 2
+    mov %r1, 3
+    call %r6
+    mov %r1, %r0
+    mov %r2, 1
+    call 1
+    stxdw [%r10-8], %r0
+    mov %r1, %r10
+    add %r1, -8
+    ldxdw %r0, [%r1]
+    lock fetch or [%r1+0], %r0
+    call local f
+    exit
+  f:
+    mov %r0, 1
+    exit
+  )"));
+  char path[] = "/tmp/hu-jit-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, img.code(), img.code_size()), static_cast<ssize_t>(img.code_size()));
+  close(fd);
+  std::string cmd = std::string("objdump -D -b binary -mi386:x86-64 ") + path;
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string dis;
+  char buf[512];
+  while (fgets(buf, sizeof buf, p)) dis += buf;
+  EXPECT_EQ(pclose(p), 0);
+  unlink(path);
+  EXPECT_NE(dis.find("call"), std::string::npos) << "objdump printed no code";
+  std::istringstream lines(dis);
+  for (std::string line; std::getline(lines, line);) {
+    bool branch = line.find("call") != std::string::npos || line.find("jmp") != std::string::npos;
+    EXPECT_FALSE(branch && line.find('*') != std::string::npos) << line;
+  }
+}
+
+TEST(Jit, BudgetIsChargedPerBackEdge) {
+  // A 5-instruction loop run 100 times: about 500 units.
+  auto img = Jit(Asm(R"(
+    mov %r0, 0
+    mov %r1, 100
+  loop:
+    add %r0, 2
+    add %r0, 1
+    sub %r0, 1
+    sub %r1, 1
+    jne %r1, 0, loop
+    exit
+  )"));
+  Runner r;
+  ASSERT_EQ(r.Go(img), HU_RUN_OK);
+  EXPECT_EQ(r.run.r0, 200u);
+  EXPECT_EQ(r.run.executed, 1u + 5 * 100);
+  r.run.budget = 250;
+  EXPECT_EQ(r.Go(img), HU_RUN_BUDGET);
+  EXPECT_EQ(r.run.err_pc, 6u);
+  EXPECT_EQ(r.run.executed, 250u);
+}
+
+TEST(Jit, BudgetEndsRecursionThroughCallsAlone) {
+  // No loop, but each frame calls the next twice: 2^7 calls in all.
+  std::string text = "call local f1\nexit\n";
+  for (int i = 1; i < HU_MAX_CALL_DEPTH; ++i) {
+    std::string callee = i + 1 < HU_MAX_CALL_DEPTH ? "f" + std::to_string(i + 1) : "";
+    text += "f" + std::to_string(i) + ":\n";
+    if (!callee.empty()) text += "call local " + callee + "\ncall local " + callee + "\n";
+    text += "exit\n";
+  }
+  auto img = Jit(Asm(text));
+  Runner r;
+  ASSERT_EQ(r.Go(img), HU_RUN_OK);
+  EXPECT_EQ(r.run.executed, 1u + 1 + 2 + 4 + 8 + 16 + 32 + 64);
+  r.run.budget = 50;
+  EXPECT_EQ(r.Go(img), HU_RUN_BUDGET);
+}
+
+// Jumps over more than 127 bytes in both directions, and helper calls in
+// between: the layout passes settle and every target is right.
+TEST(Jit, LongJumpsSettle) {
+  std::string text = "mov %r0, 0\nmov %r6, 0\nja middle\nback:\n";
+  for (int i = 0; i < 200; ++i) text += "add %r0, " + std::to_string(i) + "\n";
+  text += "ja out\nmiddle:\n";
+  for (int i = 0; i < 100; ++i) text += "xor %r6, " + std::to_string(i) + "\n";
+  text += "jeq %r6, 0, back\njeq %r6, 6, back\nexit\nout:\nmov %r1, %r0\ncall 2\nexit\n";
+  auto prog = Asm(text);
+  for (bool blind : {false, true}) {
+    auto img = Jit(prog, {.blind = blind});
+    Runner r;
+    hu_run ref = r.run;
+    ref.insns = prog.data();
+    ref.ninsns = prog.size();
+    ASSERT_EQ(hu_interp_run(&ref, 0, 0, 0), HU_RUN_OK);
+    ASSERT_EQ(r.Go(img), HU_RUN_OK);
+    EXPECT_EQ(r.run.r0, ref.r0);
+    EXPECT_EQ(r.run.r0, 2u * (199 * 200 / 2));
+  }
+}
+
+TEST(Jit, HelperOutOfReachIsRefused) {
+  // A "helper" at the bottom of the address space cannot be reached from
+  // memory near the others with call rel32.
+  std::array<hu_helper_fn, 2> far{Add, reinterpret_cast<hu_helper_fn>(uintptr_t{0x10000})};
+  auto img = hu::jit::Image::Compile(Asm("call 1\nexit"), far.data(), far.size());
+  ASSERT_FALSE(img.ok());
+  EXPECT_EQ(img.error().code, hu::ErrorCode::kResourceExhausted);
+}
+
+TEST(Jit, RunChecksItsConfiguration) {
+  auto img = Jit(Asm("mov %r0, 1\nexit"));
+  Runner r;
+  std::array<hu_helper_fn, 3> other{nullptr, Add, Twice};
+  r.run.helpers = other.data();  // not the table the image was made with
+  EXPECT_EQ(r.Go(img), HU_RUN_BAD_CONFIG);
+  r = Runner();
+  std::vector<hu_mem_region> many(HU_JIT_MAX_REGIONS + 1, hu_mem_region{4096, 8, 0, 0});
+  r.run.regions = many.data();
+  r.run.nregions = many.size();
+  EXPECT_EQ(r.Go(img), HU_RUN_BAD_CONFIG);
+  r.run.nregions = HU_JIT_MAX_REGIONS;
+  EXPECT_EQ(r.Go(img), HU_RUN_OK);
+}
+
+// Every region of a full table is reachable, read-only ones refuse writes
+// with READONLY, and the stack buffer (last in the table) still works.
+TEST(Jit, FullRegionTable) {
+  std::vector<std::array<uint64_t, 2>> mem(HU_JIT_MAX_REGIONS);
+  std::vector<hu_mem_region> regions;
+  for (size_t i = 0; i < mem.size(); ++i) {
+    mem[i] = {i * 10, 0};
+    regions.push_back({reinterpret_cast<uintptr_t>(mem[i].data()), 16, i % 2 ? 1u : 0u, 0});
+  }
+  auto sum = Jit(Asm("ldxdw %r0, [%r1+0]\nstxdw [%r2+8], %r0\nexit"));
+  for (size_t i = 0; i < mem.size(); ++i) {
+    Runner r;
+    r.run.regions = regions.data();
+    r.run.nregions = regions.size();
+    auto src = reinterpret_cast<uintptr_t>(mem[i].data());
+    auto dst = i % 2 ? src : reinterpret_cast<uintptr_t>(r.stack.data());
+    ASSERT_EQ(r.Go(sum, src, dst), HU_RUN_OK) << i;
+    EXPECT_EQ(r.run.r0, i * 10);
+    if (i % 2) {
+      EXPECT_EQ(mem[i][1], i * 10);
+    }
+    EXPECT_EQ(r.Go(sum, src, src), i % 2 ? HU_RUN_OK : HU_RUN_READONLY) << i;
+    EXPECT_EQ(r.Go(sum, src + 9, dst), HU_RUN_OOB_MEM) << i;
+  }
+}
+
+// One image, several threads running it at once: all state is per run.
+TEST(Jit, ConcurrentRunsOfOneImage) {
+  auto img = Jit(Asm(R"(
+    mov %r6, %r1
+    mov %r0, 0
+    mov %r7, 1000
+  loop:
+    stxdw [%r10-8], %r6
+    ldxdw %r1, [%r10-8]
+    mov %r2, %r0
+    call 1
+    sub %r7, 1
+    jne %r7, 0, loop
+    exit
+  )"));
+  std::vector<std::thread> threads;
+  std::array<uint64_t, 4> results{};
+  for (size_t t = 0; t < results.size(); ++t) {
+    threads.emplace_back([&, t] {
+      Runner r;
+      for (int rep = 0; rep < 50; ++rep) {
+        if (r.Go(img, t + 1) != HU_RUN_OK) return;
+        results[t] = r.run.r0;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (size_t t = 0; t < results.size(); ++t) EXPECT_EQ(results[t], 1000 * (t + 1));
+}
+
+}  // namespace
