@@ -36,10 +36,11 @@ struct hu_jit_frame {
     uint32_t err_pc;
     uint32_t depth; /* local calls active */
     uint32_t pad;
+    struct hu_jit_region fastw; /* a copy of *wr: writes compare it first */
     /*
      * Where a checked access may go: read-only regions first, then the
-     * writable ones and the stack buffer; reads scan [tbl, end), writes
-     * [wr, end).
+     * stack buffer and the writable regions; reads scan [tbl, end), writes
+     * [wr, end). Reads compare tbl[0] first.
      */
     const struct hu_jit_region *wr;
     const struct hu_jit_region *end;

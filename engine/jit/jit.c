@@ -46,6 +46,8 @@ static const uint8_t R[HU_NREGS] = {
 
 /* An error stub: mov dword [r12 + err_pc], pc; jmp rel32 tail. */
 #define STUB_SIZE ((HU_JIT_OFF(err_pc) < 128 ? 9u : 12u) + 5u)
+/* A slow region check: call rel32 scan; jnc rel32 back; an error stub. */
+#define SLOW_SIZE (5u + 6u + STUB_SIZE)
 
 /* Bytes pushed at a local call besides the return address. */
 #define CALL_SAVE 40
@@ -85,16 +87,21 @@ static uint32_t rnd32(struct hu_jit *j)
     return (uint32_t)(z ^ (z >> 31));
 }
 
-static int blind(const struct hu_jit *j)
+/*
+ * Whether imm must not appear in the code. 0 never does: it is emitted as
+ * an immediate-free form (xor r, r; test r, r) or as a zero byte no
+ * attacker chose.
+ */
+static int blinded(const struct hu_jit *j, int32_t imm)
 {
-    return (j->o.flags & HU_JIT_BLIND) != 0;
+    return (j->o.flags & HU_JIT_BLIND) != 0 && imm != 0;
 }
 
-/* reg = imm (sign-extended to 64 bits when w64), never as plain imm bytes
- * when blinding. */
+/* reg = imm (sign-extended to 64 bits when w64), blinded: imm ^ r, then
+ * xor with r. */
 static void load_imm(struct hu_jit *j, int w64, unsigned int reg, int32_t imm)
 {
-    if ( blind(j) )
+    if ( blinded(j, imm) )
     {
         int32_t r = (int32_t)rnd32(j);
 
@@ -128,14 +135,35 @@ static void fail_here(struct hu_jit *j, uint32_t pc, unsigned int err)
  */
 static uint32_t stub(struct hu_jit *j, uint32_t pc, unsigned int err)
 {
-    uint32_t at = j->lp.cold + j->nstub * STUB_SIZE;
+    uint32_t at = j->lp.cold + j->cold_next;
 
-    j->nstub++;
+    j->cold_next += STUB_SIZE;
     if ( j->mute )
     {
         j->mute = 0;
         set_err_pc(j, pc);
         x86_jmp(j, j->lc.tail[err], 0);
+        j->mute = 1;
+    }
+    return at;
+}
+
+/*
+ * The out-of-line half of a region check of size class k at pc: the full
+ * scan, then back to the access, or the error the scan set.
+ */
+static uint32_t slow_stub(struct hu_jit *j, uint32_t pc, unsigned int k)
+{
+    uint32_t at = j->lp.cold + j->cold_next;
+
+    j->cold_next += SLOW_SIZE;
+    if ( j->mute )
+    {
+        j->mute = 0;
+        x86_call(j, j->lc.chk[k]);
+        x86_jcc(j, CC_AE, j->resume[pc], 0);
+        set_err_pc(j, pc);
+        x86_jmp(j, j->lc.tail[0], 0);
         j->mute = 1;
     }
     return at;
@@ -157,16 +185,48 @@ static const uint8_t alu_ops[16] = {
     [HU_ALU_XOR >> 4] = ALU_XOR,
 };
 
+/*
+ * dst op= imm. Blinded: xor, add and sub take two halves of the constant
+ * in two instructions (a ^ b, or a + b: for 64 bits a and b keep imm's
+ * sign so that both sign-extend, which leaves 30 random bits); and and or
+ * go through r10.
+ */
 static void alu_imm(struct hu_jit *j, int w64, enum x86_alu op,
                     unsigned int d, int32_t imm)
 {
-    if ( blind(j) )
+    uint32_t r;
+    int32_t b;
+
+    if ( !blinded(j, imm) )
     {
-        load_imm(j, w64, AX, imm);
-        x86_alu_rr(j, w64, op, d, AX);
-    }
-    else
         x86_alu_ri(j, w64, op, d, imm);
+        return;
+    }
+    r = rnd32(j);
+    switch ( op )
+    {
+    case ALU_XOR:
+        x86_alu_ri(j, w64, op, d, imm ^ (int32_t)r);
+        x86_alu_ri(j, w64, op, d, (int32_t)r);
+        return;
+    case ALU_ADD:
+    case ALU_SUB:
+        if ( !w64 )
+            b = (int32_t)r;
+        else if ( imm >= 0 )
+            b = (int32_t)(r & 0x3fffffff);
+        else
+            b = -(int32_t)(r & 0x3fffffff);
+        x86_alu_ri(j, w64, op, d, (int32_t)((uint32_t)imm - (uint32_t)b));
+        x86_alu_ri(j, w64, op, d, b);
+        return;
+    default:
+        x86_mov_ri_fixed(j, w64, AX, imm ^ (int32_t)r);
+        x86_rr(j, w64 ? X_W : 0, 0x81, ALU_XOR, AX);
+        x86_u32(j, r);
+        x86_alu_rr(j, w64, op, d, AX);
+        return;
+    }
 }
 
 static void mul(struct hu_jit *j, int w64, const struct hu_insn *insn)
@@ -176,7 +236,7 @@ static void mul(struct hu_jit *j, int w64, const struct hu_insn *insn)
 
     if ( insn->code & HU_SRC_X )
         x86_rr(j, flags, 0x0faf, d, R[insn->src]);
-    else if ( blind(j) )
+    else if ( blinded(j, insn->imm) )
     {
         load_imm(j, w64, AX, insn->imm);
         x86_rr(j, flags, 0x0faf, d, AX);
@@ -420,7 +480,12 @@ static void compare(struct hu_jit *j, const struct hu_insn *insn)
 
     if ( insn->code & HU_SRC_X )
         s = R[insn->src];
-    else if ( blind(j) )
+    else if ( insn->imm == 0 && !is_set )
+    {
+        x86_rr(j, w64 ? X_W : 0, 0x85, d, d); /* same flags as cmp d, 0 */
+        return;
+    }
+    else if ( blinded(j, insn->imm) )
     {
         load_imm(j, w64, AX, insn->imm);
         s = AX;
@@ -482,7 +547,7 @@ static void call_helper(struct hu_jit *j, hu_helper_fn fn)
     x86_push(j, LEFT);
     x86_mov_rr(j, 1, TMP, FRAME);
     d = (int64_t)(uintptr_t)fn - (int64_t)(j->rx + j->len + 5);
-    if ( j->out != NULL && !j->mute && (d < INT32_MIN || d > INT32_MAX) )
+    if ( j->out != NULL && !j->mute && d != (int64_t)(int32_t)d )
         j->err = HU_JIT_E_RANGE;
     x86_byte(j, 0xe8);
     x86_u32(j, (uint32_t)d);
@@ -503,7 +568,6 @@ static void callx(struct hu_jit *j, uint32_t pc, unsigned int sel)
 {
     uint32_t id, unknown;
 
-    charge(j, pc, 1);
     unknown = stub(j, pc, HU_RUN_UNKNOWN_HELPER);
     for ( id = 0; id < j->o.nhelpers; id++ )
     {
@@ -570,7 +634,8 @@ static unsigned int call(struct hu_jit *j, uint32_t pc,
         return HU_RUN_BAD_INSN;
     if ( helper_of(j, (uint32_t)insn->imm) == NULL )
         return HU_RUN_UNKNOWN_HELPER;
-    charge(j, pc, 1);
+    /* Not charged: without back edges and local calls, helper calls are
+     * bounded by the program's length. */
     call_helper(j, helper_of(j, (uint32_t)insn->imm));
     return 0;
 }
@@ -585,15 +650,21 @@ static unsigned int size_class(unsigned int size)
 
 /*
  * The address of an access: [rbp + off] when the base is r10 (checked
- * now: r10 is constant within a frame), else r10 = base + off checked
- * and clamped at run time. Returns 0 with *base and *disp set, or the
- * error the access raises whenever it runs.
+ * now: r10 is constant within a frame), else r10 = base + off checked at
+ * run time. The check is one compare against the region most accesses of
+ * its kind hit (reads: the first region, the context in a hook; writes:
+ * the stack buffer), falling through to the access; when it misses, an
+ * out-of-line stub calls the full scan (emit_chk). An address that passes
+ * the fast compare only speculatively is replaced by the frame's (cmov),
+ * so a mispredicted check reads nothing of interest. Returns 0 with *base and *disp set, or the error the
+ * access raises whenever it runs.
  */
 static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
                             int16_t off, unsigned int size, int write,
                             unsigned int *base, int32_t *disp)
 {
     unsigned int k = size_class(size) * 2 + (write ? 1 : 0);
+    int32_t fast = write ? HU_JIT_OFF(fastw) : HU_JIT_OFF(tbl);
 
     if ( breg == HU_REG_FP )
     {
@@ -604,9 +675,14 @@ static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
         return 0;
     }
     x86_lea(j, AX, R[breg], off);
+    x86_mov_rr(j, 1, TMP, AX);
+    x86_rm(j, X_W, 0x2b, TMP, FRAME, fast); /* sub rdi, base */
+    x86_rm(j, X_W, 0x3b, TMP, FRAME, fast + 8 + 8 * (int32_t)size_class(size));
     j->uses |= 1u << k;
-    x86_call(j, j->lp.chk[k]);
-    x86_jcc(j, CC_B, stub(j, pc, 0), 0); /* CF: outside; err is set */
+    x86_jcc(j, CC_AE, slow_stub(j, pc, k), 0);
+    x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
+    if ( !j->mute )
+        j->resume[pc] = j->len;
     *base = AX;
     *disp = 0;
     return 0;
@@ -665,7 +741,7 @@ static unsigned int store(struct hu_jit *j, uint32_t pc,
         return err;
     if ( HU_CLASS(insn->code) == HU_CLS_STX )
         store_reg(j, size, base, disp, R[insn->src]);
-    else if ( blind(j) )
+    else if ( blinded(j, insn->imm) )
     {
         load_imm(j, 1, TMP, insn->imm);
         store_reg(j, size, base, disp, TMP);
@@ -794,7 +870,7 @@ static unsigned int lddw(struct hu_jit *j, uint32_t pc,
         return HU_RUN_BAD_INSN;
     v = (uint64_t)(uint32_t)insn->imm |
         ((uint64_t)(uint32_t)j->insns[pc + 1].imm << 32);
-    if ( blind(j) )
+    if ( (j->o.flags & HU_JIT_BLIND) && v != 0 )
     {
         uint64_t r = (uint64_t)rnd32(j) << 32;
 
@@ -812,7 +888,7 @@ static unsigned int lddw(struct hu_jit *j, uint32_t pc,
         x86_mov_ri64(j, d, v);
     /* A jump to the second slot runs it: code 0 is no instruction. */
     if ( j->mute )
-        j->cur[pc + 1] = j->lc.cold + j->nstub * STUB_SIZE;
+        j->cur[pc + 1] = j->lc.cold + j->cold_next;
     stub(j, pc + 1, HU_RUN_BAD_INSN);
     return 0;
 }
@@ -952,7 +1028,7 @@ static uint32_t scan(struct hu_jit *j, unsigned int k, int32_t end_off,
 }
 
 /*
- * Region check for size class k: r10 = address in, r10 = the same address
+ * Region scan for size class k: r10 = address in, r10 = the same address
  * out with CF clear, or CF set and err set (OOB_MEM, or READONLY for a
  * write into a read-only region) and r10 = 0. On the way out of a hit the
  * offset is masked by the comparison itself (cmp; sbb; and), so a
@@ -1005,7 +1081,7 @@ static void one_pass(struct hu_jit *j)
     uint32_t pc, k;
 
     j->len = 0;
-    j->nstub = 0;
+    j->cold_next = 0;
     j->rng = j->o.seed;
     j->mute = 0;
     prologue(j);
@@ -1028,7 +1104,7 @@ static void one_pass(struct hu_jit *j)
     }
     /* The stubs: translate again with the body muted. */
     j->lc.cold = j->len;
-    j->nstub = 0;
+    j->cold_next = 0;
     j->mute = 1;
     for ( pc = 0; pc < j->n; )
         pc += translate(j, pc);
@@ -1065,6 +1141,7 @@ int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
     j->o = *o;
     j->prev = scratch;
     j->cur = scratch + n + 1;
+    j->resume = scratch + 2 * (n + 1);
     j->out = NULL;
     j->cap = 0;
     j->rx = 0;

@@ -48,11 +48,15 @@ static void build_table(struct hu_jit_frame *f)
         if ( !run->regions[i].writable )
             e = add_region(e, run->regions[i].base, run->regions[i].len);
     f->wr = e;
+    e = add_region(e, (uintptr_t)run->stack, run->stack_size);
     for ( i = 0; i < run->nregions; i++ )
         if ( run->regions[i].writable )
             e = add_region(e, run->regions[i].base, run->regions[i].len);
-    e = add_region(e, (uintptr_t)run->stack, run->stack_size);
     f->end = e;
+    /* Field by field: a struct copy could become a call to memcpy. */
+    f->fastw.base = f->wr->base;
+    for ( i = 0; i < 4; i++ )
+        f->fastw.cnt[i] = f->wr->cnt[i];
 }
 
 int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,

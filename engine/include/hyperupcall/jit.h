@@ -9,9 +9,11 @@
  *
  * Like the interpreter it trusts nothing the verifier proved:
  *  - the budget is charged at every back edge (the length of the loop it
- *    closes), every call (1) and at entry (1), so a run ends after about
- *    `budget` instructions with HU_RUN_BUDGET; run->executed is the budget
- *    consumed, not an exact instruction count;
+ *    closes), every local call (1) and at entry (1), so a run ends after
+ *    about `budget` instructions with HU_RUN_BUDGET; run->executed is the
+ *    budget consumed, not an exact instruction count. Between two charges
+ *    the code only runs forward, so no run executes more than about
+ *    (budget + 1) x the program's length instructions;
  *  - an access through r10 is checked when translated (the offset is
  *    constant and r10 cannot be written); any other access is checked at
  *    run time against the stack buffer and every region, and its address is
@@ -74,11 +76,12 @@ struct hu_jit {
 	uint32_t n;
 	struct hu_jit_opts o;
 	uint32_t *prev, *cur; /* per pc: offset of its code, last pass and now */
+	uint32_t *resume; /* per pc: where a slow region check returns to */
 	uint8_t *out; /* NULL while measuring */
 	uint32_t len, cap;
 	uint64_t rx; /* address the image will run at */
 	uint64_t rng;
-	uint32_t nstub; /* error stubs referenced so far in this pass */
+	uint32_t cold_next; /* where the next stub goes, from lp.cold */
 	uint32_t uses; /* region checks referenced (bit per chk[] entry) */
 	int pass; /* 0: no layout known yet */
 	int mute; /* emit only error stubs (see jit.c) */
@@ -97,7 +100,7 @@ struct hu_jit_image {
 };
 
 /* uint32_t words of scratch hu_jit_plan needs for `ninsns` slots. */
-#define HU_JIT_SCRATCH_WORDS(ninsns) (2 * ((uint64_t)(ninsns) + 1))
+#define HU_JIT_SCRATCH_WORDS(ninsns) (3 * ((uint64_t)(ninsns) + 1))
 
 /*
  * Lays the program out (several passes, until jump sizes settle) and sets

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Proves the interpreter can go into Xen: compiles engine/core/interp.c and
-# opcodes.c with no libc at all (-ffreestanding -nostdlib -fno-builtin
+# Proves the interpreter and the JIT can go into Xen: compiles
+# engine/core/interp.c, opcodes.c and engine/jit/{x86,jit,run}.c with no
+# libc at all (-ffreestanding -nostdlib -fno-builtin
 # -nostdinc, a stdint.h made of compiler macros, no FPU/SSE registers, no
 # stack protector), links them into one relocatable object, and checks that
 #  - nothing is left undefined (no libc or libgcc symbol: memcpy, memset,
 #    __udivti3, __stack_chk_fail ...),
 #  - there is no writable data (.data/.bss empty: no writable globals),
 #  - the C stack is bounded (-Wstack-usage) and no function calls itself,
-#    directly or through others (bpf-to-bpf calls use a frame array).
+#    directly or through others (bpf-to-bpf calls use a frame array, the
+#    JIT's code its own frames).
 # Usage: [HU_OPT="-O1"] check.sh <cc> <repo root> <work dir>
 set -euo pipefail
 cc=$1 root=$2 work=$3
@@ -22,11 +24,13 @@ check_one() { # optimisation level
 		-ffreestanding -nostdlib -fno-builtin -nostdinc
 		-fno-stack-protector -fno-pic -mgeneral-regs-only
 		-I"$here" -I"$root/engine/include")
-	for f in interp opcodes; do
-		"$cc" "${flags[@]}" -c "$root/engine/core/$f.c" -o "$work/$f.o"
+	local objs=()
+	for f in core/interp core/opcodes jit/x86 jit/jit jit/run; do
+		"$cc" "${flags[@]}" -c "$root/engine/$f.c" -o "$work/${f#*/}.o"
+		objs+=("$work/${f#*/}.o")
 	done
-	obj=$work/hu_interp_freestanding.o
-	ld -r -o "$obj" "$work/interp.o" "$work/opcodes.o"
+	obj=$work/hu_engine_freestanding.o
+	ld -r -o "$obj" "${objs[@]}"
 
 	undef=$(nm -u "$obj")
 	if [ -n "$undef" ]; then
@@ -58,4 +62,4 @@ else
 	check_one -O0
 	check_one "-O2 -D__XEN__"
 fi
-echo "freestanding: interpreter ok"
+echo "freestanding: interpreter and JIT ok"

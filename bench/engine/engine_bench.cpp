@@ -1,18 +1,25 @@
-// Interpreter cost on representative programs, each next to the same logic
-// compiled natively, so the ratio is visible. Counters: `insns` (eBPF
-// instructions executed per run) and `ns_per_insn`; the time column is the
-// cost of one run. summarize.py turns the JSON output into the README table.
+// The engines' cost on representative programs: the interpreter, the JIT
+// (blinded, as it runs by default, and plain) and the same logic compiled
+// natively, in one process. Counters: `insns` (eBPF instructions the
+// interpreter executes per run), `ns_per_insn`, and `cycles` (TSC cycles
+// per run, the least over 25 batches so that preemption on a shared
+// machine does not count); the time column is the cost of one run.
+// summarize.py turns the JSON output into the README table.
 #include <benchmark/benchmark.h>
+#include <x86intrin.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
 #include "hyperupcall/abi.h"
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/interp.h"
+#include "hyperupcall/jit.hpp"
 
 namespace {
 
@@ -158,6 +165,19 @@ done:
   exit
 )";
 
+// Loads through a pointer into a region (a map value or the context): the
+// accesses the JIT checks at run time. r1 = array, r2 = elements.
+constexpr const char* kRegionSum = R"(
+  mov %r0, 0
+loop:
+  ldxdw %r3, [%r1+0]
+  add %r0, %r3
+  add %r1, 8
+  sub %r2, 1
+  jne %r2, 0, loop
+  exit
+)";
+
 // ---------------------------------------------------------------------------
 // Native twins. noinline and DoNotOptimize keep the compiler from folding
 // the work away; the logic is the same as the eBPF above.
@@ -191,6 +211,12 @@ __attribute__((noinline)) uint64_t NativeHelperHeavy(MixFn mix, uint64_t n) {
   return r;
 }
 
+__attribute__((noinline)) uint64_t NativeRegionSum(const uint64_t* p, uint64_t n) {
+  uint64_t sum = 0;
+  for (; n != 0; --n) sum += *p++;
+  return sum;
+}
+
 __attribute__((noinline)) uint64_t NativeListWalk(const Guest& g, uint64_t head) {
   uint64_t sum = 0;
   Node n;
@@ -203,13 +229,17 @@ __attribute__((noinline)) uint64_t NativeListWalk(const Guest& g, uint64_t head)
 }
 
 // ---------------------------------------------------------------------------
+enum class Engine { kInterp, kJit, kJitPlain };
+
 struct Vm {
   std::vector<hu_insn> prog;
   alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
   std::array<hu_helper_fn, HU_HELPER_MAX> helpers{};
+  std::vector<hu_mem_region> regions;
   hu_run run{};
+  std::optional<hu::jit::Image> image;
 
-  explicit Vm(const char* text, void* env = nullptr) {
+  Vm(const char* text, Engine engine, void* env = nullptr) {
     auto p = hu::Assemble(text);
     if (!p.ok()) throw std::runtime_error(p.error().message);
     prog = std::move(*p);
@@ -223,97 +253,188 @@ struct Vm {
     run.stack = stack.data();
     run.stack_size = static_cast<uint32_t>(stack.size());
     run.budget = 100'000'000;
+    if (engine != Engine::kInterp) {
+      auto img = hu::jit::Image::Compile(prog, helpers.data(), run.nhelpers,
+                                         {.blind = engine == Engine::kJit});
+      if (!img.ok()) throw std::runtime_error(img.error().message);
+      image.emplace(std::move(*img));
+    }
+  }
+
+  void AddRegion(const void* p, size_t len) {
+    regions.push_back({reinterpret_cast<uintptr_t>(p), len, 0, 0});
+    run.regions = regions.data();
+    run.nregions = static_cast<uint32_t>(regions.size());
   }
 
   uint64_t Run(uint64_t r1, uint64_t r2 = 0) {
-    if (hu_interp_run(&run, r1, r2, 0) != HU_RUN_OK) {
-      throw std::runtime_error(hu_run_strerror(run.err));
-    }
+    int err = image ? image->Run(&run, r1, r2, 0) : hu_interp_run(&run, r1, r2, 0);
+    if (err != HU_RUN_OK) throw std::runtime_error(hu_run_strerror(run.err));
     return run.r0;
   }
 };
 
-void Report(benchmark::State& state, uint64_t insns) {
+// TSC cycles of one call of f: the least over 25 batches of `batch` calls.
+template <class F>
+double MinCycles(F f, int batch) {
+  uint64_t best = UINT64_MAX;
+  for (int b = 0; b < 25; ++b) {
+    uint64_t t0 = __rdtsc();
+    for (int i = 0; i < batch; ++i) benchmark::DoNotOptimize(f());
+    best = std::min<uint64_t>(best, __rdtsc() - t0);
+  }
+  return static_cast<double>(best) / batch;
+}
+
+void Report(benchmark::State& state, uint64_t insns, double cycles) {
   state.counters["insns"] = static_cast<double>(insns);
   // Time per executed instruction, in ns (the 1e-9 scales seconds to ns).
   state.counters["ns_per_insn"] = benchmark::Counter(
       static_cast<double>(insns) * 1e-9,
       benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+  state.counters["cycles"] = cycles;
 }
 
 void Check(bool same) {
-  if (!same) throw std::runtime_error("interpreter and native results differ");
+  if (!same) throw std::runtime_error("engine and native results differ");
 }
 
-void BM_AluLoop_Interp(benchmark::State& state) {
-  Vm vm(kAluLoop);
-  const uint64_t n = state.range(0);
-  Check(vm.Run(n) == NativeAluLoop(n));
-  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(n));
-  Report(state, vm.run.executed);
+// One program on one engine: checks the result against the native twin,
+// times it, and reports the interpreter's instruction count.
+template <class Setup, class Native>
+void RunEngine(benchmark::State& state, const char* text, Engine engine, void* env, Setup setup,
+               Native native, uint64_t r1, uint64_t r2, int batch) {
+  Vm vm(text, engine, env);
+  setup(vm);
+  Check(vm.Run(r1, r2) == native());
+  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(r1, r2));
+  double cycles = MinCycles([&] { return vm.Run(r1, r2); }, batch);
+  Vm interp(text, Engine::kInterp, env);
+  setup(interp);
+  interp.Run(r1, r2);
+  Report(state, interp.run.executed, cycles);
+}
+
+template <class F>
+void RunNative(benchmark::State& state, F f, int batch) {
+  for (auto _ : state) benchmark::DoNotOptimize(f());
+  state.counters["cycles"] = MinCycles(f, batch);
+}
+
+void NoSetup(Vm&) {}
+
+constexpr uint64_t kAluN = 1000;
+constexpr uint64_t kStackReps = 16;
+constexpr uint64_t kHelperN = 1000;
+constexpr uint64_t kRegionN = 1000;
+
+void BM_AluLoop(benchmark::State& state, Engine e) {
+  RunEngine(
+      state, kAluLoop, e, nullptr, NoSetup, [] { return NativeAluLoop(kAluN); }, kAluN, 0, 20);
 }
 void BM_AluLoop_Native(benchmark::State& state) {
-  uint64_t n = state.range(0);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(n);
-    benchmark::DoNotOptimize(NativeAluLoop(n));
-  }
+  uint64_t n = kAluN;
+  RunNative(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(n);
+        return NativeAluLoop(n);
+      },
+      20);
 }
 
-void BM_StackHeavy_Interp(benchmark::State& state) {
-  Vm vm(kStackHeavy);
-  const uint64_t reps = state.range(0);
-  Check(vm.Run(3, reps) == NativeStackHeavy(3, reps));
-  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(3, reps));
-  Report(state, vm.run.executed);
+void BM_StackHeavy(benchmark::State& state, Engine e) {
+  RunEngine(
+      state, kStackHeavy, e, nullptr, NoSetup, [] { return NativeStackHeavy(3, kStackReps); }, 3,
+      kStackReps, 20);
 }
 void BM_StackHeavy_Native(benchmark::State& state) {
-  uint64_t k = 3, reps = state.range(0);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(k);
-    benchmark::DoNotOptimize(NativeStackHeavy(k, reps));
-  }
+  uint64_t k = 3;
+  RunNative(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(k);
+        return NativeStackHeavy(k, kStackReps);
+      },
+      20);
 }
 
-void BM_HelperHeavy_Interp(benchmark::State& state) {
-  Vm vm(kHelperHeavy);
-  const uint64_t n = state.range(0);
-  Check(vm.Run(n) == NativeHelperHeavy(HelperMix, n));
-  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(n));
-  Report(state, vm.run.executed);
+void BM_HelperHeavy(benchmark::State& state, Engine e) {
+  RunEngine(
+      state, kHelperHeavy, e, nullptr, NoSetup,
+      [] { return NativeHelperHeavy(HelperMix, kHelperN); }, kHelperN, 0, 20);
 }
 void BM_HelperHeavy_Native(benchmark::State& state) {
   MixFn mix = HelperMix;
-  uint64_t n = state.range(0);
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(mix);
-    benchmark::DoNotOptimize(NativeHelperHeavy(mix, n));
-  }
+  RunNative(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(mix);
+        return NativeHelperHeavy(mix, kHelperN);
+      },
+      20);
 }
 
-void BM_HookListWalk_Interp(benchmark::State& state) {
-  Guest guest;
-  Vm vm(kListWalk, &guest);
-  Check(vm.Run(guest.head) == NativeListWalk(guest, guest.head));
-  for (auto _ : state) benchmark::DoNotOptimize(vm.Run(guest.head));
-  Report(state, vm.run.executed);
+Guest& TheGuest() {
+  static Guest guest;
+  return guest;
+}
+
+void BM_HookListWalk(benchmark::State& state, Engine e) {
+  Guest& g = TheGuest();
+  RunEngine(
+      state, kListWalk, e, &g, NoSetup, [&] { return NativeListWalk(g, g.head); }, g.head, 0, 200);
 }
 void BM_HookListWalk_Native(benchmark::State& state) {
-  Guest guest;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(guest.head);
-    benchmark::DoNotOptimize(NativeListWalk(guest, guest.head));
-  }
+  Guest& g = TheGuest();
+  RunNative(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(g.head);
+        return NativeListWalk(g, g.head);
+      },
+      200);
 }
 
-BENCHMARK(BM_AluLoop_Interp)->Arg(1000);
-BENCHMARK(BM_AluLoop_Native)->Arg(1000);
-BENCHMARK(BM_StackHeavy_Interp)->Arg(16);
-BENCHMARK(BM_StackHeavy_Native)->Arg(16);
-BENCHMARK(BM_HelperHeavy_Interp)->Arg(1000);
-BENCHMARK(BM_HelperHeavy_Native)->Arg(1000);
-BENCHMARK(BM_HookListWalk_Interp);
-BENCHMARK(BM_HookListWalk_Native);
+const std::vector<uint64_t>& RegionData() {
+  static std::vector<uint64_t> v = [] {
+    std::vector<uint64_t> d(kRegionN);
+    for (size_t i = 0; i < d.size(); ++i) d[i] = i * 0x9e3779b97f4a7c15ull;
+    return d;
+  }();
+  return v;
+}
+
+void BM_RegionSum(benchmark::State& state, Engine e) {
+  const auto& d = RegionData();
+  RunEngine(
+      state, kRegionSum, e, nullptr,
+      [&](Vm& vm) { vm.AddRegion(d.data(), d.size() * sizeof d[0]); },
+      [&] { return NativeRegionSum(d.data(), d.size()); }, reinterpret_cast<uintptr_t>(d.data()),
+      d.size(), 20);
+}
+void BM_RegionSum_Native(benchmark::State& state) {
+  const uint64_t* p = RegionData().data();
+  RunNative(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(p);
+        return NativeRegionSum(p, kRegionN);
+      },
+      20);
+}
+
+#define ENGINES(name)                                                                 \
+  BENCHMARK_CAPTURE(BM_##name, Interp, Engine::kInterp)->Name(#name "_Interp");       \
+  BENCHMARK_CAPTURE(BM_##name, Jit, Engine::kJit)->Name(#name "_Jit");                \
+  BENCHMARK_CAPTURE(BM_##name, JitPlain, Engine::kJitPlain)->Name(#name "_JitPlain"); \
+  BENCHMARK(BM_##name##_Native)->Name(#name "_Native")
+
+ENGINES(AluLoop);
+ENGINES(StackHeavy);
+ENGINES(HelperHeavy);
+ENGINES(HookListWalk);
+ENGINES(RegionSum);
 
 }  // namespace
 
