@@ -52,12 +52,11 @@ Status Model::AddGuest(const GuestConfig& cfg) {
   for (auto& g : guests) one.guests.push_back(g->config());
   if (Status s = CheckSimOptions(one); !s.ok()) return s;
   auto g = std::make_unique<Guest>(cfg);
-  // The guest has booted and is using about 40% of its free memory.
+  // The guest has booted and is using about 40% of its free memory. What
+  // is in those frames has not been written yet (it reads as zeros): the
+  // frames become resident in the host when the workload writes them.
   for (uint64_t gfn = 0; gfn < g->frames(); ++gfn)
-    if (g->IsFree(gfn) && Rand(100) < 40) {
-      g->SetFree(gfn, false);
-      g->mem().Put<uint64_t>(gfn << kPageShift, 0xa11c0000'00000000ull | gfn);
-    }
+    if (g->IsFree(gfn) && Rand(100) < 40) g->SetFree(gfn, false);
   for (Vcpu& v : g->vcpus()) {
     v.queued = true;
     runq.emplace_back(g.get(), v.id);
