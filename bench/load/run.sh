@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The load table of the README: registrations/s and p50/p99 for 1, 8, 64
+# and 1000 guests, the trivial program and the shipped trace policy, daemon
+# RSS and CPU, and the one-fsync-per-decision baseline in the same boot.
+#   bench/load/run.sh BUILD_DIR [DURATION_S]
+set -euo pipefail
+build=${1:?usage: run.sh BUILD_DIR [DURATION_S]}
+dur=${2:-10}
+load=$build/bench/load/hu-load
+daemon=$build/dom0-daemon/hyperupcalld
+run() { # label guests inflight program [daemon args...]
+	local label=$1 guests=$2 inflight=$3 program=$4
+	shift 4
+	local extra=()
+	for a in "$@"; do extra+=("--daemon-arg=$a"); done
+	"$load" --daemon "$daemon" --guests "$guests" --inflight "$inflight" --program "$program" \
+		--duration "$dur" --warmup 2 --label "$label" --json "${extra[@]}"
+}
+{
+	run "group commit" 8 4 trivial
+	run "baseline: one fsync per decision" 8 4 trivial --commit-batch=1
+	for g in 1 8 64; do run "group commit" "$g" 4 trivial; done
+	run "group commit" 1000 1 trivial
+	for g in 1 8 64; do run "group commit" "$g" 4 trace; done
+	run "group commit" 1000 1 trace
+} | python3 -c '
+import json, sys
+print("| run | program | guests x in flight | registrations/s | p50 ms | p99 ms | daemon CPU us/registration | daemon RSS MiB | host busy % (load) |")
+print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for line in sys.stdin:
+    d = json.loads(line)
+    print(f"| {d[\"label\"]} | {d[\"program\"]} | {d[\"guests\"]} x {d[\"inflight\"]} | {d[\"registrations_per_s\"]:.0f} | "
+          f"{d[\"p50_ms\"]:.2f} | {d[\"p99_ms\"]:.2f} | {d[\"daemon_cpu_us_per_registration\"]:.0f} | "
+          f"{d[\"daemon_peak_rss_mib\"]:.0f} | {d[\"host_busy_percent\"]:.0f} ({d[\"loadavg_1m\"]:.1f}) |")
+'
