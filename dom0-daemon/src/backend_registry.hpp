@@ -15,10 +15,13 @@ namespace hu::daemon {
 struct BackendConfig {
   std::string state_dir;
   std::string sim_config;        // JSON file, see README
-  uint32_t sim_guests = 0;       // 0: the sim's default (two guests)
+  uint32_t sim_guests = 0;       // 0: the sim's default (two guests); at most kMaxSimGuests
   std::string sim_kallsyms_dir;  // where the sim writes each guest's kallsyms
   std::string guest_socket_dir;  // xen: each domain's channel is joined to DIR/<domid>.sock
 };
+
+// Simulated guests' memory is allocated on touch, so thousands fit.
+inline constexpr uint32_t kMaxSimGuests = 4096;
 
 using BackendFactory = std::function<Result<std::unique_ptr<Backend>>(const BackendConfig&)>;
 

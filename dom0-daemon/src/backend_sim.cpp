@@ -80,9 +80,9 @@ Result<std::unique_ptr<Backend>> MakeSimFromConfig(const BackendConfig& cfg) {
     if (!parsed) return parsed.error();
     opts = *parsed;
   } else if (cfg.sim_guests) {
-    if (cfg.sim_guests > 64) {
+    if (cfg.sim_guests > kMaxSimGuests) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("--sim-guests {}: at most 64", cfg.sim_guests));
+                       fmt::format("--sim-guests {}: at most {}", cfg.sim_guests, kMaxSimGuests));
     }
     opts.guests.clear();
     for (uint32_t i = 1; i <= cfg.sim_guests; ++i) {

@@ -4,6 +4,7 @@
 
 #include "names.hpp"
 #include "program_hash.hpp"
+#include "text.hpp"
 
 namespace hu::daemon {
 
@@ -36,7 +37,7 @@ void ToProto(const ProgramRecord& r, commonv1::ProgramSummary* out) {
   out->set_hook(HookName(r.hook));
   out->set_name(r.name);
   out->set_state(static_cast<commonv1::ProgramState>(static_cast<int>(r.state)));
-  out->set_insn_count(static_cast<uint32_t>(r.insns.size()));
+  out->set_insn_count(r.insn_count);
   out->set_created_unix_ms(r.created_ms);
   out->set_updated_unix_ms(r.updated_ms);
   for (const auto& m : r.maps) {
@@ -53,7 +54,7 @@ void ToProto(const ProgramRecord& r, commonv1::ProgramSummary* out) {
     pr->set_len(g.len);
     pr->set_flags(g.flags);
   }
-  out->set_sha256(ProgramSha256(r));
+  out->set_sha256(r.sha256.empty() ? ProgramSha256(r) : r.sha256);
   // The summary carries the one-line verdict; the log goes with GetProgram.
   ToProto(r.verdict, "", out->mutable_verdict());
 }
@@ -88,7 +89,7 @@ Result<Policy> FromProto(const hyperupcall::operator_api::v1::Policy& in) {
     hu_hook_id id = HookFromName(h);
     if (id == HU_HOOK_NONE) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("unknown hook '{}' (known: {})", h.substr(0, 64),
+                       fmt::format("unknown hook '{}' (known: {})", SafeText(h, 64),
                                    Join(AllHookNames(), ", ")));
     }
     p.allowed_hooks |= 1ull << id;
@@ -97,7 +98,7 @@ Result<Policy> FromProto(const hyperupcall::operator_api::v1::Policy& in) {
     auto id = HelperFromName(h);
     if (!id) {
       return MakeError(ErrorCode::kInvalidArgument,
-                       fmt::format("unknown helper '{}' (known: {})", h.substr(0, 64),
+                       fmt::format("unknown helper '{}' (known: {})", SafeText(h, 64),
                                    Join(AllHelperNames(), ", ")));
     }
     p.allowed_helpers |= 1ull << *id;

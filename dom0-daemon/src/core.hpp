@@ -5,18 +5,29 @@
 //
 // Guest entry points take the domid of the channel the request arrived on;
 // nothing a guest sends can name another domain.
+//
+// The core mutex guards only memory and is held for microseconds: the
+// verifier runs without it, and guests' decisions reach the disk through
+// the group commit, answered once the fsync that covers them is done.
+// Every per-domain question (how many live programs, which ones) is
+// answered from a per-domain index, never by scanning all programs.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "events.hpp"
 #include "fleet_layer.hpp"
+#include "group_commit.hpp"
 #include "hyperupcall/daemon/backend.hpp"
 #include "policy.hpp"
 #include "program.hpp"
@@ -26,9 +37,15 @@
 namespace hu::daemon {
 
 struct CoreConfig {
-  // Rejected programs kept per domain (for `prog show`), oldest dropped, so
-  // a guest that keeps sending bad programs cannot fill the disk.
-  size_t max_rejected_kept = 32;
+  // Programs no longer live (rejected, detached, failed) kept per domain
+  // for `prog show`, oldest dropped from memory and disk, so neither a
+  // guest sending bad programs nor one loading and unloading forever
+  // grows the state.
+  size_t max_finished_kept = 32;
+  // Audit rows kept, oldest dropped.
+  uint64_t audit_keep = 200'000;
+  // Decisions per commit at most (1: one fsync each, the old way).
+  size_t commit_batch = 512;
   int verifier_log_level = 1;
   uint32_t verifier_time_limit_ms = 2000;
 };
@@ -92,6 +109,14 @@ class Core {
   Status Restore();
 
   // Guest API; `domid` is the channel's domain.
+  //
+  // Decode, policy and the verifier run on the calling thread; `done` runs
+  // once the decision is committed (on the commit thread), or at once
+  // when there is nothing to commit (a request that is not a program).
+  using RegisterDone = std::function<void(Result<RegisterOutcome>)>;
+  void RegisterAsync(uint32_t domid, RawProgram raw, RegisterDone done);
+  void UnregisterAsync(uint32_t domid, uint64_t id, std::function<void(Status)> done);
+  // The same, waiting for the answer.
   Result<RegisterOutcome> Register(uint32_t domid, const RawProgram& raw);
   Status Unregister(uint32_t domid, uint64_t id);
   std::vector<ProgramRecord> GuestPrograms(uint32_t domid, bool all);
@@ -131,7 +156,37 @@ class Core {
   void OnDomainEvent(const DomainEvent& ev);
   void PublishTrace(const std::vector<TraceRecord>& records);
 
+  // A request from domid that was not a program at all (undecodable, or
+  // failing the structural checks): audited at a bounded rate, repeats
+  // folded into one row, announced only when audited. `name` and `hook`
+  // are what the guest sent, shown only made safe (SafeText).
+  void RefuseMalformed(uint32_t domid, std::string_view name, std::string_view hook,
+                       const Error& why);
+
+  // What the backend can install (Backend::Limits, asked once).
+  const BackendLimits& limits() const { return limits_; }
+  uint64_t commit_batches() const { return commit_->batches(); }
+  uint64_t commit_writes() const { return commit_->writes(); }
+
  private:
+  // Per domain: the index that replaces scans of every program, and what
+  // aggregates a guest's repeated refusals.
+  struct DomainIndex {
+    std::set<uint64_t> ids;         // its programs in memory
+    uint32_t live = 0;              // installed + pending
+    uint32_t committing = 0;        // verified, counted against quotas, not yet committed
+    std::deque<uint64_t> finished;  // no longer live, oldest first (retention)
+    // Its last refusal: identical ones add to that audit row's count.
+    std::string refusal_key;
+    std::shared_ptr<uint64_t> refusal_audit;  // set by the write, on the commit thread
+    int64_t refusal_event_ms = 0;
+    // Requests that were not programs: a token bucket for their audit rows.
+    std::string malformed_key;
+    std::shared_ptr<uint64_t> malformed_audit;
+    double malformed_tokens = 0;
+    int64_t malformed_ms = 0;
+  };
+
   Policy EffectivePolicyLocked(uint32_t domid) const;
   // The policy a domain without one of its own inherits (the fleet's
   // default for this host when it has one).
@@ -144,14 +199,33 @@ class Core {
   uint32_t LiveProgramsLocked(uint32_t domid) const;
   std::optional<DomainInfo> FindDomain(uint32_t domid);
   ProgramImage ImageLocked(const ProgramRecord& rec) const;
-  // Records a rejection (store, audit, event) and answers with it.
-  Result<RegisterOutcome> RejectLocked(ProgramRecord rec, const Error& why, const char* stage,
-                                       int32_t error_pc, std::string log);
-  void PruneRejectedLocked(uint32_t domid);
-  // Moves a live program to a final state (detached, rejected) with audit + event.
-  Result<ProgramRecord> FinishLocked(ProgramRecord& rec, ProgState state, const Verdict& verdict,
-                                     const std::string& decision,
-                                     hyperupcall::operator_api::v1::EventKind kind);
+  // Policy and backend limits for a candidate; the error and its stage.
+  std::optional<std::pair<Error, const char*>> CheckCandidateLocked(const ProgramRecord& rec,
+                                                                    const Policy& policy,
+                                                                    uint64_t memory_bytes) const;
+  // Records a rejection (store, audit, event) and answers `done` with it
+  // once committed; a repeat of the guest's last refusal adds to its audit
+  // row's count.
+  void RejectLocked(ProgramRecord rec, const Error& why, const char* stage, int32_t error_pc,
+                    std::string log, RegisterDone done);
+  // After the commit of a verified program: install it (or hold it).
+  void OnRegisterCommitted(std::shared_ptr<ProgramRecord> rec, Status committed,
+                           const std::string& reason, RegisterDone done);
+  // The index: a program enters memory, or changes state.
+  void AddLocked(ProgramRecord rec);
+  void SetStateLocked(ProgramRecord& rec, ProgState next);
+  // Drops the oldest finished programs of domid beyond max_finished_kept.
+  void RetainLocked(uint32_t domid);
+  // A live program moved to a final state (detached, rejected): uninstall,
+  // memory, and the audited store update, which `commit` answers. Returns
+  // the record as it is now and the update to commit.
+  std::pair<ProgramRecord, AuditRow> FinishLocked(ProgramRecord& rec, ProgState state,
+                                                  const Verdict& verdict,
+                                                  const std::string& decision);
+  // FinishLocked, committed now (operator paths), with its event.
+  Result<ProgramRecord> FinishNowLocked(ProgramRecord& rec, ProgState state, const Verdict& verdict,
+                                        const std::string& decision,
+                                        hyperupcall::operator_api::v1::EventKind kind);
   void Emit(hyperupcall::operator_api::v1::EventKind kind, const ProgramRecord* rec, uint32_t domid,
             const std::string& message);
   void AuditOnly(uint32_t domid, uint64_t prog_id, const std::string& name,
@@ -161,6 +235,7 @@ class Core {
   Store& store_;
   EventBus& bus_;
   CoreConfig cfg_;
+  const BackendLimits limits_;
 
   mutable std::mutex mu_;
   Policy default_policy_;
@@ -169,6 +244,10 @@ class Core {
   const PolicyScopes* scopes_ = nullptr;
   const FleetLayer* fleet_ = nullptr;
   std::map<uint64_t, ProgramRecord> programs_;
+  std::map<uint32_t, DomainIndex> index_;
+  // Last: its thread runs Done callbacks that use everything above, so it
+  // is stopped (and drained) first.
+  std::unique_ptr<GroupCommit> commit_;
 };
 
 // Moves domain domid's domid-scoped policy row to the libvirt domain

@@ -4,6 +4,7 @@
 
 #include "core.hpp"
 #include "names.hpp"
+#include "text.hpp"
 
 namespace hu::daemon {
 
@@ -36,7 +37,7 @@ Result<MapRead> Core::ReadMap(uint32_t domid, uint64_t prog_id, const std::strin
         for (const auto& m : maps) names.push_back(m.name);
         return MakeError(ErrorCode::kNotFound,
                          fmt::format("program {} has no map named '{}' (maps: {})", prog_id,
-                                     map_name.substr(0, kMaxNameLen),
+                                     SafeText(map_name, kMaxNameLen),
                                      names.empty() ? "none" : Join(names, ", ")));
       }
     } else if (index >= maps.size()) {
@@ -67,30 +68,47 @@ std::vector<DomainView> Core::Domains() {
 std::vector<ProgramRecord> Core::Programs(std::optional<uint32_t> domid, bool all) {
   std::lock_guard lk(mu_);
   std::vector<ProgramRecord> out;
-  for (const auto& [id, r] : programs_) {
-    if (domid && r.domid != *domid) continue;
-    if (!all && !r.Live()) continue;
-    out.push_back(r);
+  auto take = [&](const ProgramRecord& r) {
+    if (all || r.Live()) out.push_back(r);
+  };
+  if (!domid) {
+    for (const auto& [id, r] : programs_) take(r);
+    return out;
+  }
+  if (auto ix = index_.find(*domid); ix != index_.end()) {
+    for (uint64_t id : ix->second.ids) take(programs_.at(id));
   }
   return out;
 }
 
 std::vector<ProgramRecord> Core::Pending(std::optional<uint32_t> domid) {
-  std::lock_guard lk(mu_);
   std::vector<ProgramRecord> out;
-  for (const auto& [id, r] : programs_) {
-    if (r.state == ProgState::kPending && (!domid || r.domid == *domid)) out.push_back(r);
+  for (auto& r : Programs(domid, false)) {
+    if (r.state == ProgState::kPending) out.push_back(std::move(r));
   }
   return out;
 }
 
 Result<ProgramRecord> Core::Program(uint64_t id) {
-  std::lock_guard lk(mu_);
-  auto it = programs_.find(id);
-  if (it == programs_.end()) {
-    return MakeError(ErrorCode::kNotFound, fmt::format("no program with id {}", id));
+  ProgramRecord summary;
+  {
+    std::lock_guard lk(mu_);
+    auto it = programs_.find(id);
+    if (it == programs_.end()) {
+      return MakeError(ErrorCode::kNotFound, fmt::format("no program with id {}", id));
+    }
+    if (it->second.Live()) return it->second;
+    summary = it->second;
   }
-  return it->second;
+  // A finished program's bytes and log live only in the state database;
+  // its state and verdict are memory's (their update may still be on its
+  // way to the disk).
+  auto rec = store_.LoadProgram(id);
+  if (!rec) return summary;
+  rec->state = summary.state;
+  rec->verdict = summary.verdict;
+  rec->updated_ms = summary.updated_ms;
+  return rec;
 }
 
 std::optional<std::string> Core::UuidOf(uint32_t domid) const {
@@ -275,11 +293,18 @@ Result<std::vector<StatsRow>> Core::Stats(std::optional<uint32_t> domid, uint64_
                                      prog_id, ProgStateName(it->second.state)));
       }
     }
-    for (const auto& [id, r] : programs_) {
-      if (r.state != ProgState::kInstalled) continue;
-      if (prog_id && id != prog_id) continue;
-      if (domid && r.domid != *domid) continue;
-      rows.push_back(StatsRow{id, r.domid, r.hook, r.name, {}});
+    auto add = [&](const ProgramRecord& r) {
+      if (r.state != ProgState::kInstalled) return;
+      if (prog_id && r.id != prog_id) return;
+      if (domid && r.domid != *domid) return;
+      rows.push_back(StatsRow{r.id, r.domid, r.hook, r.name, {}});
+    };
+    if (domid) {
+      if (auto ix = index_.find(*domid); ix != index_.end()) {
+        for (uint64_t id : ix->second.ids) add(programs_.at(id));
+      }
+    } else {
+      for (const auto& [id, r] : programs_) add(r);
     }
   }
   for (auto& row : rows) {

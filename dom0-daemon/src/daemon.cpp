@@ -269,7 +269,7 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
     be = named.get();
   }
   EventBus bus;
-  CoreConfig ccfg;
+  CoreConfig ccfg = o.core;
   ccfg.verifier_log_level = o.verifier_log_level;
   Core core(*be, **store, bus, ccfg);
   if (libvirt) {
@@ -289,7 +289,7 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
     fleet = std::move(*a);
     core.SetFleet(fleet.get());
   }
-  GuestEndpoints endpoints(core, o.guest_socket_dir);
+  GuestEndpoints endpoints(core, o.guest_socket_dir, o.guest_limits);
   Pump pump(*be, core, endpoints);
   be->SetDomainEventSink([&pump](const DomainEvent& ev) { pump.OnDomainEvent(ev); });
   if (auto st = be->Start(); !st) {
@@ -391,7 +391,11 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
   OperatorService op(core, bus, libvirt.get());
   std::vector<grpc::Service*> more;
   if (fleet) more.push_back(fleet->service());
-  auto server = StartOperatorServer(o.op, &op, more);
+  auto server = StartOperatorServer(
+      o.op, &op, more,
+      [&endpoints](const std::string& path, grpc::Server* s, const PrepareSocket& prepare) {
+        return endpoints.ListenOperator(path, s, prepare);
+      });
   if (!server) {
     spdlog::error("{}", server.error().message);
     endpoints.CloseAll();
@@ -409,9 +413,9 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
       spdlog::error("{}", m.error().message);
       metrics.Stop();
       if (fleet) fleet->Stop();
+      endpoints.CloseAll();
       server->server->Shutdown();
       server->socket.RemoveIfOurs();
-      endpoints.CloseAll();
       be->Stop();
       return 1;
     }
@@ -434,8 +438,9 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
   metrics_server.reset();
   op.Stop();
   bus.CloseAll();
-  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  // The acceptor (in endpoints) feeds both servers: it stops first.
   endpoints.CloseAll();
+  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   pump.Stop();
   metrics.Stop();
   be->Stop();

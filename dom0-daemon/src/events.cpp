@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "program.hpp"
+#include "text.hpp"
 
 namespace hu::daemon {
 
@@ -60,6 +61,12 @@ void EventBus::Unsubscribe(const std::shared_ptr<Subscription>& s) {
 }
 
 void EventBus::Publish(OpEvent e) {
+  // Strings an event carries are proto3 `string`s: one invalid byte and the
+  // event cannot be serialised, ending the stream of whoever watches. They
+  // should be safe already (SafeText at the source); this is the last line.
+  e.set_prog_name(SafeComposedText(e.prog_name(), 256));
+  e.set_hook(SafeComposedText(e.hook(), 64));
+  e.set_message(SafeComposedText(e.message(), 4096));
   std::lock_guard lk(mu_);
   e.set_seq(++seq_);
   if (e.time_unix_ns() == 0) e.set_time_unix_ns(NowUnixNs());

@@ -1,31 +1,46 @@
-// GuestService for one domain: every instance is bound to the domid of the
-// endpoint it serves, and that binding is the guest's whole identity.
+// What each guest method does with the bytes of a request: parse them
+// (guest_wire: undecodable is INVALID_ARGUMENT, audited at a bounded
+// rate), ask the core, and answer with the bytes of the response. Bound
+// to nothing: the guest server passes the domid of the channel the call
+// came in on, and that is the guest's whole identity.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
+#include <functional>
+#include <string>
+#include <string_view>
+
 #include "core.hpp"
-#include "hyperupcall/guest/v1/guest.grpc.pb.h"
 
 namespace hu::daemon {
 
-class GuestService final : public hyperupcall::guest::v1::GuestService::Service {
+class GuestService {
  public:
-  GuestService(Core& core, uint32_t domid) : core_(core), domid_(domid) {}
+  explicit GuestService(Core& core) : core_(core) {}
 
-  grpc::Status RegisterProgram(grpc::ServerContext* ctx,
-                               const hyperupcall::guest::v1::RegisterProgramRequest* req,
-                               hyperupcall::guest::v1::RegisterProgramResponse* resp) override;
-  grpc::Status UnregisterProgram(grpc::ServerContext* ctx,
-                                 const hyperupcall::guest::v1::UnregisterProgramRequest* req,
-                                 hyperupcall::guest::v1::UnregisterProgramResponse* resp) override;
-  grpc::Status ListPrograms(grpc::ServerContext* ctx,
-                            const hyperupcall::guest::v1::ListProgramsRequest* req,
-                            hyperupcall::guest::v1::ListProgramsResponse* resp) override;
-  grpc::Status ReadMap(grpc::ServerContext* ctx, const hyperupcall::guest::v1::ReadMapRequest* req,
-                       hyperupcall::guest::v1::ReadMapResponse* resp) override;
+  // The full gRPC method names of hyperupcall.guest.v1.GuestService.
+  static bool Known(std::string_view method);
+  // Methods whose work is small and bounded whatever the guest sends
+  // (unload one program, list its own few): answered on the thread that
+  // received them, without waiting for a worker.
+  static bool Cheap(std::string_view method);
+
+  // Answers once (possibly on another thread, after the commit).
+  using Reply = std::function<void(const grpc::Status&, std::string response)>;
+  void Handle(uint32_t domid, std::string_view method, std::string_view request, Reply reply);
 
  private:
+  // Parses `request` into `msg`; on failure the guest hears why, the
+  // refusal is audited (at a bounded rate), and false is returned.
+  bool ParseOrRefuse(uint32_t domid, std::string_view request, google::protobuf::Message* msg,
+                     const Reply& reply);
+  void Register(uint32_t domid, std::string_view request, Reply reply);
+  void Unregister(uint32_t domid, std::string_view request, Reply reply);
+  void List(uint32_t domid, std::string_view request, Reply reply);
+  void ReadMap(uint32_t domid, std::string_view request, Reply reply);
+
   Core& core_;
-  const uint32_t domid_;
 };
 
 }  // namespace hu::daemon

@@ -80,7 +80,8 @@ Status ValidateOperatorEndpoint(const OperatorEndpointOptions& o) {
 }
 
 Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grpc::Service* service,
-                                           const std::vector<grpc::Service*>& more) {
+                                           const std::vector<grpc::Service*>& more,
+                                           const UnixListen& listen_unix) {
   if (auto st = ValidateOperatorEndpoint(o); !st) return st.error();
   gid_t gid = static_cast<gid_t>(-1);
   if (!o.socket_group.empty()) {
@@ -90,7 +91,7 @@ Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grp
   }
   grpc::ServerBuilder b;
   const std::string bound = BindPath(o.unix_socket);
-  if (!o.unix_socket.empty()) {
+  if (!o.unix_socket.empty() && !listen_unix) {
     if (auto st = ClaimSocketPath(o.unix_socket, "operator socket"); !st) return st.error();
     ::unlink(bound.c_str());
     b.AddListeningPort("unix:" + bound, grpc::InsecureServerCredentials());
@@ -118,11 +119,19 @@ Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grp
                     o.unix_socket.empty() || o.tcp_address.empty() ? "" : ", ", o.tcp_address));
   }
   OperatorServer out{std::move(server), {}};
-  if (!o.unix_socket.empty()) {
-    // Who may operate is decided by the socket's group; both are set
-    // before the socket appears at its path.
+  // Who may operate is decided by the socket's group; both are set before
+  // the socket appears at its path.
+  auto give_to_group = [&o, gid](const std::string& at) {
+    return o.socket_group.empty() ? Status::Ok() : GiveToGroup(at, gid);
+  };
+  if (!o.unix_socket.empty() && listen_unix) {
+    if (auto st = listen_unix(o.unix_socket, out.server.get(), give_to_group); !st) {
+      out.server->Shutdown();
+      return st.error();
+    }
+  } else if (!o.unix_socket.empty()) {
     ::chmod(bound.c_str(), 0660);
-    Status st = o.socket_group.empty() ? Status::Ok() : GiveToGroup(bound, gid);
+    Status st = give_to_group(bound);
     if (st) st = MoveIntoPlace(bound, o.unix_socket);
     if (!st) {
       out.server->Shutdown();
@@ -130,6 +139,8 @@ Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grp
       return st.error();
     }
     out.socket = OwnedSocket::Mark(o.unix_socket);
+  }
+  if (!o.unix_socket.empty()) {
     spdlog::info("operator API on unix:{} (mode 0660{})", o.unix_socket,
                  o.socket_group.empty() ? "" : ", group " + o.socket_group);
   }

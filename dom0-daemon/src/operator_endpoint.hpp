@@ -4,6 +4,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,11 +29,19 @@ struct OperatorServer {
   OwnedSocket socket;  // the unix socket, removed at shutdown if still ours
 };
 
+// `listen_unix`, when given, takes the unix socket instead of gRPC's own
+// listener (the daemon's Acceptor: it keeps accepting through a shortage
+// of descriptors, and removes the socket itself); `prepare` is run on it
+// before it appears at its path.
+using UnixListen = std::function<Status(const std::string& path, grpc::Server* server,
+                                        const PrepareSocket& prepare)>;
+
 // Refuses a unix socket another process serves ("in use by pid N"); a
 // stale one is replaced. With socket_group, the socket (0660) and its
 // folder belong to that group. `more`: other services served beside the
 // operator's (the fleet's).
 Result<OperatorServer> StartOperatorServer(const OperatorEndpointOptions& o, grpc::Service* service,
-                                           const std::vector<grpc::Service*>& more = {});
+                                           const std::vector<grpc::Service*>& more = {},
+                                           const UnixListen& listen_unix = {});
 
 }  // namespace hu::daemon

@@ -12,6 +12,7 @@
 #include "hyperupcall/daemon/libvirt_bridge.hpp"
 #include "hyperupcall/disasm.hpp"
 #include "hyperupcall/verifier.hpp"
+#include "text.hpp"
 
 namespace hu::daemon {
 
@@ -228,7 +229,7 @@ grpc::Status OperatorService::Approve(grpc::ServerContext*, const opv1::ApproveR
 
 grpc::Status OperatorService::Reject(grpc::ServerContext*, const opv1::RejectRequest* req,
                                      opv1::DecisionResponse* resp) {
-  auto r = core_.Reject(req->id(), req->reason().substr(0, 256));
+  auto r = core_.Reject(req->id(), SafeText(req->reason(), 256));
   if (!r) return ToGrpc(r.error());
   ToProto(*r, resp->mutable_program());
   return grpc::Status::OK;
@@ -236,7 +237,7 @@ grpc::Status OperatorService::Reject(grpc::ServerContext*, const opv1::RejectReq
 
 grpc::Status OperatorService::Detach(grpc::ServerContext*, const opv1::DetachRequest* req,
                                      opv1::DecisionResponse* resp) {
-  auto r = core_.Detach(req->id(), req->reason().substr(0, 256));
+  auto r = core_.Detach(req->id(), SafeText(req->reason(), 256));
   if (!r) return ToGrpc(r.error());
   ToProto(*r, resp->mutable_program());
   return grpc::Status::OK;

@@ -48,7 +48,7 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o, std::string* error) {
                              "sim: JSON file with host and guests")
                   ->check(CLI::ExistingFile);
   app.add_option("--sim-guests", o->backend_cfg.sim_guests, "sim: N guests, domids 1..N")
-      ->check(CLI::Range(1, 64))
+      ->check(CLI::Range(1u, kMaxSimGuests))
       ->excludes(cfg);
   app.add_option("--sim-kallsyms-dir", o->backend_cfg.sim_kallsyms_dir,
                  "sim: where each guest's kallsyms is written, DIR/<domid>/kallsyms "
@@ -75,6 +75,52 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o, std::string* error) {
   fleet::AddFleetOptions(app, o->fleet);
   app.add_option("--metrics-address", o->metrics_address,
                  "serve Prometheus metrics on http://ADDR:PORT/metrics (e.g. 127.0.0.1:9472)");
+  // What one guest may take of the daemon (guest_limits.hpp), and how the
+  // state database is written (group commit, retention).
+  GuestLimits& gl = o->guest_limits;
+  app.add_option("--guest-max-connections", gl.max_connections,
+                 "connections a guest may hold open at once; more are closed at accept")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  app.add_option("--guest-streams", gl.streams_per_connection,
+                 "calls at once on one guest connection (HTTP/2; the client queues the rest)")
+      ->check(CLI::Range(1u, 1024u))
+      ->capture_default_str();
+  app.add_option("--guest-max-inflight", gl.max_inflight,
+                 "calls a guest may have in flight over all its connections; more are "
+                 "RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
+  app.add_option("--guest-rate", gl.rate, "requests per second a guest may send (0: no limit)")
+      ->check(CLI::Range(0.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--guest-burst", gl.burst, "requests a guest may send at once above its rate")
+      ->check(CLI::Range(1.0, 1e9))
+      ->capture_default_str();
+  app.add_option("--guest-request-timeout-ms", gl.request_timeout_ms,
+                 "time for a call's request to arrive, and for its answer to be read")
+      ->check(CLI::Range(100u, 3600000u))
+      ->capture_default_str();
+  app.add_option("--guest-idle-timeout-ms", gl.idle_timeout_ms,
+                 "a guest connection without calls is closed after this")
+      ->check(CLI::Range(100u, 86400000u))
+      ->capture_default_str();
+  app.add_option("--workers", gl.workers,
+                 "threads that verify guests' programs, taking guests in turn (0: 2 per CPU, "
+                 "at least 4)")
+      ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
+  app.add_option("--commit-batch", o->core.commit_batch,
+                 "decisions committed (fsync'd) together at most; 1 commits each alone")
+      ->check(CLI::Range(size_t{1}, size_t{65536}))
+      ->capture_default_str();
+  app.add_option("--audit-keep", o->core.audit_keep, "audit rows kept, the oldest dropped")
+      ->check(CLI::Range(uint64_t{1000}, uint64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--finished-keep", o->core.max_finished_kept,
+                 "programs no longer live (rejected, detached, failed) kept per domain")
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -85,6 +131,7 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o, std::string* error) {
     return e.get_exit_code() == 0 ? 0 : kExitUsage;
   }
   if (auto* c = app.get_config_ptr(); c && c->count()) o->config_file = c->as<std::string>();
+  gl.reply_timeout_ms = gl.request_timeout_ms;
   o->backend_cfg.state_dir = o->state_dir;
   o->backend_cfg.guest_socket_dir = o->guest_socket_dir;
   if (o->backend_cfg.sim_kallsyms_dir.empty()) {
@@ -119,6 +166,18 @@ std::vector<std::string> OptionsNeedingRestart(const DaemonOptions& a, const Dae
   cmp("fleet-prefix", a.fleet.prefix, b.fleet.prefix);
   cmp("fleet-advertise", a.fleet.advertise, b.fleet.advertise);
   cmp("fleet-lease-ttl", a.fleet.lease_ttl_s, b.fleet.lease_ttl_s);
+  const GuestLimits &ga = a.guest_limits, &gb = b.guest_limits;
+  cmp("guest-max-connections", ga.max_connections, gb.max_connections);
+  cmp("guest-streams", ga.streams_per_connection, gb.streams_per_connection);
+  cmp("guest-max-inflight", ga.max_inflight, gb.max_inflight);
+  cmp("guest-rate", ga.rate, gb.rate);
+  cmp("guest-burst", ga.burst, gb.burst);
+  cmp("guest-request-timeout-ms", ga.request_timeout_ms, gb.request_timeout_ms);
+  cmp("guest-idle-timeout-ms", ga.idle_timeout_ms, gb.idle_timeout_ms);
+  cmp("workers", ga.workers, gb.workers);
+  cmp("commit-batch", a.core.commit_batch, b.core.commit_batch);
+  cmp("audit-keep", a.core.audit_keep, b.core.audit_keep);
+  cmp("finished-keep", a.core.max_finished_kept, b.core.max_finished_kept);
   return out;
 }
 

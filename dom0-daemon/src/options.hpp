@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "backend_registry.hpp"
+#include "core.hpp"
 #include "fleet_options.hpp"
+#include "guest_limits.hpp"
 #include "logging.hpp"
 #include "operator_endpoint.hpp"
 
@@ -33,6 +35,8 @@ struct DaemonOptions {
   // the dashes); the command line wins. A missing default file is fine, a
   // missing --config file or an unknown key is an error.
   std::string config_file = kDefaultConfigFile;
+  CoreConfig core;           // retention, group commit
+  GuestLimits guest_limits;  // what one guest may take of the daemon
 };
 
 // Parses argv and the configuration file; on --help, --version or an error,

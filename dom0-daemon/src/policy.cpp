@@ -150,6 +150,33 @@ Status CheckPolicy(const Policy& p, const PolicyCandidate& c) {
   return Status::Ok();
 }
 
+Status CheckBackendLimits(const BackendLimits& l, std::string_view backend, const Policy& p,
+                          const PolicyCandidate& c) {
+  if (!(l.hooks & (1ull << c.hook))) {
+    return MakeError(ErrorCode::kUnimplemented,
+                     fmt::format("backend {} cannot attach programs to hook {} (it can to: {})",
+                                 backend, HookName(c.hook), Join(HookMaskNames(l.hooks), ", ")));
+  }
+  if (l.max_insns && c.insns->size() > l.max_insns) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("program has {} instructions, backend {} installs at most {}",
+                                 c.insns->size(), backend, l.max_insns));
+  }
+  if (l.max_programs && c.live_programs >= l.max_programs) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("domain {} already has {} programs installed or pending, "
+                                 "backend {} holds at most {} per domain; unload one first",
+                                 c.domid, c.live_programs, backend, l.max_programs));
+  }
+  if (l.max_run_budget && p.run_budget > l.max_run_budget) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("operator policy for domain {} sets run_budget {}, backend {} "
+                                 "runs at most {} instructions per run",
+                                 c.domid, p.run_budget, backend, l.max_run_budget));
+  }
+  return Status::Ok();
+}
+
 void PolicyScopes::Bind(uint32_t domid, std::string uuid) {
   std::lock_guard lk(mu_);
   uuid_by_domid_[domid] = std::move(uuid);

@@ -66,6 +66,14 @@ struct PolicyCandidate {
 // naming the rule, the value and the limit.
 Status CheckPolicy(const Policy& p, const PolicyCandidate& c);
 
+// What the backend can install (Backend::Limits), checked with the policy
+// before the verifier: Ok, or the limit a program is past, naming the
+// backend, the value and the limit (Unimplemented for a hook it cannot
+// attach to, ResourceExhausted for sizes and counts, FailedPrecondition
+// when the operator's run budget is past what the backend runs).
+Status CheckBackendLimits(const BackendLimits& limits, std::string_view backend, const Policy& p,
+                          const PolicyCandidate& c);
+
 // Which libvirt domain (UUID) runs under each hypervisor id. A libvirt
 // domain gets a new domid at every start, so its policy is kept under its
 // UUID: it follows the domain to its next start, and a domid reused by

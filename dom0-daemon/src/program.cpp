@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "program_hash.hpp"
+
 namespace hu::daemon {
 
 const char* ProgStateName(ProgState s) {
@@ -29,6 +31,12 @@ bool ProgStateFromName(const std::string& name, ProgState* out) {
     }
   }
   return false;
+}
+
+void ProgramRecord::Slim() {
+  if (sha256.empty()) sha256 = ProgramSha256(*this);
+  std::vector<hu_insn>().swap(insns);
+  std::string().swap(verifier_log);
 }
 
 int64_t NowUnixMs() {

@@ -31,6 +31,10 @@ struct ProgramRecord {
   hu_hook_id hook = HU_HOOK_NONE;
   std::string name;
   std::vector<hu_insn> insns;
+  // How many instructions it has, also once `insns` was let go (a program
+  // no longer live keeps only its summary in memory; its bytes stay in the
+  // state database).
+  uint32_t insn_count = 0;
   std::vector<MapSpec> maps;
   std::vector<hu_region> regions;
   ProgState state = ProgState::kRejected;
@@ -42,6 +46,11 @@ struct ProgramRecord {
   int64_t updated_ms = 0;
 
   bool Live() const { return state == ProgState::kInstalled || state == ProgState::kPending; }
+  // The program's hash (ProgramSha256), kept by Slim() for the summary.
+  std::string sha256;
+  // Lets go of what only `prog show`/`prog dump` need (bytes, verifier
+  // log), keeping the hash of the bytes.
+  void Slim();
 };
 
 int64_t NowUnixMs();

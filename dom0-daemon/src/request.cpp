@@ -4,6 +4,7 @@
 
 #include "hyperupcall/decode.hpp"
 #include "names.hpp"
+#include "text.hpp"
 
 namespace hu::daemon {
 namespace {
@@ -77,7 +78,7 @@ Result<DecodedProgram> DecodeProgram(const RawProgram& raw) {
   DecodedProgram out;
   out.hook = HookFromName(raw.hook);
   if (out.hook == HU_HOOK_NONE) {
-    return Invalid(fmt::format("unknown hook '{}' (known: {})", raw.hook.substr(0, 64),
+    return Invalid(fmt::format("unknown hook '{}' (known: {})", SafeText(raw.hook, 64),
                                Join(AllHookNames(), ", ")));
   }
   if (auto st = CheckName(raw.name, "program name"); !st) return st.error();

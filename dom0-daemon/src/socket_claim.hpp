@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "hyperupcall/result.hpp"
@@ -25,6 +26,11 @@ Status ClaimSocketPath(const std::string& path, const std::string& what);
 // The rename also replaces a stale socket atomically.
 std::string BindPath(const std::string& path);
 Status MoveIntoPlace(const std::string& bound, const std::string& path);
+
+// Runs on a socket just bound under its private name (BindPath), before
+// it appears at its path: whatever must hold from its first connection on
+// (the operator socket's group).
+using PrepareSocket = std::function<Status(const std::string& bound)>;
 
 // The socket file a server just bound, remembered by device and inode.
 class OwnedSocket {

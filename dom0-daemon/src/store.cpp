@@ -6,6 +6,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "text.hpp"
+
 namespace hu::daemon {
 namespace {
 
@@ -56,17 +58,25 @@ CREATE TABLE IF NOT EXISTS audit (
 );
 )sql";
 
-// One prepared statement, finalized on scope exit.
+// Longest audit texts kept: a name as the API allows it, and a reason long
+// enough for a whole policy in JSON.
+constexpr size_t kAuditNameMax = 256;
+constexpr size_t kAuditReasonMax = 8192;
+
+// One use of a prepared statement the store keeps: reset on scope exit.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &st_, nullptr);
+  Stmt(sqlite3* db, sqlite3_stmt* st) : db_(db), st_(st) {}
+  ~Stmt() {
+    if (st_) {
+      sqlite3_reset(st_);
+      sqlite3_clear_bindings(st_);
+    }
   }
-  ~Stmt() { sqlite3_finalize(st_); }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
-  bool ok() const { return rc_ == SQLITE_OK; }
+  bool ok() const { return st_ != nullptr; }
   Stmt& Int(int i, int64_t v) {
     sqlite3_bind_int64(st_, i, v);
     return *this;
@@ -101,7 +111,6 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* st_ = nullptr;
-  int rc_;
 };
 
 Error DbError(sqlite3* db, const std::string& what) {
@@ -199,22 +208,51 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   return s;
 }
 
-Store::~Store() { sqlite3_close(db_); }
+Store::~Store() {
+  for (auto& [sql, st] : prepared_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
+
+sqlite3_stmt* Store::Prepared(const char* sql) {
+  auto it = prepared_.find(sql);
+  if (it != prepared_.end()) return it->second;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) return nullptr;
+  prepared_[sql] = st;
+  return st;
+}
 
 // Databases written before policies carried their source get the two
 // columns; their rows count as operator overrides recorded over no XML, so
 // an XML policy present at the next start wins (and is audited as such).
+// Audit rows from before refusals were aggregated stand for one decision
+// each.
 Status Store::Migrate() {
-  bool has_source = false;
-  {
-    Stmt st(db_, "SELECT name FROM pragma_table_info('policies')");
-    if (!st.ok()) return DbError(db_, "prepare schema check");
-    while (st.Step() == SQLITE_ROW) has_source = has_source || st.ColText(0) == "source";
+  auto has_column = [&](const char* table, const char* column) {
+    sqlite3_stmt* raw = nullptr;
+    const std::string sql = fmt::format("SELECT name FROM pragma_table_info('{}')", table);
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return false;
+    bool found = false;
+    while (sqlite3_step(raw) == SQLITE_ROW) {
+      const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
+      found = found || (name && std::strcmp(name, column) == 0);
+    }
+    sqlite3_finalize(raw);
+    return found;
+  };
+  if (!has_column("policies", "source")) {
+    if (auto st = Exec("ALTER TABLE policies ADD COLUMN source TEXT NOT NULL DEFAULT 'api';"
+                       "ALTER TABLE policies ADD COLUMN xml_fingerprint TEXT NOT NULL DEFAULT '';");
+        !st)
+      return st;
   }
-  if (has_source) return Status::Ok();
-  return Exec(
-      "ALTER TABLE policies ADD COLUMN source TEXT NOT NULL DEFAULT 'api';"
-      "ALTER TABLE policies ADD COLUMN xml_fingerprint TEXT NOT NULL DEFAULT '';");
+  if (!has_column("audit", "count")) {
+    if (auto st = Exec("ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
+                       "ALTER TABLE audit ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0;");
+        !st)
+      return st;
+  }
+  return Status::Ok();
 }
 
 Status Store::Exec(const char* sql) {
@@ -227,42 +265,87 @@ Status Store::Exec(const char* sql) {
   return Status::Ok();
 }
 
-Status Store::InsertAudit(const AuditRow& row) {
-  Stmt st(db_,
-          "INSERT INTO audit(time_ms, domid, prog_id, prog_name, decision, reason) "
-          "VALUES(?,?,?,?,?,?)");
+Status Store::InsertAudit(const AuditRow& row, uint64_t* audit_id) {
+  Stmt st(db_, Prepared("INSERT INTO audit(time_ms, domid, prog_id, prog_name, decision, reason, "
+                        "count, last_ms) VALUES(?,?,?,?,?,?,?,?)"));
   if (!st.ok()) return DbError(db_, "prepare audit");
+  // The last line of defence: whatever a caller quotes, a row holds valid,
+  // printable UTF-8 of bounded length.
   st.Int(1, row.time_ms)
       .Int(2, row.domid)
       .Int(3, static_cast<int64_t>(row.prog_id))
-      .Text(4, row.prog_name)
-      .Text(5, row.decision)
-      .Text(6, row.reason);
+      .Text(4, SafeComposedText(row.prog_name, kAuditNameMax))
+      .Text(5, SafeComposedText(row.decision, kAuditNameMax))
+      .Text(6, SafeComposedText(row.reason, kAuditReasonMax))
+      .Int(7, static_cast<int64_t>(row.count))
+      .Int(8, row.last_ms ? row.last_ms : row.time_ms);
   if (st.Step() != SQLITE_DONE) return DbError(db_, "insert audit");
+  if (audit_id) *audit_id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
   return Status::Ok();
 }
 
-Status Store::Audit(const AuditRow& row) {
+Status Store::Audit(const AuditRow& row, uint64_t* audit_id) {
   std::lock_guard lk(mu_);
-  return InsertAudit(row);
+  return InsertAudit(row, audit_id);
+}
+
+Status Store::RepeatAudit(uint64_t id, int64_t time_ms) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, Prepared("UPDATE audit SET count = count + 1, last_ms = ? WHERE id = ?"));
+  if (!st.ok()) return DbError(db_, "prepare audit repeat");
+  st.Int(1, time_ms).Int(2, static_cast<int64_t>(id));
+  if (st.Step() != SQLITE_DONE) return DbError(db_, "repeat audit");
+  return Status::Ok();
+}
+
+Status Store::TrimAudit(uint64_t keep) {
+  std::lock_guard lk(mu_);
+  Stmt st(db_, Prepared("DELETE FROM audit WHERE id <= (SELECT max(id) FROM audit) - ?"));
+  if (!st.ok()) return DbError(db_, "prepare audit trim");
+  st.Int(1, static_cast<int64_t>(keep));
+  if (st.Step() != SQLITE_DONE) return DbError(db_, "trim audit");
+  return Status::Ok();
 }
 
 Status Store::WithTransaction(const std::function<Status()>& body) {
-  if (auto s = Exec("BEGIN IMMEDIATE"); !s) return s;
+  const bool outer = depth_ == 0;
+  if (auto s = Exec(outer ? "BEGIN IMMEDIATE" : "SAVEPOINT w"); !s) return s;
+  ++depth_;
   Status st = body();
-  if (st) st = Exec("COMMIT");
-  if (!st) (void)Exec("ROLLBACK");
+  --depth_;
+  if (outer) {
+    if (st) st = Exec("COMMIT");
+    if (!st) (void)Exec("ROLLBACK");
+  } else {
+    if (!st) (void)Exec("ROLLBACK TO w");
+    if (auto r = Exec("RELEASE w"); !r && st) st = r;
+  }
   return st;
 }
 
-Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& audit) {
+Status Store::Batch(const std::function<void()>& body) {
+  std::lock_guard lk(mu_);
+  return WithTransaction([&]() -> Status {
+    body();
+    return Status::Ok();
+  });
+}
+
+Status Store::Atomically(const std::function<Status()>& body) {
+  std::lock_guard lk(mu_);
+  return WithTransaction(body);
+}
+
+Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& audit,
+                                      uint64_t* audit_id, uint64_t repeat_of) {
   std::lock_guard lk(mu_);
   uint64_t id = 0;
   auto st = WithTransaction([&]() -> Status {
-    Stmt ins(db_,
-             "INSERT INTO programs(domid, hook, name, insns, maps, regions, state, verdict, "
-             "verifier_log, verifier_states, verifier_ms, created_ms, updated_ms) "
-             "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    Stmt ins(
+        db_,
+        Prepared("INSERT INTO programs(domid, hook, name, insns, maps, regions, state, verdict, "
+                 "verifier_log, verifier_states, verifier_ms, created_ms, updated_ms) "
+                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     if (!ins.ok()) return DbError(db_, "prepare program insert");
     ins.Int(1, rec.domid)
         .Int(2, rec.hook)
@@ -279,9 +362,13 @@ Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& 
         .Int(13, rec.updated_ms);
     if (ins.Step() != SQLITE_DONE) return DbError(db_, "insert program");
     id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
+    if (repeat_of) {
+      if (audit_id) *audit_id = repeat_of;
+      return RepeatAudit(repeat_of, audit.time_ms);
+    }
     AuditRow a = audit;
     a.prog_id = id;
-    return InsertAudit(a);
+    return InsertAudit(a, audit_id);
   });
   if (!st) return st.error();
   return id;
@@ -290,7 +377,7 @@ Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& 
 Status Store::UpdateProgram(const ProgramRecord& rec, const AuditRow& audit) {
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
-    Stmt up(db_, "UPDATE programs SET state=?, verdict=?, updated_ms=? WHERE id=?");
+    Stmt up(db_, Prepared("UPDATE programs SET state=?, verdict=?, updated_ms=? WHERE id=?"));
     if (!up.ok()) return DbError(db_, "prepare program update");
     up.Text(1, ProgStateName(rec.state))
         .Text(2, VerdictToJson(rec.verdict).dump())
@@ -303,53 +390,79 @@ Status Store::UpdateProgram(const ProgramRecord& rec, const AuditRow& audit) {
 
 Status Store::DeleteProgram(uint64_t id) {
   std::lock_guard lk(mu_);
-  Stmt st(db_, "DELETE FROM programs WHERE id=?");
+  Stmt st(db_, Prepared("DELETE FROM programs WHERE id=?"));
   if (!st.ok()) return DbError(db_, "prepare program delete");
   st.Int(1, static_cast<int64_t>(id));
   if (st.Step() != SQLITE_DONE) return DbError(db_, "delete program");
   return Status::Ok();
 }
 
+namespace {
+
+constexpr const char* kProgramColumns =
+    "SELECT id, domid, hook, name, insns, maps, regions, state, verdict, verifier_log, "
+    "verifier_states, verifier_ms, created_ms, updated_ms FROM programs ";
+
+Result<ProgramRecord> ReadProgramRow(Stmt& st) {
+  ProgramRecord r;
+  r.id = static_cast<uint64_t>(st.ColInt(0));
+  r.domid = static_cast<uint32_t>(st.ColInt(1));
+  r.hook = static_cast<hu_hook_id>(st.ColInt(2));
+  r.name = st.ColText(3);
+  auto blob = st.ColBlob(4);
+  r.insns.resize(blob.size() / sizeof(hu_insn));
+  if (!r.insns.empty()) std::memcpy(r.insns.data(), blob.data(), r.insns.size() * sizeof(hu_insn));
+  r.insn_count = static_cast<uint32_t>(r.insns.size());
+  try {
+    r.maps = MapsFromJson(json::parse(st.ColText(5)));
+    r.regions = RegionsFromJson(json::parse(st.ColText(6)));
+    r.verdict = VerdictFromJson(json::parse(st.ColText(8)));
+  } catch (const json::exception& e) {
+    return MakeError(ErrorCode::kInternal,
+                     fmt::format("state database: program {} is corrupt: {}", r.id, e.what()));
+  }
+  if (!ProgStateFromName(st.ColText(7), &r.state)) {
+    return MakeError(
+        ErrorCode::kInternal,
+        fmt::format("state database: program {} has unknown state '{}'", r.id, st.ColText(7)));
+  }
+  r.verifier_log = st.ColText(9);
+  r.verifier_states = static_cast<uint64_t>(st.ColInt(10));
+  r.verifier_ms = st.ColReal(11);
+  r.created_ms = st.ColInt(12);
+  r.updated_ms = st.ColInt(13);
+  return r;
+}
+
+}  // namespace
+
 Result<std::vector<ProgramRecord>> Store::LoadPrograms() {
   std::lock_guard lk(mu_);
-  Stmt st(db_,
-          "SELECT id, domid, hook, name, insns, maps, regions, state, verdict, verifier_log, "
-          "verifier_states, verifier_ms, created_ms, updated_ms FROM programs ORDER BY id");
+  static const std::string sql = std::string(kProgramColumns) + "ORDER BY id";
+  Stmt st(db_, Prepared(sql.c_str()));
   if (!st.ok()) return DbError(db_, "prepare program load");
   std::vector<ProgramRecord> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    ProgramRecord r;
-    r.id = static_cast<uint64_t>(st.ColInt(0));
-    r.domid = static_cast<uint32_t>(st.ColInt(1));
-    r.hook = static_cast<hu_hook_id>(st.ColInt(2));
-    r.name = st.ColText(3);
-    auto blob = st.ColBlob(4);
-    r.insns.resize(blob.size() / sizeof(hu_insn));
-    if (!r.insns.empty())
-      std::memcpy(r.insns.data(), blob.data(), r.insns.size() * sizeof(hu_insn));
-    try {
-      r.maps = MapsFromJson(json::parse(st.ColText(5)));
-      r.regions = RegionsFromJson(json::parse(st.ColText(6)));
-      r.verdict = VerdictFromJson(json::parse(st.ColText(8)));
-    } catch (const json::exception& e) {
-      return MakeError(ErrorCode::kInternal,
-                       fmt::format("state database: program {} is corrupt: {}", r.id, e.what()));
-    }
-    if (!ProgStateFromName(st.ColText(7), &r.state)) {
-      return MakeError(
-          ErrorCode::kInternal,
-          fmt::format("state database: program {} has unknown state '{}'", r.id, st.ColText(7)));
-    }
-    r.verifier_log = st.ColText(9);
-    r.verifier_states = static_cast<uint64_t>(st.ColInt(10));
-    r.verifier_ms = st.ColReal(11);
-    r.created_ms = st.ColInt(12);
-    r.updated_ms = st.ColInt(13);
-    out.push_back(std::move(r));
+    auto r = ReadProgramRow(st);
+    if (!r) return r.error();
+    out.push_back(std::move(*r));
   }
   if (rc != SQLITE_DONE) return DbError(db_, "load programs");
   return out;
+}
+
+Result<ProgramRecord> Store::LoadProgram(uint64_t id) {
+  std::lock_guard lk(mu_);
+  static const std::string sql = std::string(kProgramColumns) + "WHERE id=?";
+  Stmt st(db_, Prepared(sql.c_str()));
+  if (!st.ok()) return DbError(db_, "prepare program load");
+  st.Int(1, static_cast<int64_t>(id));
+  int rc = st.Step();
+  if (rc == SQLITE_DONE)
+    return MakeError(ErrorCode::kNotFound, fmt::format("no program with id {}", id));
+  if (rc != SQLITE_ROW) return DbError(db_, "load program");
+  return ReadProgramRow(st);
 }
 
 Status Store::PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit,
@@ -362,8 +475,8 @@ Status Store::PutScopedPolicy(const std::string& scope, const Policy& p, const A
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
     Stmt put(db_,
-             "INSERT OR REPLACE INTO policies(scope, policy, source, xml_fingerprint) "
-             "VALUES(?,?,?,?)");
+             Prepared("INSERT OR REPLACE INTO policies(scope, policy, source, xml_fingerprint) "
+                      "VALUES(?,?,?,?)"));
     if (!put.ok()) return DbError(db_, "prepare policy");
     put.Text(1, scope)
         .Text(2, PolicyToJson(p).dump())
@@ -381,7 +494,7 @@ Status Store::DeletePolicy(uint32_t domid, const AuditRow& audit) {
 Status Store::DeleteScopedPolicy(const std::string& scope, const AuditRow& audit) {
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
-    Stmt del(db_, "DELETE FROM policies WHERE scope=?");
+    Stmt del(db_, Prepared("DELETE FROM policies WHERE scope=?"));
     if (!del.ok()) return DbError(db_, "prepare policy delete");
     del.Text(1, scope);
     if (del.Step() != SQLITE_DONE) return DbError(db_, "delete policy");
@@ -393,12 +506,12 @@ Status Store::MovePolicy(const std::string& from, const std::string& to, const A
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
     Stmt copy(db_,
-              "INSERT OR IGNORE INTO policies(scope, policy, source, xml_fingerprint) "
-              "SELECT ?, policy, source, xml_fingerprint FROM policies WHERE scope=?");
+              Prepared("INSERT OR IGNORE INTO policies(scope, policy, source, xml_fingerprint) "
+                       "SELECT ?, policy, source, xml_fingerprint FROM policies WHERE scope=?"));
     if (!copy.ok()) return DbError(db_, "prepare policy move");
     copy.Text(1, to).Text(2, from);
     if (copy.Step() != SQLITE_DONE) return DbError(db_, "move policy");
-    Stmt del(db_, "DELETE FROM policies WHERE scope=?");
+    Stmt del(db_, Prepared("DELETE FROM policies WHERE scope=?"));
     if (!del.ok()) return DbError(db_, "prepare policy delete");
     del.Text(1, from);
     if (del.Step() != SQLITE_DONE) return DbError(db_, "delete policy");
@@ -412,7 +525,7 @@ Result<std::optional<PolicySource>> Store::PolicySourceOf(uint32_t domid) {
 
 Result<std::optional<PolicySource>> Store::ScopedPolicySource(const std::string& scope) {
   std::lock_guard lk(mu_);
-  Stmt st(db_, "SELECT source, xml_fingerprint FROM policies WHERE scope=?");
+  Stmt st(db_, Prepared("SELECT source, xml_fingerprint FROM policies WHERE scope=?"));
   if (!st.ok()) return DbError(db_, "prepare policy source");
   st.Text(1, scope);
   int rc = st.Step();
@@ -424,8 +537,9 @@ Result<std::optional<PolicySource>> Store::ScopedPolicySource(const std::string&
 Status Store::AddIdentityChange(const IdentityChangeRow& row) {
   std::lock_guard lk(mu_);
   Stmt st(db_,
-          "INSERT INTO identity_changes(time_ms, kind, old_name, new_name, old_uuid, new_uuid) "
-          "VALUES(?,?,?,?,?,?)");
+          Prepared(
+              "INSERT INTO identity_changes(time_ms, kind, old_name, new_name, old_uuid, new_uuid) "
+              "VALUES(?,?,?,?,?,?)"));
   if (!st.ok()) return DbError(db_, "prepare identity change");
   st.Int(1, row.time_ms)
       .Text(2, row.kind)
@@ -441,7 +555,7 @@ Status Store::SaveLibvirtNames(const std::map<std::string, std::string>& name_by
   std::lock_guard lk(mu_);
   return WithTransaction([&]() -> Status {
     for (const auto& [uuid, name] : name_by_uuid) {
-      Stmt put(db_, "INSERT OR REPLACE INTO libvirt_names(uuid, name) VALUES(?,?)");
+      Stmt put(db_, Prepared("INSERT OR REPLACE INTO libvirt_names(uuid, name) VALUES(?,?)"));
       if (!put.ok()) return DbError(db_, "prepare libvirt name");
       put.Text(1, uuid).Text(2, name);
       if (put.Step() != SQLITE_DONE) return DbError(db_, "store libvirt name");
@@ -452,7 +566,7 @@ Status Store::SaveLibvirtNames(const std::map<std::string, std::string>& name_by
 
 Result<std::map<std::string, std::string>> Store::LibvirtNames() {
   std::lock_guard lk(mu_);
-  Stmt st(db_, "SELECT uuid, name FROM libvirt_names");
+  Stmt st(db_, Prepared("SELECT uuid, name FROM libvirt_names"));
   if (!st.ok()) return DbError(db_, "prepare libvirt names");
   std::map<std::string, std::string> out;
   int rc;
@@ -463,9 +577,10 @@ Result<std::map<std::string, std::string>> Store::LibvirtNames() {
 
 Result<std::vector<IdentityChangeRow>> Store::IdentityChanges() {
   std::lock_guard lk(mu_);
-  Stmt st(db_,
-          "SELECT time_ms, kind, old_name, new_name, old_uuid, new_uuid FROM identity_changes "
-          "ORDER BY id");
+  Stmt st(
+      db_,
+      Prepared("SELECT time_ms, kind, old_name, new_name, old_uuid, new_uuid FROM identity_changes "
+               "ORDER BY id"));
   if (!st.ok()) return DbError(db_, "prepare identity history");
   std::vector<IdentityChangeRow> out;
   int rc;
@@ -479,7 +594,7 @@ Result<std::vector<IdentityChangeRow>> Store::IdentityChanges() {
 
 Result<StoredPolicies> Store::LoadPolicies() {
   std::lock_guard lk(mu_);
-  Stmt st(db_, "SELECT scope, policy FROM policies");
+  Stmt st(db_, Prepared("SELECT scope, policy FROM policies"));
   if (!st.ok()) return DbError(db_, "prepare policy load");
   StoredPolicies out;
   int rc;
@@ -511,9 +626,8 @@ Result<StoredPolicies> Store::LoadPolicies() {
 
 Result<std::vector<AuditRow>> Store::AuditLog(size_t limit) {
   std::lock_guard lk(mu_);
-  Stmt st(db_,
-          "SELECT time_ms, domid, prog_id, prog_name, decision, reason FROM audit "
-          "ORDER BY id DESC LIMIT ?");
+  Stmt st(db_, Prepared("SELECT time_ms, domid, prog_id, prog_name, decision, reason, count, "
+                        "last_ms FROM audit ORDER BY id DESC LIMIT ?"));
   if (!st.ok()) return DbError(db_, "prepare audit load");
   st.Int(1, static_cast<int64_t>(limit));
   std::vector<AuditRow> out;
@@ -521,7 +635,7 @@ Result<std::vector<AuditRow>> Store::AuditLog(size_t limit) {
   while ((rc = st.Step()) == SQLITE_ROW) {
     out.push_back(AuditRow{st.ColInt(0), static_cast<uint32_t>(st.ColInt(1)),
                            static_cast<uint64_t>(st.ColInt(2)), st.ColText(3), st.ColText(4),
-                           st.ColText(5)});
+                           st.ColText(5), static_cast<uint64_t>(st.ColInt(6)), st.ColInt(7)});
   }
   if (rc != SQLITE_DONE) return DbError(db_, "load audit");
   return out;

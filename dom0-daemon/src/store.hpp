@@ -1,6 +1,8 @@
 // The daemon's state in SQLite: programs, policies, and an audit log of
 // every decision. A decision is committed (fsync'd) before the guest or
 // operator hears about it, so a kill -9 never loses an acknowledged one.
+// Many decisions may share one commit (Batch, used by the group commit):
+// each is still answered only after the commit that holds it.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +18,7 @@
 #include "program.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace hu::daemon {
 
@@ -26,6 +29,11 @@ struct AuditRow {
   std::string prog_name;
   std::string decision;  // accepted, pending, rejected, approved, detached, ...
   std::string reason;
+  // How many decisions the row stands for: a guest's repeated refusals are
+  // one row whose count grows (RepeatAudit), time_ms the first, last_ms
+  // the latest.
+  uint64_t count = 1;
+  int64_t last_ms = 0;
 };
 
 struct StoredPolicies {
@@ -59,13 +67,26 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // Runs `body` in one transaction (one fsync for all it writes). Inside
+  // it, every method below runs in a savepoint of its own, so a write that
+  // fails is undone alone; the result is COMMIT's.
+  Status Batch(const std::function<void()>& body);
+  // `body` in a savepoint when inside a Batch, else in a transaction of its own.
+  Status Atomically(const std::function<Status()>& body);
+
   // Inserts `rec` (its id is assigned here, never reused) together with
-  // its audit row, in one transaction.
-  Result<uint64_t> InsertProgram(const ProgramRecord& rec, const AuditRow& audit);
+  // its audit row, in one transaction. `audit_id` gets the audit row's id.
+  // With `repeat_of`, the decision is one more of audit row `repeat_of`
+  // (RepeatAudit) instead of a row of its own.
+  Result<uint64_t> InsertProgram(const ProgramRecord& rec, const AuditRow& audit,
+                                 uint64_t* audit_id = nullptr, uint64_t repeat_of = 0);
   // Updates state, verdict and times of an existing program, with its audit row.
   Status UpdateProgram(const ProgramRecord& rec, const AuditRow& audit);
   Status DeleteProgram(uint64_t id);
   Result<std::vector<ProgramRecord>> LoadPrograms();
+  // One program with its bytes and verifier log (the core keeps only the
+  // summary of programs that are no longer live).
+  Result<ProgramRecord> LoadProgram(uint64_t id);
 
   Status PutPolicy(std::optional<uint32_t> domid, const Policy& p, const AuditRow& audit,
                    const PolicySource& source = {});
@@ -94,20 +115,29 @@ class Store {
   Status SaveLibvirtNames(const std::map<std::string, std::string>& name_by_uuid);
   Result<std::map<std::string, std::string>> LibvirtNames();
 
-  Status Audit(const AuditRow& row);
+  Status Audit(const AuditRow& row, uint64_t* audit_id = nullptr);
+  // One more of the decision audit row `id` stands for, at time_ms.
+  Status RepeatAudit(uint64_t id, int64_t time_ms);
+  // Drops the oldest audit rows beyond the newest `keep`.
+  Status TrimAudit(uint64_t keep);
   Result<std::vector<AuditRow>> AuditLog(size_t limit);
 
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
   Status Migrate();
-  // BEGIN IMMEDIATE; body; COMMIT, or ROLLBACK when body or COMMIT fails.
-  // The caller holds mu_.
+  // Outside a Batch: BEGIN IMMEDIATE; body; COMMIT, or ROLLBACK when body
+  // or COMMIT fails. Inside one: a savepoint. The caller holds mu_.
   Status WithTransaction(const std::function<Status()>& body);
-  Status InsertAudit(const AuditRow& row);
+  Status InsertAudit(const AuditRow& row, uint64_t* audit_id = nullptr);
+  // A statement prepared once per SQL text and kept (reset after each use).
+  sqlite3_stmt* Prepared(const char* sql);
 
-  std::mutex mu_;
+  // Recursive: a Batch holds it while the writes inside take it again.
+  std::recursive_mutex mu_;
   sqlite3* db_;
+  int depth_ = 0;  // open transactions and savepoints
+  std::map<const char*, sqlite3_stmt*> prepared_;
 };
 
 }  // namespace hu::daemon

@@ -28,6 +28,17 @@ class XenBackend : public Backend {
 
   std::string Name() const override { return "xen"; }
   std::vector<DomainInfo> Domains() override;
+  // What XEN_DOMCTL_hyperupcall's install accepts (xen-patches 0002: at
+  // most HU_MAX_INSNS_DEFAULT instructions, HU_MAX_PROGS programs per
+  // domain, a budget up to HU_BUDGET_MAX, hooks in HU_HOOKS_SUPPORTED).
+  BackendLimits Limits() const override {
+    BackendLimits l;
+    l.max_insns = HU_MAX_INSNS_DEFAULT;
+    l.max_programs = 16;
+    l.max_run_budget = 1u << 20;
+    l.hooks = (1ull << HU_HOOK_TRACE_EXIT) | (1ull << HU_HOOK_MEM_RECLAIM);
+    return l;
+  }
   Status Install(const ProgramImage& image) override;
   Status Uninstall(uint32_t domid, uint64_t prog_id) override;
   Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) override;

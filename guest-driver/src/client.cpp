@@ -2,6 +2,10 @@
 
 #include <grpcpp/client_context.h>
 
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <random>
 #include <thread>
 
 namespace hu::guest {
@@ -21,6 +25,25 @@ const char* StateName(grpc_connectivity_state s) {
       return "shut down";
   }
   return "unknown";
+}
+
+// hyperupcalld refuses a call that is past one of the guest's limits
+// (requests in flight, request rate) before doing anything with it, and
+// says when to try again: such a call is safe to repeat, even a
+// registration. How long it advises, or nullopt when it did not refuse so.
+std::optional<std::chrono::milliseconds> RetryAfter(const grpc::ClientContext& ctx,
+                                                    const grpc::Status& st) {
+  if (st.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) return std::nullopt;
+  const auto& md = ctx.GetServerTrailingMetadata();
+  auto it = md.find("hu-retry-after-ms");
+  if (it == md.end()) return std::nullopt;
+  int64_t ms = 0;
+  const char* b = it->second.data();
+  if (std::from_chars(b, b + it->second.size(), ms).ec != std::errc()) return std::nullopt;
+  // Spread the retries of many callers refused at once.
+  static thread_local std::minstd_rand rng(std::random_device{}());
+  ms = std::clamp<int64_t>(ms, 5, 1000);
+  return std::chrono::milliseconds(ms + static_cast<int64_t>(rng() % (ms / 2 + 1)));
 }
 
 }  // namespace
@@ -49,6 +72,10 @@ CallResult<Resp> GuestClient::Call(const char* what, const Req& req, bool idempo
     if (st.ok()) {
       out.value = std::move(resp);
       return out;
+    }
+    if (auto wait = RetryAfter(ctx, st); wait && Clock::now() + *wait < deadline) {
+      std::this_thread::sleep_for(*wait);
+      continue;
     }
     const bool broken = st.error_code() == grpc::StatusCode::UNAVAILABLE;
     if (broken) transport_->Reset();

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "fake_backend.hpp"
 #include "hyperupcall/asm.hpp"
@@ -50,10 +52,11 @@ class CoreTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Reopen() {
+  void Reopen(BackendLimits limits = {}) {
     core_.reset();
     store_.reset();
     backend_ = std::make_unique<FakeBackend>();
+    backend_->limits = limits;
     auto s = Store::Open((dir_ / "state.db").string());
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s.value());
@@ -299,6 +302,147 @@ TEST_F(CoreTest, RejectedProgramsAreCappedPerDomainAndIdsStayUnique) {
   auto next = core_->Register(1, Prog("trace.exit", "ok", kRet0));
   ASSERT_TRUE(next.ok());
   EXPECT_GT(next->id, last);
+}
+
+// What the backend cannot install is refused before the verifier runs:
+// the verdict names the backend and its limit, and nothing was verified.
+TEST_F(CoreTest, BackendLimitsAreCheckedBeforeTheVerifier) {
+  BackendLimits l;
+  l.max_insns = 4;
+  l.hooks = 1ull << HU_HOOK_TRACE_EXIT;
+  l.max_programs = 1;
+  Reopen(l);
+  auto big = core_->Register(1, Prog("trace.exit", "big",
+                                     "mov %r0, 0\nmov %r0, 1\nmov %r0, 2\n"
+                                     "mov %r0, 3\nexit\n"));
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(big->verdict.stage, "backend");
+  EXPECT_EQ(big->verdict.message, "program has 5 instructions, backend fake installs at most 4");
+  EXPECT_EQ(big->verdict.code, static_cast<int32_t>(ErrorCode::kResourceExhausted));
+  EXPECT_EQ(core_->Program(big->id)->verifier_states, 0u);  // never verified
+  auto hook = core_->Register(1, Prog("mem.reclaim", "r", kRet0));
+  ASSERT_TRUE(hook.ok());
+  EXPECT_EQ(hook->verdict.code, static_cast<int32_t>(ErrorCode::kUnimplemented));
+  EXPECT_NE(hook->verdict.message.find("backend fake cannot attach programs to hook mem.reclaim "
+                                       "(it can to: trace.exit)"),
+            std::string::npos)
+      << hook->verdict.message;
+  ASSERT_EQ(core_->Register(1, Prog("trace.exit", "a", kRet0))->verdict.kind,
+            VerdictKind::kAccepted);
+  auto second = core_->Register(1, Prog("trace.exit", "b", kRet0));
+  EXPECT_NE(second->verdict.message.find("backend fake holds at most 1 per domain"),
+            std::string::npos)
+      << second->verdict.message;
+}
+
+// Loading and unloading forever does not grow memory or the database:
+// finished programs beyond the last 32 per domain are dropped, and a
+// finished one kept still shows its bytes and log (from the database).
+TEST_F(CoreTest, FinishedProgramsAreRetainedBoundedly) {
+  uint64_t first = 0, last = 0;
+  for (int i = 0; i < 100; ++i) {
+    auto out = core_->Register(1, Prog("trace.exit", "cycle", kRet0));
+    ASSERT_TRUE(out.ok());
+    ASSERT_TRUE(core_->Unregister(1, out->id).ok());
+    if (!first) first = out->id;
+    last = out->id;
+  }
+  EXPECT_EQ(core_->Programs(1, true).size(), 32u);
+  EXPECT_FALSE(core_->Program(first).ok());
+  auto kept = core_->Program(last);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->state, ProgState::kDetached);
+  EXPECT_EQ(kept->insns.size(), 2u);
+  EXPECT_EQ(kept->insn_count, 2u);
+  EXPECT_FALSE(kept->verifier_log.empty());
+  Reopen();
+  EXPECT_EQ(core_->Programs(1, true).size(), 32u);
+  EXPECT_TRUE(core_->Programs(1, false).empty());
+}
+
+size_t CountRows(const std::vector<AuditRow>& rows, const std::string& decision, uint64_t* count) {
+  size_t n = 0;
+  *count = 0;
+  for (const auto& r : rows) {
+    if (r.decision != decision) continue;
+    ++n;
+    *count += r.count;
+  }
+  return n;
+}
+
+// A guest sending the same refused program again and again adds to one
+// audit row's count instead of a row each.
+TEST_F(CoreTest, RepeatedRefusalsShareOneAuditRow) {
+  for (int i = 0; i < 40; ++i) {
+    auto out = core_->Register(1, Prog("trace.exit", "bad", "ldxdw %r0, [%r10+8]\nexit\n"));
+    ASSERT_TRUE(out.ok());
+    EXPECT_EQ(out->verdict.stage, "verifier");
+  }
+  // Something else refused starts a row of its own.
+  ASSERT_TRUE(core_->Register(1, Prog("trace.exit", "other", "exit\n")).ok());
+  Reopen();  // committed, not just in memory
+  auto rows = store_->AuditLog(1000);
+  ASSERT_TRUE(rows.ok());
+  uint64_t count = 0;
+  EXPECT_EQ(CountRows(*rows, "rejected", &count), 2u);
+  EXPECT_EQ(count, 41u);
+}
+
+// Requests that are not programs: a few audit rows, each counting how many
+// it stands for; every one of them still answered INVALID_ARGUMENT.
+TEST_F(CoreTest, MalformedRequestsAreAuditedAtABoundedRate) {
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    RawProgram r = Prog("trace.exit", "x", kRet0);
+    r.insn_bytes.resize(8 + 1 + i % 7);  // a different length (and message) each
+    auto out = core_->Register(1, r);
+    ASSERT_FALSE(out.ok());
+    EXPECT_EQ(out.error().code, ErrorCode::kInvalidArgument);
+  }
+  const auto secs =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  Reopen();
+  auto rows = store_->AuditLog(1000);
+  ASSERT_TRUE(rows.ok());
+  uint64_t count = 0;
+  const size_t n = CountRows(*rows, "rejected", &count);
+  EXPECT_GE(n, 1u);
+  EXPECT_LE(n, 5u + static_cast<size_t>(secs) + 1);  // the burst, then one a second
+  EXPECT_EQ(count, 200u);
+}
+
+// Many registrations at once, from many threads: each gets a verdict, and
+// the program count stays within the policy while they are in flight.
+TEST_F(CoreTest, ConcurrentRegistrationsAllGetVerdictsWithinTheQuota) {
+  Policy p = DefaultPolicy();
+  p.max_programs = 4;
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  std::atomic<int> accepted{0}, refused{0}, errors{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 16; ++t) {
+    ts.emplace_back([&] {
+      for (int i = 0; i < 10; ++i) {
+        auto out = core_->Register(1, Prog("trace.exit", "c", kRet0));
+        if (!out.ok()) {
+          ++errors;
+        } else if (out->verdict.kind == VerdictKind::kAccepted) {
+          ++accepted;
+        } else {
+          ++refused;
+          EXPECT_NE(out->verdict.message.find("operator policy allows at most 4"),
+                    std::string::npos)
+              << out->verdict.message;
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(accepted.load(), 4);
+  EXPECT_EQ(refused.load(), 156);
+  EXPECT_EQ(backend_->installed.size(), 4u);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ namespace hu::daemon::test {
 class FakeBackend final : public Backend {
  public:
   std::string Name() const override { return "fake"; }
+  BackendLimits Limits() const override { return limits; }
   std::vector<DomainInfo> Domains() override {
     return {{1, "one", "", 2, 64 * 1024, true}, {2, "two", "", 2, 64 * 1024, true}};
   }
@@ -46,6 +47,7 @@ class FakeBackend final : public Backend {
   Status Start() override { return Status::Ok(); }
   void Stop() override {}
 
+  BackendLimits limits;
   std::mutex mu;
   std::map<uint64_t, ProgramImage> installed;
   bool fail_install = false;

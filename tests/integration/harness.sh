@@ -51,11 +51,13 @@ PY
 
 # start_daemon [--wait-guest N] DAEMON-ARGS...: starts hyperupcalld on this
 # work directory and waits until it answers (and guest N's channel exists).
+# daemon_prefix (an array, empty by default) goes before it, e.g. prlimit.
+daemon_prefix=()
 start_daemon() {
 	local guest=
 	if [ "${1:-}" = --wait-guest ]; then guest=$2; shift 2; fi
-	"$daemon" --state "$work/state" --operator-socket "$op" --guest-socket-dir "$gdir" \
-		"$@" >>"$log" 2>&1 &
+	"${daemon_prefix[@]}" "$daemon" --state "$work/state" --operator-socket "$op" \
+		--guest-socket-dir "$gdir" "$@" >>"$log" 2>&1 &
 	daemon_pid=$!
 	for _ in $(seq 1 300); do
 		if [ -S "$op" ] && { [ -z "$guest" ] || [ -S "$gdir/$guest.sock" ]; } &&

@@ -8,8 +8,6 @@ namespace hu::daemon::sim {
 
 namespace {
 
-constexpr uint32_t kMaxInsns = 1u << 16;
-
 Error Bad(const ProgramImage& img, const std::string& why) {
   return MakeError(ErrorCode::kInvalidArgument,
                    fmt::format("program {} ('{}'): {}", img.id, img.name, why));

@@ -19,6 +19,10 @@ namespace hu::daemon::sim {
 // program can never dereference a map object (only values, via lookup).
 inline constexpr uint64_t kMapHandleBase = 0x4855'4d41'5000'0000ull;
 
+// The largest program the sim installs (reported to the daemon's policy
+// check through Backend::Limits, so a larger one is refused unverified).
+inline constexpr uint32_t kMaxInsns = 1u << 16;
+
 // What a run needs to know about where the hook fired.
 struct RunSite {
   Guest* guest = nullptr;

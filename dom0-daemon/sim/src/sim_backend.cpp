@@ -63,6 +63,19 @@ std::vector<DomainInfo> SimBackend::Domains() {
   return out;
 }
 
+std::optional<DomainInfo> SimBackend::Domain(uint32_t domid) {
+  std::lock_guard<std::mutex> lock(model_->mu);
+  const Guest* g = model_->FindGuest(domid);
+  if (!g) return std::nullopt;
+  return Info(*g);
+}
+
+BackendLimits SimBackend::Limits() const {
+  BackendLimits l;
+  l.max_insns = kMaxInsns;
+  return l;
+}
+
 Status SimBackend::Install(const ProgramImage& image) {
   std::lock_guard<std::mutex> lock(model_->mu);
   return model_->Install(image);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,17 @@ struct TraceRecord {
   std::vector<uint8_t> data;
 };
 
+// What a backend can install, whatever the operator's policy allows. The
+// daemon refuses a program past these before verifying it (a program the
+// hypervisor would turn away must not cost a verification first). Zero
+// means the backend sets no limit of its own.
+struct BackendLimits {
+  uint32_t max_insns = 0;       // per program
+  uint32_t max_programs = 0;    // installed per domain
+  uint64_t max_run_budget = 0;  // instructions per run
+  uint64_t hooks = ~0ull;       // bit i: the backend can attach to hook id i
+};
+
 // Lifecycle changes the backend observes on its own (domain destroyed, ...).
 struct DomainEvent {
   enum class Kind { kStarted, kStopped } kind = Kind::kStarted;
@@ -94,6 +106,19 @@ class Backend {
   virtual void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) = 0;
   virtual Status Start() = 0;
   virtual void Stop() = 0;
+
+  virtual BackendLimits Limits() const { return {}; }
+
+  // One domain by id (its running state, vCPUs and memory as Domains()
+  // lists them; a wrapper may leave names as the hypervisor's). Every
+  // registration asks, so a backend with many domains should answer
+  // without listing them all.
+  virtual std::optional<DomainInfo> Domain(uint32_t domid) {
+    for (auto& d : Domains()) {
+      if (d.domid == domid) return d;
+    }
+    return std::nullopt;
+  }
 
   // Asks the domain's installed mem.reclaim program about guest frames
   // [first_gfn, first_gfn + count) and returns those it reports free,

@@ -1,7 +1,10 @@
 // The guest's GuestService client: every call bounded by one deadline,
 // waiting for the daemon to be reachable (wait_for_ready) and, for calls
 // that are safe to repeat, retrying when the connection breaks mid-call
-// (the daemon restarted). Errors keep gRPC's code so the tool can tell a
+// (the daemon restarted). Every call, registrations included, is retried
+// after the pause the daemon advises when it refused the call for a
+// guest limit (in flight, rate) before doing anything with it. Errors keep
+// gRPC's code so the tool can tell a
 // refusal (the daemon said no) from a transport failure (never got an
 // answer).
 #pragma once

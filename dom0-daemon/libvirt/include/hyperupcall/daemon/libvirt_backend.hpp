@@ -35,6 +35,10 @@ class LibvirtNamedBackend : public Backend {
 
   std::string Name() const override;
   std::vector<DomainInfo> Domains() override;
+  // The hypervisor's own answer, without asking libvirt: registrations
+  // need only whether it runs and its memory (and must not wait on libvirtd).
+  std::optional<DomainInfo> Domain(uint32_t domid) override { return inner_.Domain(domid); }
+  BackendLimits Limits() const override { return inner_.Limits(); }
   Status Install(const ProgramImage& image) override;
   Status Uninstall(uint32_t domid, uint64_t prog_id) override;
   Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) override;

@@ -95,6 +95,8 @@ class SimBackend final : public Backend {
 
   std::string Name() const override { return "sim"; }
   std::vector<DomainInfo> Domains() override;
+  std::optional<DomainInfo> Domain(uint32_t domid) override;
+  BackendLimits Limits() const override;
   Status Install(const ProgramImage& image) override;
   Status Uninstall(uint32_t domid, uint64_t prog_id) override;
   Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) override;
