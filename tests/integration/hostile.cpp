@@ -237,6 +237,25 @@ int Silent(const std::string& path, double wait_s) {
   return 0;
 }
 
+// Unloads `id`, retried while the guest is past one of its limits (the
+// burst and the flood before it leave it so). Its status: the daemon gone
+// ends it.
+grpc::Status Unload(gv1::GuestService::Stub& stub, uint64_t id) {
+  grpc::Status st;
+  do {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    gv1::UnregisterProgramRequest u;
+    u.set_id(id);
+    gv1::UnregisterProgramResponse r;
+    st = stub.UnregisterProgram(&ctx, u, &r);
+    if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  } while (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  return st;
+}
+
 // `count` registrations of mov r0,0; exit all at once, spread over
 // `channels` connections; then the unloads of those accepted.
 int Burst(const std::string& path, int count, int channels) {
@@ -283,13 +302,7 @@ int Burst(const std::string& path, int count, int channels) {
   bool ok;
   while (cq.Next(&tag, &ok)) {
   }
-  for (uint64_t id : accepted) {
-    grpc::ClientContext ctx;
-    gv1::UnregisterProgramRequest u;
-    u.set_id(id);
-    gv1::UnregisterProgramResponse r;
-    (void)stubs[0]->UnregisterProgram(&ctx, u, &r);
-  }
+  for (uint64_t id : accepted) (void)Unload(*stubs[0], id);
   fmt::print("{}\n",
              json{{"codes", codes}, {"messages", messages}, {"accepted", accepted.size()}}.dump());
   return 0;
@@ -331,20 +344,7 @@ int Cycle(const std::string& path, int threads, double seconds, const std::strin
           ++registered;
         }
         if (previous) {
-          // Retried while past a guest limit; the daemon gone ends it.
-          grpc::Status ust;
-          do {
-            grpc::ClientContext uctx;
-            uctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-            gv1::UnregisterProgramRequest u;
-            u.set_id(previous);
-            gv1::UnregisterProgramResponse ur;
-            ust = stub->UnregisterProgram(&uctx, u, &ur);
-            if (ust.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
-              std::this_thread::sleep_for(std::chrono::milliseconds(10));
-            }
-          } while (ust.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
-          if (!ust.ok()) return;
+          if (!Unload(*stub, previous).ok()) return;
           std::lock_guard lk(mu);
           out << "U " << previous << "\n";
           ++unloaded;
