@@ -3,7 +3,7 @@
 //   hu_hostile --socket S hold --count N --seconds T   connections opened and held
 //   hu_hostile --socket S churn --count N              connections opened and closed
 //   hu_hostile --socket S raw --method M --hex BYTES    any bytes as a request
-//   hu_hostile --socket S slow --wait-s T              a request that never completes
+//   hu_hostile --socket S slow --wait-s T [--streams N] requests that never complete
 //   hu_hostile --socket S silent --wait-s T            a connection that says nothing
 //   hu_hostile --socket S burst --count N --channels C registrations all at once
 //   hu_hostile --socket S cycle --threads T --seconds S --acks FILE
@@ -200,7 +200,7 @@ std::string Preface() {
   return std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n") + Frame(4, 0, 0, "");
 }
 
-int Slow(const std::string& path, double wait_s) {
+int Slow(const std::string& path, double wait_s, int streams) {
   int fd = Connect(path);
   if (fd < 0) {
     fmt::print("{}\n", json{{"error", "connect failed"}}.dump());
@@ -215,7 +215,13 @@ int Slow(const std::string& path, double wait_s) {
   // A gRPC message header promising 1000 bytes, and only 10 of them.
   std::string data("\x00\x00\x00\x03\xe8", 5);
   data += std::string(10, '\x0a');
-  const std::string out = Preface() + Frame(1, 4, 1, headers) + Frame(0, 0, 1, data);
+  std::string out = Preface();
+  // Client streams have odd ids: each of them a call that is admitted and
+  // then never completes.
+  for (int i = 0; i < streams; ++i) {
+    const uint32_t id = 1 + 2 * static_cast<uint32_t>(i);
+    out += Frame(1, 4, id, headers) + Frame(0, 0, id, data);
+  }
   const auto start = Clock::now();
   (void)!::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
   json j = Watch(fd, wait_s, start);
@@ -364,7 +370,7 @@ int Cycle(const std::string& path, int threads, double seconds, const std::strin
 
 int main(int argc, char** argv) {
   std::string socket, method, hex, acks;
-  int count = 1, channels = 1, threads = 4;
+  int count = 1, channels = 1, threads = 4, streams = 1;
   double seconds = 1, wait_s = 30;
   CLI::App app{"hu_hostile: a hostile guest for the integration tests"};
   app.require_subcommand(1);
@@ -379,6 +385,7 @@ int main(int argc, char** argv) {
   raw->add_option("--hex", hex);
   auto* slow = app.add_subcommand("slow");
   slow->add_option("--wait-s", wait_s);
+  slow->add_option("--streams", streams);
   auto* silent = app.add_subcommand("silent");
   silent->add_option("--wait-s", wait_s);
   auto* burst = app.add_subcommand("burst");
@@ -393,7 +400,7 @@ int main(int argc, char** argv) {
   if (*hold) return Hold(socket, count, seconds);
   if (*churn) return Churn(socket, count);
   if (*raw) return Raw(socket, method, hex);
-  if (*slow) return Slow(socket, wait_s);
+  if (*slow) return Slow(socket, wait_s, std::max(1, streams));
   if (*silent) return Silent(socket, wait_s);
   return Burst(socket, count, std::max(1, channels));
 }

@@ -9,13 +9,16 @@
 #   - many calls in flight on one channel (all answered), and past the
 #     in-flight and rate limits (RESOURCE_EXHAUSTED naming the limit)
 #   - slow streams: a request that never completes, a silent connection
+#   - the guest tool past the in-flight limit retries as told, and is served
 #   - kill -9 under load: nothing acknowledged is lost
 #   hostile_test.sh BUILD_DIR
 set -uo pipefail
 build=${1:?usage: hostile_test.sh BUILD_DIR}
 probe=$build/tests/integration/hu_guest_probe
 hostile=$build/tests/integration/hu_hostile
-source "$(dirname "$0")/harness.sh" hostile "$probe" "$hostile"
+tool=$build/guest-driver/hyperupcall
+pol=$build/policies
+source "$(dirname "$0")/harness.sh" hostile "$probe" "$hostile" "$tool" "$pol/trace.bpf.o"
 
 limits=(--sim-guests 2 --guest-max-connections 4 --guest-streams 8 --guest-max-inflight 8
 	--guest-rate 200 --guest-burst 120 --guest-request-timeout-ms 1000
@@ -219,5 +222,24 @@ grep -q "out of file descriptors" "$log" && ok "descriptors ran out (EMFILE) and
 wait "$flood_pid"
 for _ in $(seq 1 50); do ctl domain list >/dev/null 2>&1 && break; sleep 0.1; done
 unaffected "after the process ran out of descriptors"
+
+# --- the guest tool past the in-flight limit: refused, it waits as told
+# and retries, and gets its verdict. Guest 1's two slots are held by calls
+# whose requests never complete, for 4 s.
+stop_daemon
+daemon_prefix=()
+start_daemon --wait-guest 2 --sim-guests 2 --guest-max-inflight 2 --guest-request-timeout-ms 4000 || exit 1
+"$hostile" --socket "$gdir/1.sock" slow --streams 2 --wait-s 30 >"$work/held.json" &
+held_pid=$!
+sleep 0.5
+out=$("$probe" --socket "$gdir/1.sock" register --hook trace.exit --name refused --asm "$trivial")
+expect "both slots held: a call without retries is RESOURCE_EXHAUSTED" "$out" '"code":8'
+out=$("$tool" --connect "unix:$gdir/1.sock" --kallsyms "$work/state/kallsyms/1/kallsyms" --timeout 30 \
+	load "$pol/trace.bpf.o" --manifest "$pol/trace.manifest.json" --json 2>&1)
+expect "the guest tool retries past the in-flight limit and gets its verdict" "$out" '"verdict": "accepted"'
+wait "$held_pid"
+expect "... once the held calls were ended by the daemon" "$(cat "$work/held.json")" '"ended":true'
+[ "$(grep -c "requests in flight, the most a guest may have" "$log")" -ge 1 ] &&
+	ok "the refusals are logged, naming the limit" || bad "no refusal logged"
 
 finish hostile
