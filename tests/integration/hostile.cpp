@@ -350,6 +350,12 @@ int Cycle(const std::string& path, int threads, double seconds, const std::strin
           ++registered;
         }
         if (previous) {
+          {
+            // An unload in flight when the daemon dies may or may not have
+            // been committed: only an answered one must hold.
+            std::lock_guard lk(mu);
+            out << "T " << previous << "\n";
+          }
           if (!Unload(*stub, previous).ok()) return;
           std::lock_guard lk(mu);
           out << "U " << previous << "\n";
