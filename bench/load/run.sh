@@ -27,9 +27,9 @@ run() { # label guests inflight program [daemon args...]
 import json, sys
 print("| run | program | guests x in flight | registrations/s | p50 ms | p99 ms | daemon CPU us/registration | daemon RSS MiB | host busy % (load) |")
 print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+row = ("| {label} | {program} | {guests} x {inflight} | {registrations_per_s:.0f} | {p50_ms:.2f} | "
+       "{p99_ms:.2f} | {daemon_cpu_us_per_registration:.0f} | {daemon_peak_rss_mib:.0f} | "
+       "{host_busy_percent:.0f} ({loadavg_1m:.1f}) |")
 for line in sys.stdin:
-    d = json.loads(line)
-    print(f"| {d[\"label\"]} | {d[\"program\"]} | {d[\"guests\"]} x {d[\"inflight\"]} | {d[\"registrations_per_s\"]:.0f} | "
-          f"{d[\"p50_ms\"]:.2f} | {d[\"p99_ms\"]:.2f} | {d[\"daemon_cpu_us_per_registration\"]:.0f} | "
-          f"{d[\"daemon_peak_rss_mib\"]:.0f} | {d[\"host_busy_percent\"]:.0f} ({d[\"loadavg_1m\"]:.1f}) |")
+    print(row.format(**json.loads(line)))
 '
