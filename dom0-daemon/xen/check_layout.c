@@ -31,6 +31,8 @@ SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.budget);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.regions);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.list.progs);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.last_err_pc);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.cycles);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.overridden);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.map.key);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.map.value);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim.nr_errors);

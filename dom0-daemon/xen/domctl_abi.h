@@ -88,6 +88,11 @@ struct hu_xen_domctl_hyperupcall {
       uint64_t last_result;
       uint32_t last_err;
       uint32_t last_err_pc;
+      uint64_t cycles;      /* TSC cycles in runs, all pCPUs */
+      uint64_t nested;      /* firings skipped: the pCPU was running one */
+      uint64_t acted;       /* tlb.flush deferrals, sched.preempt grants */
+      uint64_t acted_units; /* sched.preempt: microseconds granted */
+      uint64_t overridden;  /* verdicts Xen did not follow */
     } stats;
     struct {
       uint32_t map;

@@ -151,8 +151,9 @@ Result<ProgStats> Domctl::Stats(uint32_t domid, uint64_t id) {
   op.id = id;
   if (auto st = Call(domid, op, "stats"); !st) return st.error();
   const auto& s = op.u.stats;
-  return ProgStats{s.runs,   s.insns,       s.run_ns,   s.budget_aborts,
-                   s.errors, s.last_result, s.last_err, s.last_err_pc};
+  return ProgStats{s.runs,        s.insns,       s.run_ns,      s.budget_aborts, s.errors,
+                   s.last_result, s.last_err,    s.last_err_pc, s.cycles,        s.nested,
+                   s.acted,       s.acted_units, s.overridden};
 }
 
 Result<std::vector<MapSlot>> Domctl::MapDump(uint32_t domid, uint64_t id, uint32_t map,

@@ -32,6 +32,11 @@ struct ProgStats {
   uint64_t runs = 0, insns = 0, run_ns = 0, budget_aborts = 0, errors = 0;
   uint64_t last_result = 0;
   uint32_t last_err = 0, last_err_pc = 0;
+  uint64_t cycles = 0;       // TSC cycles in runs
+  uint64_t nested = 0;       // firings skipped: the pCPU was running a program
+  uint64_t acted = 0;        // tlb.flush: deferrals; sched.preempt: grants
+  uint64_t acted_units = 0;  // sched.preempt: microseconds granted
+  uint64_t overridden = 0;   // verdicts Xen did not follow (caps, faults)
 };
 
 struct MapSlot {

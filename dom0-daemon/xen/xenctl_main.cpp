@@ -238,11 +238,14 @@ int main(int argc, char** argv) {
   } else if (stats->parsed()) {
     auto s = (*dc)->Stats(domid, id);
     if (!s) return Fail(s.error().message);
-    std::printf("hu-xenctl: stats dom=%u id=%" PRIu64 " runs=%" PRIu64 " insns=%" PRIu64
-                " run_ns=%" PRIu64 " budget_aborts=%" PRIu64 " errors=%" PRIu64
-                " last_result=%" PRIu64 " last_err=%u last_err_pc=%u\n",
-                domid, id, s->runs, s->insns, s->run_ns, s->budget_aborts, s->errors,
-                s->last_result, s->last_err, s->last_err_pc);
+    std::printf(
+        "hu-xenctl: stats dom=%u id=%" PRIu64 " runs=%" PRIu64 " insns=%" PRIu64 " run_ns=%" PRIu64
+        " budget_aborts=%" PRIu64 " errors=%" PRIu64 " last_result=%" PRIu64
+        " last_err=%u last_err_pc=%u cycles=%" PRIu64 " cycles_per_run=%" PRIu64 " nested=%" PRIu64
+        " acted=%" PRIu64 " acted_units=%" PRIu64 " overridden=%" PRIu64 "\n",
+        domid, id, s->runs, s->insns, s->run_ns, s->budget_aborts, s->errors, s->last_result,
+        s->last_err, s->last_err_pc, s->cycles, s->runs ? s->cycles / s->runs : 0, s->nested,
+        s->acted, s->acted_units, s->overridden);
   } else if (dump->parsed()) {
     auto slots = (*dc)->MapDump(domid, id, map_index, key_size, value_size);
     if (!slots) return Fail(slots.error().message);

@@ -2,6 +2,7 @@
 #   [0] tagged hypercalls: xen_version(0x7ead, i) from hu-guest
 #   [1] all hypercalls  [2] traps and exceptions  [3] HVM VM exits
 # and put each tagged call's index i in the trace ring.
+# Counts are atomic adds: runs on several pCPUs do not serialise.
 # Context (struct hu_ctx_trace_exit): vcpu@0 kind@4 code@8 args@16.
 mov %r6, %r1
 ldxw %r7, [%r6+4]
@@ -23,9 +24,8 @@ mov %r2, %r10
 add %r2, -4
 call 1
 jeq %r0, 0, bump
-ldxdw %r3, [%r0+0]
-add %r3, 1
-stxdw [%r0+0], %r3
+mov %r3, 1
+lock add [%r0+0], %r3
 ldxdw %r2, [%r6+24]
 stxdw [%r10-16], %r2
 mov %r1, %r10
@@ -39,9 +39,8 @@ mov %r2, %r10
 add %r2, -4
 call 1
 jeq %r0, 0, out
-ldxdw %r3, [%r0+0]
-add %r3, 1
-stxdw [%r0+0], %r3
+mov %r3, 1
+lock add [%r0+0], %r3
 out:
 mov %r0, 0
 exit
