@@ -31,15 +31,19 @@ void AddStatsCommand(CLI::App& app, Context& ctx, int& rc) {
       return;
     }
     json j = json::array();
+    // AVG_CYC: mean TSC cycles per run; ACTED: tlb.flush deferrals or
+    // sched.preempt grants; OVERRIDDEN: verdicts the hypervisor capped.
     std::string text = fmt::format(
-        "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7}\n", "ID", "DOM", "HOOK",
-        "NAME", "RUNS", "INSNS", "AVG_NS", "ABORTS", "ERRORS", "LAST_R0");
+        "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7} {:>9} {:>8} {:>10}\n",
+        "ID", "DOM", "HOOK", "NAME", "RUNS", "INSNS", "AVG_NS", "ABORTS", "ERRORS", "LAST_R0",
+        "AVG_CYC", "ACTED", "OVERRIDDEN");
     for (const auto& s : resp.stats()) {
       j.push_back(ToJson(s));
-      text += fmt::format("{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7}\n",
-                          s.prog_id(), s.domid(), s.hook(), s.name(), s.runs(), s.insns(),
-                          s.runs() ? s.run_ns() / s.runs() : 0, s.budget_aborts(), s.errors(),
-                          s.last_result());
+      text += fmt::format(
+          "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7} {:>9} {:>8} {:>10}\n",
+          s.prog_id(), s.domid(), s.hook(), s.name(), s.runs(), s.insns(),
+          s.runs() ? s.run_ns() / s.runs() : 0, s.budget_aborts(), s.errors(), s.last_result(),
+          s.runs() ? s.cycles() / s.runs() : 0, s.acted(), s.overridden());
     }
     Emit(ctx, j, text);
   });

@@ -70,6 +70,10 @@ void ToProto(const StatsRow& s, commonv1::ProgramStats* out) {
   out->set_budget_aborts(s.stats.budget_aborts);
   out->set_errors(s.stats.errors);
   out->set_last_result(s.stats.last_result);
+  out->set_cycles(s.stats.cycles);
+  out->set_acted(s.stats.acted);
+  out->set_acted_us(s.stats.acted_us);
+  out->set_overridden(s.stats.overridden);
 }
 
 void ToProto(const Policy& p, hyperupcall::operator_api::v1::Policy* out) {

@@ -101,7 +101,8 @@ Result<ProgramStats> XenBackend::Stats(uint32_t domid, uint64_t prog_id) {
   std::lock_guard lock(mu_);
   auto s = dc_->Stats(domid, prog_id);
   if (!s) return s.error();
-  return ProgramStats{s->runs, s->insns, s->run_ns, s->budget_aborts, s->errors, s->last_result};
+  return ProgramStats{s->runs,        s->insns,  s->run_ns, s->budget_aborts, s->errors,
+                      s->last_result, s->cycles, s->acted,  s->acted_units,   s->overridden};
 }
 
 Result<hu_map_def> XenBackend::MapDef(uint32_t domid, uint64_t prog_id, uint32_t map_index) {

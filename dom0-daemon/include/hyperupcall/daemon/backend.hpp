@@ -53,6 +53,10 @@ struct ProgramStats {
   uint64_t budget_aborts = 0;  // runs stopped by the instruction budget
   uint64_t errors = 0;         // runs stopped by any other runtime error
   uint64_t last_result = 0;    // r0 of the last completed run
+  uint64_t cycles = 0;         // TSC cycles spent running, all runs
+  uint64_t acted = 0;          // tlb.flush: flushes deferred; sched.preempt: grants
+  uint64_t acted_us = 0;       // sched.preempt: microseconds granted
+  uint64_t overridden = 0;     // verdicts the hypervisor did not follow (caps, faults)
 };
 
 struct MapEntry {
