@@ -29,7 +29,8 @@ std::vector<ContextLayout> MakeContexts() {
       {HU_FIELD(hu_ctx_tlb_flush, src_vcpu), HU_FIELD(hu_ctx_tlb_flush, dst_vcpu),
        HU_FIELD(hu_ctx_tlb_flush, va), HU_FIELD(hu_ctx_tlb_flush, nr_pages),
        HU_FIELD(hu_ctx_tlb_flush, dst_cr3), HU_FIELD(hu_ctx_tlb_flush, flags),
-       HU_FIELD(hu_ctx_tlb_flush, dst_descheduled_us)}};
+       HU_FIELD(hu_ctx_tlb_flush, dst_descheduled_us), HU_FIELD(hu_ctx_tlb_flush, ipi),
+       HU_FIELD(hu_ctx_tlb_flush, dst_state)}};
   c[HU_HOOK_SCHED_PREEMPT] = {
       "struct hu_ctx_sched_preempt",
       sizeof(hu_ctx_sched_preempt),
@@ -37,7 +38,9 @@ std::vector<ContextLayout> MakeContexts() {
        HU_FIELD(hu_ctx_sched_preempt, ran_ns), HU_FIELD(hu_ctx_sched_preempt, rip),
        HU_FIELD(hu_ctx_sched_preempt, rsp), HU_FIELD(hu_ctx_sched_preempt, gs_base),
        HU_FIELD(hu_ctx_sched_preempt, cr3), HU_FIELD(hu_ctx_sched_preempt, cpl),
-       HU_FIELD(hu_ctx_sched_preempt, reason)}};
+       HU_FIELD(hu_ctx_sched_preempt, reason), HU_FIELD(hu_ctx_sched_preempt, kernel_gs_base),
+       HU_FIELD(hu_ctx_sched_preempt, rflags), HU_FIELD(hu_ctx_sched_preempt, competitor_domid),
+       HU_FIELD(hu_ctx_sched_preempt, reserved)}};
   c[HU_HOOK_TRACE_EXIT] = {
       "struct hu_ctx_trace_exit",
       sizeof(hu_ctx_trace_exit),

@@ -179,6 +179,7 @@ std::optional<bool> Model::FireTlbFlush(Guest& g, uint32_t src, uint32_t dst, ui
   ctx.flags = flags;
   ctx.dst_descheduled_us = static_cast<uint32_t>(
       std::min<uint64_t>((now_ns - std::min(now_ns, t.last_ran_ns)) / 1000, UINT32_MAX));
+  ctx.dst_state = t.running ? HU_RUNSTATE_RUNNING : HU_RUNSTATE_RUNNABLE;
   bool defer = true;
   const bool any =
       RunAll(g, HU_HOOK_TLB_FLUSH, ctx, static_cast<int32_t>(src), g.vcpus()[src].cr3,
@@ -200,6 +201,9 @@ std::optional<uint32_t> Model::FirePreempt(Guest& g, uint32_t vcpu, uint32_t pcp
   ctx.cr3 = v.cr3;
   ctx.cpl = v.cpl;
   ctx.reason = reason;
+  ctx.kernel_gs_base = v.kernel_gs_base;
+  ctx.rflags = v.rflags;
+  ctx.competitor_domid = UINT32_MAX;  // the sim's round robin has no other domain
   // The shortest grace any program asks for, each capped by its operator limit.
   std::optional<uint64_t> grace;
   const bool any = RunAll(g, HU_HOOK_SCHED_PREEMPT, ctx, static_cast<int32_t>(vcpu), v.cr3,

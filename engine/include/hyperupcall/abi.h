@@ -64,6 +64,15 @@ enum hu_reclaim_reason {
  * guest that is not running. Fires once per such target.
  * Returns HU_TLB_DEFER to have the flush done at the target's next entry and
  * acknowledged at once on its behalf, HU_TLB_DELIVER to deliver it now.
+ *
+ * On Xen the hook fires where an HVM/PVH guest's IPI reaches a vCPU that is
+ * not running (an event-channel IPI, HU_TLB_F_EVTCHN, or a fixed APIC IPI,
+ * HU_TLB_F_APIC): Xen cannot tell a shootdown from any other IPI, nor the
+ * range, so va is HU_TLB_FLUSH_ALL and the program recognises a shootdown
+ * from the guest's own bookkeeping. A DEFER is only honoured if the program
+ * acknowledged it there (write_gva), every helper succeeded, and the run
+ * completed; the IPI itself is still delivered, so the target finds the
+ * work done when it next runs.
  */
 struct hu_ctx_tlb_flush {
 	uint32_t src_vcpu; /* vCPU asking for the flush */
@@ -73,16 +82,32 @@ struct hu_ctx_tlb_flush {
 	uint64_t dst_cr3; /* target's page table root, as last seen */
 	uint32_t flags; /* HU_TLB_F_* */
 	uint32_t dst_descheduled_us; /* time since the target last ran */
+	uint32_t ipi; /* event channel port, or APIC vector (HU_TLB_F_*) */
+	uint32_t dst_state; /* enum hu_vcpu_runstate of the target */
 };
 #define HU_TLB_FLUSH_ALL (~(uint64_t)0)
 #define HU_TLB_F_GLOBAL 0x1 /* global pages included */
+#define HU_TLB_F_EVTCHN 0x2 /* an event-channel IPI (Xen PVH/HVM Linux) */
+#define HU_TLB_F_APIC 0x4 /* a fixed-delivery APIC IPI */
 #define HU_TLB_DELIVER 0
 #define HU_TLB_DEFER 1
+
+/* A vCPU's scheduling state, with Xen's numbering. */
+enum hu_vcpu_runstate {
+	HU_RUNSTATE_RUNNING = 0,
+	HU_RUNSTATE_RUNNABLE = 1, /* preempted: waiting for a pCPU */
+	HU_RUNSTATE_BLOCKED = 2, /* halted or waiting for an event */
+	HU_RUNSTATE_OFFLINE = 3
+};
 
 /*
  * sched.preempt: the scheduler is about to take the pCPU away from a vCPU.
  * Returns a grace period in microseconds (0 = preempt now). The host caps it
  * at the operator's limit, and grants it at most once per slice.
+ * On Xen (credit2, credit1) the program runs on the victim's own pCPU under
+ * the scheduler's lock: guest memory is what its regions pinned at install,
+ * and Xen also bounds grace by a per-vCPU budget and a hard cap's budget,
+ * and never grants to a vCPU that yields.
  */
 struct hu_ctx_sched_preempt {
 	uint32_t vcpu; /* vCPU about to be preempted */
@@ -94,6 +119,11 @@ struct hu_ctx_sched_preempt {
 	uint64_t cr3; /* guest page table root */
 	uint32_t cpl; /* current privilege level (0 = kernel) */
 	uint32_t reason; /* enum hu_preempt_reason */
+	uint64_t kernel_gs_base; /* the other GS base (swapgs): Linux's
+				  * per-CPU area while in user mode */
+	uint64_t rflags; /* guest RFLAGS: IF (0x200) clear = interrupts off */
+	uint32_t competitor_domid; /* domain of the vCPU that would run */
+	uint32_t reserved; /* zero */
 };
 enum hu_preempt_reason {
 	HU_PREEMPT_SLICE_END = 0, /* time slice used up */
