@@ -14,6 +14,9 @@ mode=$1 log=$2
 [ -f "$log" ] || { echo "check-log: no log $log"; exit 1; }
 grep -a 'HU-HOST: boot took' "$log"
 grep -a 'HU-E2E: hook counts' "$log" || true
+grep -a 'HU-E2E: exit cost' "$log" || true
+# Domains that died before they were ready and were created again.
+grep -a 'HU-E2E: retr' "$log" || true
 result=$(grep -a 'HU-E2E: result ' "$log" | tail -1)
 if [ -z "$result" ]; then
 	echo "check-log: $mode: no result line (boot failed or timed out); last lines:"
@@ -36,7 +39,7 @@ patched)
 	grep -aq 'HU-E2E: check pvh-trace-tagged ok' "$log" || errs+=("no exact tagged count at HVM VM exit")
 	grep -aq 'HU-E2E: hook counts trace.exit (HVM VM exit): vmexits=[1-9][0-9]* tagged_vmmcalls=[1-9]' "$log" ||
 		errs+=("no HVM VM-exit hook counts")
-	grep -aq 'hyperupcall 0x1 installed on hook 4 (55 insns, 2 maps' "$log" ||
+	grep -aq 'hyperupcall 0x1 installed on hook 4 (61 insns, 2 maps' "$log" ||
 		errs+=("Xen did not log the install of trace_vmexit.s")
 	grep -aq 'hyperupcall: released 1 programs' "$log" || errs+=("Xen did not log the release of the PVH domU's program")
 	if [ "${#errs[@]}" -gt 0 ]; then

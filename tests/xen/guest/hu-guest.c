@@ -22,6 +22,13 @@
  *     are bounced to the guest kernel (trace.exit's trap hook).
  *  4. Reports data/hu/done and keeps the bitmap page alive.
  *
+ * It also times hypercalls, for the cost of an exit with and without a
+ * trace.exit program (tests/xen/README.md): before dom0's go (no program
+ * yet) 2000 xen_version calls with another unknown sub-op, and then the
+ * tagged calls themselves (dom0 has installed its program by then; not
+ * timed with --batch, whose acks would count), as data/hu/exit_ns_none and
+ * data/hu/exit_ns_prog, nanoseconds per call from the guest's clock.
+ *
  * With --batch N the calls go in batches of N: after each, the guest
  * publishes data/hu/sent (calls made so far) and waits until dom0 writes
  * the same number to data/hu/ack. dom0 acks once it has seen the batch's
@@ -53,10 +60,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <xenstore.h>
 
 #define TAG_SUBOP 0x7ead
+#define UNTAGGED_SUBOP 0x7eae
+#define TIMED_CALLS 2000
 #define HYPERVISOR_xen_version 17
 #define HYPERVISOR_memory_op 12
 /* A memory_op command Xen does not have (no extent bits: below 64). */
@@ -164,6 +174,22 @@ static uint64_t direct_map_address(uint64_t gpa, const char** how) {
   return PV_PAGE_OFFSET + gpa;
 }
 
+static uint64_t now_ns(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Publishes ns per call of n calls that took [t0, t1) under data/hu/key. */
+static void put_ns_per_call(const char* key, uint64_t t0, uint64_t t1, unsigned long n) {
+  char v[32];
+
+  snprintf(v, sizeof(v), "%" PRIu64, n ? (t1 - t0) / n : 0);
+  put(key, v);
+  printf("hu-guest: %s=%s\n", key, v);
+}
+
 /* Writes path atomically (a reader waiting for it never sees half a file). */
 static void write_kallsyms(const char* path, uint64_t addr) {
   char tmp[256];
@@ -184,7 +210,7 @@ int main(int argc, char** argv) {
   unsigned int len;
   char *domid, *hex;
   uint8_t* page;
-  uint64_t pfn;
+  uint64_t pfn, t_calls;
   int kpf, pm, priv;
 
   while (argc > 1 && !strncmp(argv[1], "--", 2)) {
@@ -255,9 +281,7 @@ int main(int argc, char** argv) {
 
   {
     char v[32];
-    unsigned long nfree = 0;
 
-    for (i = 0; i < count; i++) nfree += (page[i / 8] >> (i % 8)) & 1;
     snprintf(v, sizeof(v), "%#" PRIx64, pfn << 12);
     put("bitmap_gpa", v);
     snprintf(v, sizeof(v), "%lu", first);
@@ -278,6 +302,22 @@ int main(int argc, char** argv) {
     put("go", "0");
     put("sent", "0");
     put("ack", "0");
+  }
+
+  priv = open("/dev/xen/privcmd", O_RDWR);
+  if (priv < 0) die("/dev/xen/privcmd");
+  {
+    struct privcmd_hypercall h = {.op = HYPERVISOR_xen_version, .arg = {UNTAGGED_SUBOP}};
+    uint64_t t0 = now_ns();
+
+    for (i = 0; i < TIMED_CALLS; i++) ioctl(priv, IOCTL_PRIVCMD_HYPERCALL, &h);
+    put_ns_per_call("exit_ns_none", t0, now_ns(), TIMED_CALLS);
+  }
+
+  {
+    unsigned long nfree = 0;
+
+    for (i = 0; i < count; i++) nfree += (page[i / 8] >> (i % 8)) & 1;
     put("ready", "1");
     printf("hu-guest: ready dom=%s bitmap_gpa=%#" PRIx64 " first=%#lx count=%lu free=%lu\n", domid,
            pfn << 12, first, count, nfree);
@@ -286,8 +326,7 @@ int main(int argc, char** argv) {
 
   wait_at_least("go", 1, 100000, 3000);
 
-  priv = open("/dev/xen/privcmd", O_RDWR);
-  if (priv < 0) die("/dev/xen/privcmd");
+  t_calls = now_ns();
   for (i = 0; i < calls; i++) {
     struct privcmd_hypercall h = {
         .op = memory_op ? HYPERVISOR_memory_op : HYPERVISOR_xen_version,
@@ -299,6 +338,7 @@ int main(int argc, char** argv) {
       printf("hu-guest: note: tagged hypercall %lu succeeded\n", i);
     if (batch && (i + 1) % batch == 0 && i + 1 < calls) wait_ack(i + 1);
   }
+  if (!batch) put_ns_per_call("exit_ns_prog", t_calls, now_ns(), calls);
   close(priv);
 
   if (touch) {

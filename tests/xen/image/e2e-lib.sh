@@ -4,6 +4,7 @@
 # its own finish(), since what it prints before the result differs.
 pass=0
 fail=0
+retries=0
 say() { echo "HU-E2E: $*"; }
 ok() { pass=$((pass + 1)); say "check $1 ok${2:+: $2}"; }
 bad() { fail=$((fail + 1)); say "check $1 FAIL${2:+: $2}"; }
@@ -54,4 +55,40 @@ start_toolstack() {
 forward_console() {
 	(tail -F "$1" 2>/dev/null |
 		while IFS= read -r l; do echo "HU-E2E: ${2:-domU}: $l"; done) &
+}
+
+# start_domain NAME CFG NODE LIMIT: `xl create CFG`, then wait (LIMIT
+# seconds) until the domain writes data/hu/NODE. Domains are followed by
+# name: a test domain's config says on_reboot="destroy", so a guest that
+# dies early (a triple fault is a reboot) is gone rather than quietly
+# restarted under a new id. That is reported with Xen's reason, counted in
+# $retries and the domain is created again, three tries in all. Sets $domid.
+start_domain() {
+	sd_name=$1 sd_cfg=$2 sd_node=$3 sd_limit=$4 sd_try=1
+	while [ $sd_try -le 3 ]; do
+		if ! xl create "$sd_cfg" >/tmp/xl-create.out 2>&1; then
+			say "xl create $sd_name failed: $(tail -1 /tmp/xl-create.out)"
+			return 1
+		fi
+		domid=$(xl domid "$sd_name")
+		sd_deadline=$(($(uptime_s) + sd_limit))
+		while :; do
+			if [ "$(xl domid "$sd_name" 2>/dev/null)" != "$domid" ]; then
+				retries=$((retries + 1))
+				say "retry $retries: $sd_name (domain $domid) ended before it was ready, try $sd_try of 3;" \
+					"Xen says: $(xl dmesg | grep -a "d$domid" | tail -2 | tr '\n' ' ')"
+				break
+			fi
+			if [ -n "$(xenstore-read "/local/domain/$domid/data/hu/$sd_node" 2>/dev/null)" ]; then
+				return 0
+			fi
+			if [ "$(uptime_s)" -ge "$sd_deadline" ]; then
+				say "$sd_name (domain $domid) not ready after $sd_limit s"
+				return 1
+			fi
+			sleep 0.5
+		done
+		sd_try=$((sd_try + 1))
+	done
+	return 1
 }
