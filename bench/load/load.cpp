@@ -87,6 +87,9 @@ struct Slot {
 
 struct Tally {
   std::vector<int64_t> latency_ns;  // of registrations answered in the window
+  // (answered at, latency) of the accepted ones: the rate and p99 per part
+  // of the window show whether the daemon slows as its history grows.
+  std::vector<std::pair<int64_t, int64_t>> accepted_at;
   uint64_t accepted = 0, rejected = 0, pending = 0, unloads = 0;
   std::map<int, uint64_t> errors;  // gRPC code -> count, in the window
   std::string first_error;
@@ -123,6 +126,7 @@ class Runner {
     Tally t;
     for (const auto& x : tallies_) {
       t.latency_ns.insert(t.latency_ns.end(), x.latency_ns.begin(), x.latency_ns.end());
+      t.accepted_at.insert(t.accepted_at.end(), x.accepted_at.begin(), x.accepted_at.end());
       t.accepted += x.accepted;
       t.rejected += x.rejected;
       t.pending += x.pending;
@@ -169,9 +173,11 @@ class Runner {
             switch (s.reg.verdict().kind()) {
               case hyperupcall::common::v1::VERDICT_ACCEPTED:
                 ++t.accepted;
+                t.accepted_at.emplace_back(now, now - s.start_ns);
                 break;
               case hyperupcall::common::v1::VERDICT_PENDING_APPROVAL:
                 ++t.pending;
+                t.accepted_at.emplace_back(now, now - s.start_ns);
                 break;
               default:
                 ++t.rejected;
@@ -217,6 +223,23 @@ double Percentile(std::vector<int64_t>& v, double p) {
   return static_cast<double>(v[k]) / 1e6;
 }
 
+// Registrations/s and p99 in each of `parts` equal parts of the window.
+nlohmann::json Windows(const Tally& t, int64_t start_ns, double duration_s, int parts) {
+  nlohmann::json out = nlohmann::json::array();
+  const double part_s = duration_s / parts;
+  std::vector<std::vector<int64_t>> lat(static_cast<size_t>(parts));
+  for (auto [at, ns] : t.accepted_at) {
+    const auto k = static_cast<size_t>(static_cast<double>(at - start_ns) / 1e9 / part_s);
+    lat[std::min(k, lat.size() - 1)].push_back(ns);
+  }
+  for (auto& l : lat) {
+    const double rate = static_cast<double>(l.size()) / part_s;
+    const double p99 = Percentile(l, 0.99);
+    out.push_back({{"registrations_per_s", rate}, {"p99_ms", p99}});
+  }
+  return out;
+}
+
 double SelfCpuSeconds() {
   rusage ru{};
   ::getrusage(RUSAGE_SELF, &ru);
@@ -235,6 +258,7 @@ int main(int argc, char** argv) {
   int inflight = 4, threads = 2;
   double duration = 5, warmup = 1;
   bool json_out = false, require_verdicts = false, no_unload = false;
+  int windows = 1;
   std::string label;
   app.add_option("--daemon", daemon, "start this hyperupcalld (sim backend) for the run");
   app.add_option("--daemon-arg", daemon_args, "one more argument for the started daemon")
@@ -263,6 +287,11 @@ int main(int argc, char** argv) {
   app.add_flag("--no-unload", no_unload, "do not unload accepted programs");
   app.add_flag("--require-verdicts", require_verdicts,
                "exit 1 unless every registration in the window got a verdict");
+  app.add_option("--windows", windows,
+                 "report the rate and p99 of each of N equal parts of the window too (does the "
+                 "daemon slow down as registrations accumulate?)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   app.add_option("--label", label, "a name for this run in the output");
   app.add_flag("--json", json_out, "one JSON object on stdout");
   CLI11_PARSE(app, argc, argv);
@@ -348,6 +377,17 @@ int main(int argc, char** argv) {
                      {"host_cpus", cpus},
                      {"loadavg_1m", loadavg},
                      {"first_error", t.first_error}};
+    if (windows > 1) j["windows"] = Windows(t, runner.window_start(), duration, windows);
+    if (proc) {
+      // The database and its WAL after the run: retention keeps it bounded.
+      std::error_code ec;
+      uintmax_t bytes = 0;
+      for (const char* sfx : {"", "-wal"}) {
+        const auto n = std::filesystem::file_size(proc->StateDb() + sfx, ec);
+        if (!ec) bytes += n;
+      }
+      j["state_db_mib"] = static_cast<double>(bytes) / (1 << 20);
+    }
     if (json_out) {
       std::printf("%s\n", j.dump().c_str());
     } else {
@@ -362,6 +402,12 @@ int main(int argc, char** argv) {
           daemon_cpu, answered ? daemon_cpu * 1e6 / static_cast<double>(answered) : 0, rss, peak,
           self_cpu, host_busy * 100, cpus, loadavg);
       if (!t.first_error.empty()) std::printf("  first error: %s\n", t.first_error.c_str());
+      if (windows > 1) {
+        for (const auto& w : j["windows"]) {
+          std::printf("  part: %.0f registrations/s, p99 %.2f ms\n",
+                      w["registrations_per_s"].get<double>(), w["p99_ms"].get<double>());
+        }
+      }
     }
     if (require_verdicts && (errors || answered == 0)) {
       std::fprintf(stderr, "hu-load: %lu registrations got no verdict (%s)\n",

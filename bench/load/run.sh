@@ -2,7 +2,7 @@
 # The load table of the README: registrations/s and p50/p99 for 1, 8, 64
 # and 1000 guests, the trivial program and the shipped trace policy, daemon
 # RSS and CPU, and the one-fsync-per-decision baseline in the same boot.
-#   bench/load/run.sh BUILD_DIR [DURATION_S]
+#   bench/load/run.sh BUILD_DIR [DURATION_S]   (env AGE_S: the aging run, 60)
 set -euo pipefail
 build=${1:?usage: run.sh BUILD_DIR [DURATION_S]}
 dur=${2:-10}
@@ -32,4 +32,15 @@ row = ("| {label} | {program} | {guests} x {inflight} | {registrations_per_s:.0f
        "{host_busy_percent:.0f} ({loadavg_1m:.1f}) |")
 for line in sys.stdin:
     print(row.format(**json.loads(line)))
+'
+# Slowing with age: one daemon, AGE_S seconds of register/unload cycles (at
+# ~8,000/s, hundreds of thousands), the rate and p99 of each sixth of it.
+"$load" --daemon "$daemon" --guests 8 --inflight 4 --program trivial --duration "${AGE_S:-60}" \
+	--warmup 2 --windows 6 --json | python3 -c '
+import json, sys
+j = json.load(sys.stdin)
+parts = ", ".join("{:.0f}/s p99 {:.1f} ms".format(w["registrations_per_s"], w["p99_ms"]) for w in j["windows"])
+print()
+print("Aging, 8 x 4 trivial, {:.0f} s, {} register/unload cycles: {}; state database {:.1f} MiB, daemon RSS {:.0f} MiB".format(
+      j["duration_s"], j["accepted"], parts, j["state_db_mib"], j["daemon_peak_rss_mib"]))
 '

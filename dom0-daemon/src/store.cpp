@@ -200,6 +200,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   }
   std::unique_ptr<Store> s(new Store(db));
   sqlite3_busy_timeout(db, 5000);
+  // Every commit, explicit or autocommit, is one fsync; counted so tests can
+  // hold the daemon to "a restart is one transaction".
+  sqlite3_commit_hook(
+      db,
+      [](void* n) {
+        static_cast<std::atomic<uint64_t>*>(n)->fetch_add(1, std::memory_order_relaxed);
+        return 0;
+      },
+      &s->commits_);
   // WAL + FULL: a committed transaction survives kill -9 and power loss.
   if (auto st = s->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"); !st)
     return st.error();

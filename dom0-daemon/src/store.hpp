@@ -5,6 +5,7 @@
 // each is still answered only after the commit that holds it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -121,6 +122,8 @@ class Store {
   // Drops the oldest audit rows beyond the newest `keep`.
   Status TrimAudit(uint64_t keep);
   Result<std::vector<AuditRow>> AuditLog(size_t limit);
+  // Transactions committed since Open (each one an fsync).
+  uint64_t Commits() const { return commits_.load(std::memory_order_relaxed); }
 
  private:
   explicit Store(sqlite3* db) : db_(db) {}
@@ -137,6 +140,7 @@ class Store {
   std::recursive_mutex mu_;
   sqlite3* db_;
   int depth_ = 0;  // open transactions and savepoints
+  std::atomic<uint64_t> commits_{0};
   std::map<const char*, sqlite3_stmt*> prepared_;
 };
 

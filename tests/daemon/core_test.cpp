@@ -52,16 +52,26 @@ class CoreTest : public ::testing::Test {
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
-  void Reopen(BackendLimits limits = {}) {
+  void Reopen(BackendLimits limits = {}, bool fail_install = false) {
     core_.reset();
     store_.reset();
     backend_ = std::make_unique<FakeBackend>();
     backend_->limits = limits;
+    backend_->fail_install = fail_install;
     auto s = Store::Open((dir_ / "state.db").string());
     ASSERT_TRUE(s.ok()) << s.error().message;
     store_ = std::move(s.value());
     core_ = std::make_unique<Core>(*backend_, *store_, bus_);
+    const uint64_t before = store_->Commits();
     ASSERT_TRUE(core_->Restore().ok());
+    restore_commits_ = store_->Commits() - before;
+  }
+  size_t AuditRowsSaying(const std::string& action) {
+    auto log = store_->AuditLog(100000);
+    EXPECT_TRUE(log.ok());
+    size_t n = 0;
+    for (const auto& a : *log) n += a.decision == action;
+    return n;
   }
 
   std::filesystem::path dir_;
@@ -69,6 +79,7 @@ class CoreTest : public ::testing::Test {
   std::unique_ptr<FakeBackend> backend_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Core> core_;
+  uint64_t restore_commits_ = 0;
 };
 
 TEST_F(CoreTest, AcceptedProgramIsPersistedInstalledAndAnnounced) {
@@ -247,6 +258,41 @@ TEST_F(CoreTest, RestartReinstallsFromTheStore) {
   auto next = core_->Register(1, Prog("trace.exit", "next", kRet0));
   ASSERT_TRUE(next.ok());
   EXPECT_GT(next->id, out->id);
+}
+
+// A restart with many programs is one transaction (one fsync), whether the
+// reinstalls succeed or fail, and what it wrote is there after the next one.
+TEST_F(CoreTest, RestartWritesEveryReinstallInOneCommit) {
+  std::vector<uint64_t> ids;
+  Policy many = DefaultPolicy();
+  many.max_programs = 20;
+  for (uint32_t domid = 1; domid <= 2; ++domid) {
+    ASSERT_TRUE(core_->SetPolicy(domid, many).ok());
+    for (int i = 0; i < 20; ++i) {
+      auto out = core_->Register(domid, Prog("trace.exit", "p", kRet0));
+      ASSERT_TRUE(out.ok()) << out.error().message;
+      ASSERT_EQ(out->verdict.kind, VerdictKind::kAccepted) << out->verdict.message;
+      ids.push_back(out->id);
+    }
+  }
+  const size_t reinstalled_before = AuditRowsSaying("reinstalled");
+  Reopen();
+  EXPECT_EQ(restore_commits_, 1u);
+  EXPECT_EQ(backend_->installed.size(), ids.size());
+  EXPECT_EQ(AuditRowsSaying("reinstalled"), reinstalled_before + ids.size());
+
+  Reopen({}, /*fail_install=*/true);
+  EXPECT_EQ(restore_commits_, 1u);
+  EXPECT_TRUE(backend_->installed.empty());
+  Reopen();  // nothing left to reinstall: the failures were committed
+  EXPECT_EQ(restore_commits_, 1u);
+  EXPECT_TRUE(backend_->installed.empty());
+  for (uint64_t id : ids) {
+    auto rec = core_->Program(id);
+    if (!rec.ok()) continue;  // retention may drop finished programs
+    EXPECT_EQ(rec->state, ProgState::kFailed);
+    EXPECT_NE(rec->verdict.message.find("at daemon start"), std::string::npos);
+  }
 }
 
 TEST_F(CoreTest, BackendFailureIsReportedNotHidden) {
