@@ -25,6 +25,8 @@ struct Options {
   // rejects a bounded loop that is too long; operator policy raises it per
   // domain (Policy::verifier_budget).
   uint64_t max_states = 1'000'000;
+  // CPU time of the verifying thread (not wall time: verdicts must not
+  // depend on the host's load).
   std::chrono::milliseconds time_limit{2000};
   // Bit i: helper id i allowed by operator policy; intersected with the
   // helpers the hook itself allows.
