@@ -88,6 +88,7 @@ opv1::Policy ToProto(const daemon::Policy& p) {
   out.set_max_programs(p.max_programs);
   out.set_require_approval(p.require_approval);
   out.set_max_grace_us(p.max_grace_us);
+  out.set_jit(daemon::JitModeName(p.jit));
   return out;
 }
 
@@ -108,7 +109,8 @@ Result<daemon::Policy> FromProto(const opv1::Policy& p) {
             {"verifier_budget", p.verifier_budget()},
             {"max_programs", p.max_programs()},
             {"require_approval", p.require_approval()},
-            {"max_grace_us", p.max_grace_us()}};
+            {"max_grace_us", p.max_grace_us()},
+            {"jit", p.jit()}};
   return daemon::PolicyFromJson(j);
 }
 

@@ -32,18 +32,25 @@ void AddStatsCommand(CLI::App& app, Context& ctx, int& rc) {
     }
     json j = json::array();
     // AVG_CYC: mean TSC cycles per run; ACTED: tlb.flush deferrals or
-    // sched.preempt grants; OVERRIDDEN: verdicts the hypervisor capped.
+    // sched.preempt grants; OVERRIDDEN: verdicts the hypervisor capped. ENGINE
+    // comes last so scripts reading columns by position keep working.
     std::string text = fmt::format(
-        "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7} {:>9} {:>8} {:>10}\n",
+        "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7} {:>9} {:>8} {:>10} "
+        "{:<6}\n",
         "ID", "DOM", "HOOK", "NAME", "RUNS", "INSNS", "AVG_NS", "ABORTS", "ERRORS", "LAST_R0",
-        "AVG_CYC", "ACTED", "OVERRIDDEN");
+        "AVG_CYC", "ACTED", "OVERRIDDEN", "ENGINE");
     for (const auto& s : resp.stats()) {
       j.push_back(ToJson(s));
+      // Which engine ran it: the JIT, the interpreter, or both (a fallback).
+      const char* engine = s.jit_runs() == 0          ? "interp"
+                           : s.jit_runs() == s.runs() ? "jit"
+                                                      : "mixed";
       text += fmt::format(
-          "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7} {:>9} {:>8} {:>10}\n",
+          "{:>4} {:>4}  {:<14} {:<20} {:>10} {:>12} {:>10} {:>8} {:>7} {:>7} {:>9} {:>8} {:>10} "
+          "{:<6}\n",
           s.prog_id(), s.domid(), s.hook(), s.name(), s.runs(), s.insns(),
           s.runs() ? s.run_ns() / s.runs() : 0, s.budget_aborts(), s.errors(), s.last_result(),
-          s.runs() ? s.cycles() / s.runs() : 0, s.acted(), s.overridden());
+          s.runs() ? s.cycles() / s.runs() : 0, s.acted(), s.overridden(), engine);
     }
     Emit(ctx, j, text);
   });

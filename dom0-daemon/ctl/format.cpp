@@ -89,7 +89,8 @@ json ToJson(const opv1::GetPolicyResponse& r) {
             {"verifier_budget", p.verifier_budget()},
             {"max_programs", p.max_programs()},
             {"require_approval", p.require_approval()},
-            {"max_grace_us", p.max_grace_us()}};
+            {"max_grace_us", p.max_grace_us()},
+            {"jit", p.jit().empty() ? "auto" : p.jit()}};
   json nc = json::array();
   for (const auto& n : r.noncompliant()) {
     nc.push_back(
@@ -147,11 +148,12 @@ std::string PolicyText(const opv1::GetPolicyResponse& r) {
   return fmt::format(
       "policy {}\n  allowed_hooks     {}\n  allowed_helpers   {}\n  max_insns         {}\n"
       "  run_budget        {}\n  verifier_budget   {}\n  max_programs      {}\n"
-      "  require_approval  {}\n  max_grace_us      {}\n",
+      "  require_approval  {}\n  max_grace_us      {}\n  jit               {}\n",
       scope, list(p.allowed_hooks()), list(p.allowed_helpers()), p.max_insns(),
       p.run_budget() ? std::to_string(p.run_budget()) : "backend default",
       p.verifier_budget() ? std::to_string(p.verifier_budget()) : "verifier default",
-      p.max_programs(), p.require_approval() ? "yes" : "no", p.max_grace_us());
+      p.max_programs(), p.require_approval() ? "yes" : "no", p.max_grace_us(),
+      p.jit().empty() ? "auto" : p.jit());
 }
 
 std::string EventLine(const opv1::Event& e) {

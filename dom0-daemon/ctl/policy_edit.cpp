@@ -34,6 +34,8 @@ void AddPolicyEditOptions(CLI::App* cmd, PolicyEdits& e) {
   cmd->add_option("--require-approval", e.require_approval, "yes or no")
       ->check(CLI::IsMember({"yes", "no", "true", "false"}));
   cmd->add_option("--max-grace-us", e.max_grace_us, "sched.preempt grace cap (µs)");
+  cmd->add_option("--jit", e.jit, "engine: auto (the backend's JIT where it has one), on, off")
+      ->check(CLI::IsMember({"auto", "on", "off"}));
 }
 
 std::string CheckPolicyEdits(const PolicyEdits& e, const CLI::App& cmd) {
@@ -46,7 +48,8 @@ std::string CheckPolicyEdits(const PolicyEdits& e, const CLI::App& cmd) {
                             {"--run-budget", e.run_budget, INT64_MAX},
                             {"--max-programs", e.max_programs, UINT32_MAX},
                             {"--max-grace-us", e.max_grace_us, UINT32_MAX}};
-  bool named = !e.hooks.empty() || !e.helpers.empty() || !e.require_approval.empty();
+  bool named = !e.hooks.empty() || !e.helpers.empty() || !e.require_approval.empty() ||
+               !e.jit.empty();
   for (const auto& n : numbers) {
     if (!cmd.get_option(n.flag)->count()) continue;
     named = true;
@@ -56,7 +59,7 @@ std::string CheckPolicyEdits(const PolicyEdits& e, const CLI::App& cmd) {
   }
   if (!named) {
     return "policy set names no field: give --hooks, --helpers, --max-insns, --run-budget, "
-           "--max-programs, --require-approval or --max-grace-us";
+           "--max-programs, --require-approval, --max-grace-us or --jit";
   }
   return "";
 }
@@ -82,6 +85,7 @@ void ApplyPolicyEdits(const PolicyEdits& e, hyperupcall::operator_api::v1::Polic
   if (!e.require_approval.empty()) {
     p->set_require_approval(e.require_approval == "yes" || e.require_approval == "true");
   }
+  if (!e.jit.empty()) p->set_jit(e.jit);
 }
 
 }  // namespace hu::ctl

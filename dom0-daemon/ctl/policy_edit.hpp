@@ -16,6 +16,7 @@ struct PolicyEdits {
   int64_t max_insns = -1, run_budget = -1, verifier_budget = -1, max_programs = -1,
           max_grace_us = -1;
   std::string require_approval;  // yes|no|true|false; empty: unchanged
+  std::string jit;               // auto|on|off; empty: unchanged
 };
 
 void AddPolicyEditOptions(CLI::App* cmd, PolicyEdits& e);

@@ -74,6 +74,7 @@ void ToProto(const StatsRow& s, commonv1::ProgramStats* out) {
   out->set_acted(s.stats.acted);
   out->set_acted_us(s.stats.acted_us);
   out->set_overridden(s.stats.overridden);
+  out->set_jit_runs(s.stats.jit_runs);
 }
 
 void ToProto(const Policy& p, hyperupcall::operator_api::v1::Policy* out) {
@@ -85,6 +86,7 @@ void ToProto(const Policy& p, hyperupcall::operator_api::v1::Policy* out) {
   out->set_max_programs(p.max_programs);
   out->set_require_approval(p.require_approval);
   out->set_max_grace_us(p.max_grace_us);
+  out->set_jit(JitModeName(p.jit));
 }
 
 Result<Policy> FromProto(const hyperupcall::operator_api::v1::Policy& in) {
@@ -113,6 +115,9 @@ Result<Policy> FromProto(const hyperupcall::operator_api::v1::Policy& in) {
   p.max_programs = in.max_programs();
   p.require_approval = in.require_approval();
   p.max_grace_us = in.max_grace_us();
+  auto jit = JitModeFromName(in.jit());
+  if (!jit) return jit.error();
+  p.jit = *jit;
   if (auto st = ValidatePolicy(p); !st) return st.error();
   return p;
 }

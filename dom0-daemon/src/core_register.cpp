@@ -383,6 +383,7 @@ ProgramImage Core::ImageLocked(const ProgramRecord& rec) const {
   img.regions = rec.regions;
   img.run_budget = p.run_budget;
   img.max_grace_us = p.max_grace_us;
+  img.jit = p.jit;
   return img;
 }
 

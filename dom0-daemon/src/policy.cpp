@@ -13,6 +13,25 @@ Policy DefaultPolicy() {
   return p;
 }
 
+const char* JitModeName(JitMode m) {
+  switch (m) {
+    case JitMode::kOn:
+      return "on";
+    case JitMode::kOff:
+      return "off";
+    default:
+      return "auto";
+  }
+}
+
+Result<JitMode> JitModeFromName(std::string_view name) {
+  if (name.empty() || name == "auto") return JitMode::kAuto;
+  if (name == "on") return JitMode::kOn;
+  if (name == "off") return JitMode::kOff;
+  return MakeError(ErrorCode::kInvalidArgument,
+                   fmt::format("jit '{}' is not auto, on or off", name.substr(0, 64)));
+}
+
 Status ValidatePolicy(const Policy& p) {
   if (p.allowed_hooks & ~AllHooksMask()) {
     return MakeError(ErrorCode::kInvalidArgument, "policy names a hook id outside the ABI");
@@ -57,6 +76,7 @@ nlohmann::json PolicyToJson(const Policy& p) {
       {"max_programs", p.max_programs},
       {"require_approval", p.require_approval},
       {"max_grace_us", p.max_grace_us},
+      {"jit", JitModeName(p.jit)},
   };
 }
 
@@ -90,6 +110,10 @@ Result<Policy> PolicyFromJson(const nlohmann::json& j) {
     p.max_programs = j.at("max_programs").get<uint32_t>();
     p.require_approval = j.at("require_approval").get<bool>();
     p.max_grace_us = j.at("max_grace_us").get<uint32_t>();
+    // Policies stored before the field existed mean auto.
+    auto mode = JitModeFromName(j.value("jit", std::string("auto")));
+    if (!mode) return mode.error();
+    p.jit = *mode;
     if (auto st = ValidatePolicy(p); !st) return st.error();
     return p;
   } catch (const nlohmann::json::exception& e) {

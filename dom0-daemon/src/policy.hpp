@@ -29,9 +29,15 @@ struct Policy {
   uint32_t max_programs = 8;
   bool require_approval = false;
   uint32_t max_grace_us = 100;
+  JitMode jit = JitMode::kAuto;
 
   bool operator==(const Policy&) const = default;
 };
+
+// "auto", "on", "off"; and back (empty means auto; anything else is
+// INVALID_ARGUMENT naming it).
+const char* JitModeName(JitMode m);
+Result<JitMode> JitModeFromName(std::string_view name);
 
 // Everything allowed, no approval: the policy a fresh daemon starts with.
 Policy DefaultPolicy();

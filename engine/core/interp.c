@@ -260,26 +260,6 @@ static uint64_t atomic_rmw(uint64_t addr, unsigned int size, int32_t op,
     }
 }
 
-static int atomic_op_known(int32_t op)
-{
-    switch ( op )
-    {
-    case HU_ATOMIC_ADD:
-    case HU_ATOMIC_OR:
-    case HU_ATOMIC_AND:
-    case HU_ATOMIC_XOR:
-    case HU_ATOMIC_ADD | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_OR | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_AND | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_XOR | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_XCHG:
-    case HU_ATOMIC_CMPXCHG:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 /* Opcode spelled from its parts, for the case labels. */
 #define A64K(op) (HU_CLS_ALU64 | HU_ALU_##op | HU_SRC_K)
 #define A64X(op) (HU_CLS_ALU64 | HU_ALU_##op | HU_SRC_X)
@@ -684,7 +664,7 @@ int hu_interp_run(struct hu_run *run, uint64_t r1, uint64_t r2, uint64_t r3)
         {
             uint64_t old;
 
-            if ( !atomic_op_known(insn->imm) ||
+            if ( !hu_atomic_op_valid(insn->imm) ||
                  ((insn->imm & HU_ATOMIC_FETCH) &&
                   insn->imm != HU_ATOMIC_CMPXCHG && src == HU_REG_FP) )
                 FAIL(HU_RUN_BAD_INSN);

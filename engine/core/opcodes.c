@@ -130,7 +130,7 @@ const struct hu_opcode_info hu_opcodes[256] = {
     ATOMIC(HU_SIZE_W, 4), ATOMIC(HU_SIZE_DW, 8),
 };
 
-static int atomic_op_valid(int32_t imm)
+int hu_atomic_op_valid(int32_t imm)
 {
     switch ( imm )
     {
@@ -193,7 +193,7 @@ static int imm_ok(const struct hu_opcode_info *info, const struct hu_insn *insn)
     case HU_IMM_RULE_END:
         return insn->imm == 16 || insn->imm == 32 || insn->imm == 64;
     case HU_IMM_RULE_ATOMIC:
-        return atomic_op_valid(insn->imm);
+        return hu_atomic_op_valid(insn->imm);
     case HU_IMM_RULE_CALLX:
         return insn->imm == 0 ||
                (insn->dst == 0 && insn->imm >= 1 && insn->imm <= HU_REG_FP);

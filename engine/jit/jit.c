@@ -768,26 +768,6 @@ static unsigned int store(struct hu_jit *j, uint32_t pc,
     return 0;
 }
 
-static int atomic_op_known(int32_t op)
-{
-    switch ( op )
-    {
-    case HU_ATOMIC_ADD:
-    case HU_ATOMIC_OR:
-    case HU_ATOMIC_AND:
-    case HU_ATOMIC_XOR:
-    case HU_ATOMIC_ADD | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_OR | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_AND | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_XOR | HU_ATOMIC_FETCH:
-    case HU_ATOMIC_XCHG:
-    case HU_ATOMIC_CMPXCHG:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
 static unsigned int atomic(struct hu_jit *j, uint32_t pc,
                            const struct hu_insn *insn)
 {
@@ -796,7 +776,7 @@ static unsigned int atomic(struct hu_jit *j, uint32_t pc,
     unsigned int s = R[insn->src];
     int32_t op = insn->imm, disp;
 
-    if ( !atomic_op_known(op) ||
+    if ( !hu_atomic_op_valid(op) ||
          ((op & HU_ATOMIC_FETCH) && op != HU_ATOMIC_CMPXCHG &&
           insn->src == HU_REG_FP) )
         return HU_RUN_BAD_INSN;

@@ -150,5 +150,24 @@ TEST(PolicyJson, RoundTripsAndRejectsUnknownNames) {
   EXPECT_NE(bad.error().message.find("unknown helper 'format_disk'"), std::string::npos);
 }
 
+TEST(PolicyJson, JitModeRoundTripsDefaultsToAutoAndRejectsOthers) {
+  for (JitMode m : {JitMode::kAuto, JitMode::kOn, JitMode::kOff}) {
+    Policy p = DefaultPolicy();
+    p.jit = m;
+    auto back = PolicyFromJson(PolicyToJson(p));
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(back->jit, m);
+  }
+  auto j = PolicyToJson(DefaultPolicy());
+  j.erase("jit");  // stored before the field existed
+  auto old = PolicyFromJson(j);
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->jit, JitMode::kAuto);
+  j["jit"] = "fast";
+  auto bad = PolicyFromJson(j);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message, "jit 'fast' is not auto, on or off");
+}
+
 }  // namespace
 }  // namespace hu::daemon

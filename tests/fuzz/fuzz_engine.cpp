@@ -1,9 +1,12 @@
-// libFuzzer target for the decoder and the interpreter. Input: one byte
-// choosing the size of a writable memory region (filled from the input's
-// tail), then program bytes. Every input is decoded, validated,
+// libFuzzer target for the decoder, the interpreter and the JIT. Input: one
+// byte choosing the size of a writable memory region (filled from the
+// input's tail), then program bytes. Every input is decoded, validated,
 // disassembled and re-assembled (valid programs must round-trip), and run
-// with a small budget. ASan/UBSan turn any access outside the stack or the
-// region, and any undefined arithmetic, into a crash.
+// with a small budget; then translated by the JIT and run again, and the
+// two runs must agree (jit_diff.hpp says when they can be compared).
+// ASan/UBSan turn any access outside the stack or the region, and any
+// undefined arithmetic, into a crash; the JIT's code is not instrumented,
+// but a stray access of it lands outside every mapping ASan knows.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +19,7 @@
 #include "hyperupcall/disasm.hpp"
 #include "hyperupcall/interp.h"
 #include "hyperupcall/opcodes.h"
+#include "jit_diff.hpp"
 
 namespace {
 
@@ -82,6 +86,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t pc = 0; pc < prog->size(); ++pc) (void)hu::Disassemble(*prog, pc);
   CheckRoundTrip(*prog);
 
+  const std::vector<uint8_t> mem_start = mem;
   alignas(16) static uint8_t stack[HU_STACK_FRAME * HU_MAX_CALL_DEPTH];
   static const hu_helper_fn helpers[] = {Sum, Fill, nullptr, StopIfZero};
   hu_mem_region region{reinterpret_cast<uintptr_t>(mem.data()), mem.size(), 1, 0};
@@ -100,5 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (err != HU_RUN_OK && run.err_pc >= run.ninsns && err != HU_RUN_FELL_OFF) {
     Die("error pc outside the program", hu_run_strerror(err));
   }
+  std::string why = hu::fuzz::CompareRaw(*prog, mem_start);
+  if (!why.empty())
+    Die("jit differs from the interpreter", why + "\n" + hu::DisassembleProgram(*prog));
   return 0;
 }

@@ -110,6 +110,12 @@ Result<std::unique_ptr<Program>> Program::Create(const ProgramImage& image, cons
     p->mem_regions_.push_back({reinterpret_cast<uint64_t>(m.arena()), m.arena_size(), 1, 0});
   p->stack_.assign(HU_STACK_FRAME * HU_MAX_CALL_DEPTH, 0);
   p->budget_ = image.run_budget ? image.run_budget : default_budget;
+  if (image.jit != JitMode::kOff) {
+    // Blinded with a fresh key, as in Xen. A translation that fails (no
+    // executable memory near the helpers) leaves the interpreter to run it.
+    auto img = jit::Image::Compile(p->insns_, HelperTable(), HU_HELPER_MAX);
+    if (img.ok()) p->jit_.emplace(std::move(*img));
+  }
   return p;
 }
 
@@ -130,11 +136,13 @@ RunOutcome Program::Run(const RunSite& site, const void* ctx, uint32_t ctx_size)
 
   const auto t0 = std::chrono::steady_clock::now();
   const uint64_t c0 = Cycles();
-  const int err = hu_interp_run(&run, reinterpret_cast<uint64_t>(ctx), 0, 0);
+  const int err = jit_ ? jit_->Run(&run, reinterpret_cast<uint64_t>(ctx))
+                       : hu_interp_run(&run, reinterpret_cast<uint64_t>(ctx), 0, 0);
   stats_.cycles += Cycles() - c0;
   const auto t1 = std::chrono::steady_clock::now();
 
   ++stats_.runs;
+  if (jit_) ++stats_.jit_runs;
   stats_.insns += run.executed;
   stats_.run_ns +=
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());

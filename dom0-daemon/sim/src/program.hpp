@@ -1,15 +1,18 @@
 // An installed program: its checked image, relocated instructions, maps,
-// guest regions and statistics, and one run of it through the engine's
-// interpreter with the helpers of abi.h bound to the simulated guest.
+// guest regions and statistics, and one run of it through the engine's JIT
+// (the default; policy jit=off, or a translation that fails, leaves it to
+// the interpreter) with the helpers of abi.h bound to the simulated guest.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "guest.hpp"
 #include "hyperupcall/daemon/backend.hpp"
 #include "hyperupcall/interp.h"
+#include "hyperupcall/jit.hpp"
 #include "maps.hpp"
 #include "trace_ring.hpp"
 
@@ -52,6 +55,7 @@ class Program {
   const ProgramStats& stats() const { return stats_; }
   std::vector<Map>& maps() { return maps_; }
   const std::vector<hu_region>& regions() const { return image_.regions; }
+  bool jitted() const { return jit_.has_value(); }
 
   RunOutcome Run(const RunSite& site, const void* ctx, uint32_t ctx_size);
   // The stack runs use. It keeps what the last run left (as Xen's per-CPU
@@ -73,6 +77,7 @@ class Program {
   std::vector<hu_mem_region> mem_regions_;  // [0] = context, then map arenas
   std::vector<uint8_t> stack_;
   uint64_t budget_ = 0;
+  std::optional<jit::Image> jit_;  // runs instead of the interpreter when set
   ProgramStats stats_;
 };
 

@@ -84,6 +84,10 @@ enum hu_insn_fault {
 enum hu_insn_fault hu_insn_validate(const struct hu_insn *insn,
                                     const struct hu_insn *next);
 
+/* Whether imm names an atomic operation (HU_ATOMIC_*, with or without
+ * fetch where that exists). */
+int hu_atomic_op_valid(int32_t imm);
+
 /* Static text for a fault, e.g. "reserved off field is not 0". */
 const char *hu_insn_fault_str(enum hu_insn_fault fault);
 

@@ -26,6 +26,11 @@ struct DomainInfo {
   bool running = false;
 };
 
+// Which engine runs a program (operator policy `jit`): auto lets the backend
+// use its JIT where it has one, on asks for the JIT (the interpreter still
+// runs the program if translation fails), off keeps the interpreter.
+enum class JitMode { kAuto = 0, kOn = 1, kOff = 2 };
+
 struct MapSpec {
   std::string name;  // from the ELF object, for people
   hu_map_def def{};
@@ -44,6 +49,7 @@ struct ProgramImage {
   std::vector<hu_region> regions;
   uint64_t run_budget = 0;    // instructions per run, 0 = backend default
   uint32_t max_grace_us = 0;  // sched.preempt cap from operator policy
+  JitMode jit = JitMode::kAuto;
 };
 
 struct ProgramStats {
@@ -57,6 +63,7 @@ struct ProgramStats {
   uint64_t acted = 0;          // tlb.flush: flushes deferred; sched.preempt: grants
   uint64_t acted_us = 0;       // sched.preempt: microseconds granted
   uint64_t overridden = 0;     // verdicts the hypervisor did not follow (caps, faults)
+  uint64_t jit_runs = 0;       // runs through the JIT (the rest: interpreter)
 };
 
 struct MapEntry {
