@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Generates xen-patches/0001-hyperupcall-import-the-eBPF-interpreter-and-hook-ABI.patch
-# from engine/: the interpreter and the ABI headers are written once, there,
-# and reach Xen only through this patch.
+# from engine/: the interpreter, the JIT and the ABI headers are written
+# once, there, and reach Xen only through this patch.
 #   gen-engine-patch.sh           rewrite the patch
 #   gen-engine-patch.sh --check   exit 1 (and show the diff) if it drifted
 # The output is byte-for-byte reproducible: fixed author, dates and no
@@ -25,6 +25,12 @@ files=(
 	"engine/include/hyperupcall/opcodes.h:xen/include/hyperupcall/opcodes.h"
 	"engine/core/opcodes.c:xen/common/hyperupcall/opcodes.c"
 	"engine/core/interp.c:xen/common/hyperupcall/interp.c"
+	"engine/include/hyperupcall/jit.h:xen/include/hyperupcall/jit.h"
+	"engine/jit/jit_frame.h:xen/common/hyperupcall/jit_frame.h"
+	"engine/jit/jit_x86.h:xen/common/hyperupcall/jit_x86.h"
+	"engine/jit/jit_x86.c:xen/common/hyperupcall/jit_x86.c"
+	"engine/jit/jit.c:xen/common/hyperupcall/jit.c"
+	"engine/jit/jit_run.c:xen/common/hyperupcall/jit_run.c"
 )
 
 tmp=$(mktemp -d)
@@ -65,9 +71,17 @@ unmodified from the hyperupcall engine so that the two cannot diverge:
    stack and the registered memory regions, every helper id against the
    helper table;
  - include/hyperupcall/opcodes.h, common/hyperupcall/opcodes.c: the
-   per-opcode table the interpreter uses to validate register fields.
+   per-opcode table the interpreter uses to validate register fields;
+ - include/hyperupcall/jit.h, common/hyperupcall/jit*.[ch]: the x86-64
+   JIT, freestanding C as well: it translates a program into code that
+   behaves like the interpreter (same errors at the same pc; the budget
+   is charged at back edges and calls), checks every access that is not
+   to the stack against the stack and the regions at run time, calls
+   helpers with direct call rel32 and nothing else indirectly, and
+   blinds every immediate.  The host provides the executable memory.
 
-Nothing is built yet; the following patch wires the files in.
+Nothing is built yet; the following patches wire the files in (the JIT
+only on x86).
 
 These files are generated from the hyperupcall tree by
 xen-patches/gen-engine-patch.sh and follow its layout, not Xen's.

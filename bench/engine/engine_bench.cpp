@@ -211,6 +211,22 @@ __attribute__((noinline)) uint64_t NativeHelperHeavy(MixFn mix, uint64_t n) {
   return r;
 }
 
+// The same walk as a native program that calls the hook's helper through
+// the helper ABI (a hu_run, a buffer in its stack), as a C program built
+// against the helpers would: what is left between it and the JIT is the
+// JIT's own cost.
+__attribute__((noinline)) uint64_t NativeListWalkViaHelper(hu_helper_fn read_gva, hu_run* run,
+                                                           uint64_t head) {
+  uint64_t sum = 0;
+  auto* n = reinterpret_cast<Node*>(run->stack + run->stack_size - sizeof(Node));
+  for (int count = 0; head != 0 && count < 64; ++count) {
+    if (read_gva(run, reinterpret_cast<uintptr_t>(n), sizeof *n, head, 0, 0) != 0) break;
+    head = n->next;
+    sum += n->value;
+  }
+  return sum;
+}
+
 __attribute__((noinline)) uint64_t NativeRegionSum(const uint64_t* p, uint64_t n) {
   uint64_t sum = 0;
   for (; n != 0; --n) sum += *p++;
@@ -396,6 +412,20 @@ void BM_HookListWalk_Native(benchmark::State& state) {
       200);
 }
 
+void BM_HookListWalk_NativeHelper(benchmark::State& state) {
+  Guest& g = TheGuest();
+  Vm vm(kListWalk, Engine::kInterp, &g);  // for its hu_run: stack, env
+  hu_helper_fn read_gva = HelperReadGva;
+  Check(NativeListWalkViaHelper(read_gva, &vm.run, g.head) == NativeListWalk(g, g.head));
+  RunNative(
+      state,
+      [&] {
+        benchmark::DoNotOptimize(read_gva);
+        return NativeListWalkViaHelper(read_gva, &vm.run, g.head);
+      },
+      200);
+}
+
 const std::vector<uint64_t>& RegionData() {
   static std::vector<uint64_t> v = [] {
     std::vector<uint64_t> d(kRegionN);
@@ -434,6 +464,7 @@ ENGINES(AluLoop);
 ENGINES(StackHeavy);
 ENGINES(HelperHeavy);
 ENGINES(HookListWalk);
+BENCHMARK(BM_HookListWalk_NativeHelper)->Name("HookListWalk_NativeHelper");
 ENGINES(RegionSum);
 
 }  // namespace

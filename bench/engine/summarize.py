@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
-"""Turns interp_bench's JSON output into the README's table: for each
-program, instructions per run, interpreter ns/run and ns/insn, native ns/run,
-and the interpreter/native ratio, all from CPU time (the machine may be
-shared, and the ns_per_insn counter is CPU-time based too).
+"""Turns engine_bench's JSON output into the README's table: for each
+program, instructions per run (the interpreter's count), the interpreter,
+the JIT (blinded, as it runs by default) and the JIT without blinding next
+to native C, in ns per run (CPU time) and as ratios to native, and the
+JIT's cost over native in TSC cycles per run (the least of 25 batches,
+measured in the same process). A program with a `_NativeHelper` twin
+(native code calling the same helpers through the helper ABI) gets a
+second line: what the JIT costs over that.
 
-    interp_bench --benchmark_repetitions=5 --benchmark_format=json > out.json
+    engine_bench --benchmark_repetitions=5 --benchmark_format=json > out.json
     summarize.py out.json
 """
 import json
 import sys
+
+ENGINES = ("Interp", "Jit", "JitPlain", "Native")
 
 
 def ns(b):
@@ -23,16 +29,29 @@ def main(path):
     medians = [b for b in benchmarks if b.get("aggregate_name") == "median"]
     chosen = medians or [b for b in benchmarks if b.get("run_type", "iteration") == "iteration"]
     runs = {b.get("run_name", b["name"]).split("/")[0]: b for b in chosen}
-    print("| program | insns/run | interp ns/run | ns/insn | native ns/run | ratio |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, b in runs.items():
-        if not name.endswith("_Interp"):
+    programs = []
+    for name in runs:
+        base, _, engine = name.rpartition("_")
+        if engine in ENGINES and base not in programs:
+            programs.append(base)
+    print("| program | insns/run | interp ns | JIT ns | JIT plain ns | native ns "
+          "| interp/native | JIT/native | JIT plain/native | JIT − native, cycles |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for p in programs:
+        b = {e: runs.get(f"{p}_{e}") for e in ENGINES}
+        if not all(b.values()):
             continue
-        base = name[: -len("_Interp")]
-        native = runs.get(base + "_Native")
-        i, n = ns(b), ns(native) if native else float("nan")
-        print(f"| {base[3:]} | {int(b['insns'])} | {i:.0f} | {b['ns_per_insn']:.2f} "
-              f"| {n:.0f} | {i / n:.1f}x |")
+        t = {e: ns(b[e]) for e in ENGINES}
+        over = b["Jit"]["cycles"] - b["Native"]["cycles"]
+        print(f"| {p} | {int(b['Interp']['insns'])} | {t['Interp']:.0f} | {t['Jit']:.0f} "
+              f"| {t['JitPlain']:.0f} | {t['Native']:.0f} "
+              f"| {t['Interp'] / t['Native']:.1f}x | {t['Jit'] / t['Native']:.2f}x "
+              f"| {t['JitPlain'] / t['Native']:.2f}x | {over:.0f} |")
+    for p in programs:
+        nh, jit = runs.get(f"{p}_NativeHelper"), runs.get(f"{p}_Jit")
+        if nh and jit:
+            print(f"\n{p}, native through the helper ABI: {ns(nh):.0f} ns, "
+                  f"{nh['cycles']:.0f} cycles; JIT − that: {jit['cycles'] - nh['cycles']:.0f} cycles")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
  *
  * Registers: r0-r5 in rax, rsi, rdx, rcx, r8, r9 (so a helper call only
  * loads rdi with the run), r6-r9 in the callee-saved rbx, r13-r15, r10 in
- * rbp. r12 holds the frame (frame.h) for the whole run, r11 the budget
+ * rbp. r12 holds the frame (jit_frame.h) for the whole run, r11 the budget
  * left; r10 and rdi are scratch (r10 holds checked addresses and blinded
  * constants).
  *
@@ -22,8 +22,8 @@
  */
 #include "hyperupcall/jit.h"
 #include "hyperupcall/opcodes.h"
-#include "frame.h"
-#include "x86.h"
+#include "jit_frame.h"
+#include "jit_x86.h"
 
 #ifndef NULL
 #define NULL ((void *)0)

@@ -191,11 +191,21 @@ class Gen {
     uint8_t cls = Pick(2) ? HU_CLS_JMP : HU_CLS_JMP32;
     bool reg = Pick(2);
     size_t at = prog_.size();
-    Emit(Insn(cls | kConds[Pick(sizeof kConds)] | (reg ? HU_SRC_X : HU_SRC_K), Scalar(),
-              reg ? Scalar() : 0, 0, reg ? 0 : Imm()));
+    const bool always = Pick(8) == 0;  // ja (off) or gotol (ja32, imm)
+    if (always) {
+      Emit(Insn(cls | HU_JMP_JA, 0, 0, 0, 0));
+    } else {
+      Emit(Insn(cls | kConds[Pick(sizeof kConds)] | (reg ? HU_SRC_X : HU_SRC_K), Scalar(),
+                reg ? Scalar() : 0, 0, reg ? 0 : Imm()));
+    }
     int n = 1 + int(Pick(3));
     for (int i = 0; i < n; ++i) Simple();
-    prog_[at].off = int16_t(prog_.size() - at - 1);
+    const auto skip = int16_t(prog_.size() - at - 1);
+    if (always && cls == HU_CLS_JMP32) {
+      prog_[at].imm = skip;
+    } else {
+      prog_[at].off = skip;
+    }
   }
 
   void Loop() {
@@ -245,15 +255,26 @@ class Gen {
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_K, 0, 0, 0, Imm()));
   }
 
+  // call imm, or callx through r3 holding the id (a known constant, which
+  // the verifier takes).
+  void Call(int32_t id) {
+    if (Pick(3) == 0) {
+      Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_K, 3, 0, 0, id));
+      Emit(Insn(HU_CLS_JMP | HU_JMP_CALL | HU_SRC_X, 3, 0, 0, 0));
+    } else {
+      Emit(Insn(HU_CLS_JMP | HU_JMP_CALL, 0, HU_CALL_HELPER, 0, id));
+    }
+  }
+
   void Helper() {
     if (Pick(2)) {
-      Emit(Insn(HU_CLS_JMP | HU_JMP_CALL, 0, HU_CALL_HELPER, 0, HU_HELPER_KTIME_NS));
+      Call(HU_HELPER_KTIME_NS);
     } else {
       int16_t off = Offset(-kStackBytes, kStackBytes, 3, Pick(8));
       Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_X, 1, 10, 0, 0));
       Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, off));
       Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_K, 2, 0, 0, int32_t(1 + Pick(uint64_t(-off)))));
-      Emit(Insn(HU_CLS_JMP | HU_JMP_CALL, 0, HU_CALL_HELPER, 0, HU_HELPER_TRACE_OUTPUT));
+      Call(HU_HELPER_TRACE_OUTPUT);
     }
     AfterCall();
   }

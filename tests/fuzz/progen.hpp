@@ -1,11 +1,11 @@
 // Random programs for the trace.exit hook that the verifier mostly
 // accepts, for differential testing of the JIT against the interpreter:
 // every ALU operation (64 and 32 bits, immediate and register, signed
-// division, sign extension, byte swaps), every kind of jump, loads of
-// every size from the context, the stack (through r10 and through a
-// derived pointer) and map values, stores and atomics, lddw, bounded loops,
-// local calls, and the helpers map_lookup_elem, trace_output and ktime_ns.
-// The choices come from a caller's source of numbers, so libFuzzer's bytes
+// division, sign extension, byte swaps), every kind of jump (ja and gotol
+// too), loads of every size from the context, the stack (through r10 and
+// through a derived pointer) and map values, stores and atomics, lddw,
+// bounded loops, local calls, and the helpers map_lookup_elem,
+// trace_output and ktime_ns (by call and by callx). The choices come from a caller's source of numbers, so libFuzzer's bytes
 // or a seeded PRNG can drive it.
 #pragma once
 

@@ -18,7 +18,7 @@ engine_cpp=("$root"/engine/core/{decode,disasm,asm,mnemonics}.cpp "$root"/engine
 # The verifier only filters fuzz_jit's programs: built plain, it builds and
 # runs faster, and it is fuzzed on its own terms elsewhere.
 plain_cpp=("$root"/engine/verifier/*.cpp)
-engine_c=("$root"/engine/core/{interp,opcodes}.c "$root"/engine/jit/{x86,jit,run}.c)
+engine_c=("$root"/engine/core/{interp,opcodes}.c "$root"/engine/jit/{jit_x86,jit,jit_run}.c)
 
 # Each source once, instrumented, then one link per fuzzer.
 objs=()

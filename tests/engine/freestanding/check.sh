@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the interpreter and the JIT can go into Xen: compiles
-# engine/core/interp.c, opcodes.c and engine/jit/{x86,jit,run}.c with no
+# engine/core/interp.c, opcodes.c and engine/jit/{jit_x86,jit,jit_run}.c with no
 # libc at all (-ffreestanding -nostdlib -fno-builtin
 # -nostdinc, a stdint.h made of compiler macros, no FPU/SSE registers, no
 # stack protector), links them into one relocatable object, and checks that
@@ -25,7 +25,7 @@ check_one() { # optimisation level
 		-fno-stack-protector -fno-pic -mgeneral-regs-only
 		-I"$here" -I"$root/engine/include")
 	local objs=()
-	for f in core/interp core/opcodes jit/x86 jit/jit jit/run; do
+	for f in core/interp core/opcodes jit/jit_x86 jit/jit jit/jit_run; do
 		"$cc" "${flags[@]}" -c "$root/engine/$f.c" -o "$work/${f#*/}.o"
 		objs+=("$work/${f#*/}.o")
 	done

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hu_jit_run: the C side of a JIT run. Checks the run as hu_interp_run
- * does, builds the frame the generated code works on (frame.h), calls the
+ * does, builds the frame the generated code works on (jit_frame.h), calls the
  * image and reports like the interpreter. Freestanding C.
  */
 #include "hyperupcall/jit.h"
-#include "frame.h"
+#include "jit_frame.h"
 
 #ifndef NULL
 #define NULL ((void *)0)

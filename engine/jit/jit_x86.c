@@ -4,7 +4,7 @@
  * SIB). Only what the translator needs; every form is a fixed function of
  * its operands, so a measuring pass and the writing pass agree on sizes.
  */
-#include "x86.h"
+#include "jit_x86.h"
 
 void x86_byte(struct hu_jit *j, uint8_t v)
 {
