@@ -48,8 +48,8 @@ std::string CheckPolicyEdits(const PolicyEdits& e, const CLI::App& cmd) {
                             {"--run-budget", e.run_budget, INT64_MAX},
                             {"--max-programs", e.max_programs, UINT32_MAX},
                             {"--max-grace-us", e.max_grace_us, UINT32_MAX}};
-  bool named = !e.hooks.empty() || !e.helpers.empty() || !e.require_approval.empty() ||
-               !e.jit.empty();
+  bool named =
+      !e.hooks.empty() || !e.helpers.empty() || !e.require_approval.empty() || !e.jit.empty();
   for (const auto& n : numbers) {
     if (!cmd.get_option(n.flag)->count()) continue;
     named = true;

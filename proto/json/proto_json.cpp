@@ -120,7 +120,8 @@ json ToJson(const commonv1::ProgramStats& s) {
           {"run_ns", s.run_ns()},     {"budget_aborts", s.budget_aborts()},
           {"errors", s.errors()},     {"last_result", HexAddr(s.last_result())},
           {"cycles", s.cycles()},     {"acted", s.acted()},
-          {"acted_us", s.acted_us()}, {"overridden", s.overridden()}, {"jit_runs", s.jit_runs()}};
+          {"acted_us", s.acted_us()}, {"overridden", s.overridden()},
+          {"jit_runs", s.jit_runs()}};
 }
 
 json ToJson(const commonv1::MapEntry& e) {

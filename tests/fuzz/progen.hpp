@@ -5,8 +5,9 @@
 // too), loads of every size from the context, the stack (through r10 and
 // through a derived pointer) and map values, stores and atomics, lddw,
 // bounded loops, local calls, and the helpers map_lookup_elem,
-// trace_output and ktime_ns (by call and by callx). The choices come from a caller's source of numbers, so libFuzzer's bytes
-// or a seeded PRNG can drive it.
+// trace_output and ktime_ns (by call and by callx). The choices come
+// from a caller's source of numbers, so libFuzzer's bytes or a seeded
+// PRNG can drive it.
 #pragma once
 
 #include <cstdint>
