@@ -29,6 +29,7 @@ SAME(xen_domctl, hu_xen_domctl, domain);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, id);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.budget);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.regions);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.max_grace_us);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.list.progs);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.last_err_pc);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.cycles);

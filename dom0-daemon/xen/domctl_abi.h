@@ -73,6 +73,8 @@ struct hu_xen_domctl_hyperupcall {
       uint64_t insns;
       uint64_t maps;
       uint64_t regions;
+      uint32_t max_grace_us; /* sched.preempt only: operator cap, 0: Xen's */
+      uint32_t pad;
     } install;
     struct {
       uint32_t max;

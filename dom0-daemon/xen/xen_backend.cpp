@@ -84,8 +84,11 @@ Status XenBackend::Install(const ProgramImage& image) {
   std::vector<hu_map_def> defs;
   for (const auto& m : image.maps) defs.push_back(m.def);
   std::lock_guard lock(mu_);
+  // The operator's grace cap means something to sched.preempt only; Xen
+  // refuses it on any other hook.
+  const uint32_t grace = image.hook == HU_HOOK_SCHED_PREEMPT ? image.max_grace_us : 0;
   auto st = dc_->Install(xen::InstallArgs{image.domid, image.id, image.hook, image.insns, defs,
-                                          image.regions, image.run_budget});
+                                          image.regions, image.run_budget, grace});
   if (st) programs_[{image.domid, image.id}] = image.maps;
   return st;
 }

@@ -118,6 +118,7 @@ Status Domctl::Install(const InstallArgs& a) {
   op.u.install.nmaps = static_cast<uint32_t>(a.maps.size());
   op.u.install.nregions = static_cast<uint32_t>(a.regions.size());
   op.u.install.budget = a.budget;
+  op.u.install.max_grace_us = a.max_grace_us;
   op.u.install.insns = insns.addr();
   op.u.install.maps = maps.addr();
   op.u.install.regions = regions.addr();

@@ -25,7 +25,8 @@ struct InstallArgs {
   std::span<const hu_insn> insns;
   std::span<const hu_map_def> maps;
   std::span<const hu_region> regions;
-  uint64_t budget = 0;  // 0: Xen's default
+  uint64_t budget = 0;        // 0: Xen's default
+  uint32_t max_grace_us = 0;  // sched.preempt only; 0: Xen's cap (500 us)
 };
 
 struct ProgStats {

@@ -142,6 +142,9 @@ int main(int argc, char** argv) {
   install->add_option("--region", region_specs, "START:LEN:FLAGS (r, w, p)");
   install->add_option("--set", sets, "NAME=VALUE, replaces ${NAME} in the text");
   install->add_option("--budget", budget, "instructions per run (0: Xen's default)");
+  uint32_t max_grace_us = 0;
+  install->add_option("--max-grace-us", max_grace_us,
+                      "sched.preempt: cap on one grace period (0: Xen's, 500 us)");
   install->add_flag("--no-verify", no_verify,
                     "skip the verifier (tests that Xen bounds an unsafe program)");
 
@@ -214,7 +217,8 @@ int main(int argc, char** argv) {
     }
     auto dc = Domctl::Open();
     if (!dc) return Fail(dc.error().message);
-    auto st = (*dc)->Install(hu::xen::InstallArgs{domid, id, hook, *insns, maps, regions, budget});
+    auto st = (*dc)->Install(
+        hu::xen::InstallArgs{domid, id, hook, *insns, maps, regions, budget, max_grace_us});
     if (!st) return Fail(st.error().message);
     std::printf("hu-xenctl: installed dom=%u id=%" PRIu64 " hook=%s insns=%zu\n", domid, id,
                 hook_name.c_str(), insns->size());
