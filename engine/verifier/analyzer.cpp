@@ -130,6 +130,10 @@ void Analyzer::Push(int32_t pc, State&& st) {
   Enter(st, pc);
   states_++;
   auto key = KeyOf(st, pc, KeyKind::kIterations);
+  if (cur_ != kNoNode) {
+    auto& parents = pending_parents_[key];
+    if (std::find(parents.begin(), parents.end(), cur_) == parents.end()) parents.push_back(cur_);
+  }
   auto it = pending_.find(key);
   if (it == pending_.end()) {
     state_bytes_ += Bytes(st);
@@ -169,6 +173,11 @@ std::optional<Failure> Analyzer::Run(Report* report) {
   while (!pending_.empty() && !fail) {
     auto node = pending_.extract(pending_.begin());
     int32_t pc = node.key().back();
+    {
+      auto parents = pending_parents_.extract(node.key());
+      cur_ = nodes_++;
+      bound_.Started(cur_, parents ? std::move(parents.mapped()) : std::vector<uint32_t>{});
+    }
     State st = std::move(node.mapped());
     state_bytes_ -= Bytes(st);
     if (state_bytes_ > kMaxStateBytes) {
@@ -232,6 +241,7 @@ std::optional<Failure> Analyzer::Run(Report* report) {
       }
       out.clear();
       const size_t st_frames = st.frames.size();  // Step moves st into out
+      bound_.Step(cur_);
       if ((fail = Step(pc, st, out))) break;
       if (out.size() == 1 && cfg_.preds[out[0].pc] == 1 && !cfg_.loop_head[out[0].pc] &&
           out[0].st.frames.size() == st_frames && out[0].pc > pc) {
@@ -247,6 +257,7 @@ std::optional<Failure> Analyzer::Run(Report* report) {
 
   report->insns_processed = insns_;
   report->states = states_;
+  if (!fail) report->worst_case_insns = bound_.Worst();
   if (have_r0_) {
     report->r0.smin = r0_.smin;
     report->r0.smax = r0_.smax;

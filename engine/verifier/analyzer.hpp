@@ -19,6 +19,7 @@
 #include "failure.hpp"
 #include "platform.hpp"
 #include "state.hpp"
+#include "worst_case.hpp"
 
 namespace hu::verifier {
 
@@ -91,6 +92,13 @@ class Analyzer {
   std::vector<EntryArg> entry_;
 
   std::map<Key, State> pending_;
+  // The nodes whose states each waiting state holds (worst_case.hpp), and
+  // the node running now (kNoNode before the entry's).
+  std::map<Key, std::vector<uint32_t>> pending_parents_;
+  static constexpr uint32_t kNoNode = UINT32_MAX;
+  uint32_t cur_ = kNoNode;
+  uint32_t nodes_ = 0;
+  PathBound bound_;
   struct Head {
     Key key;  // kHead
     State st;

@@ -52,6 +52,10 @@ struct Report {
   uint64_t insns_processed = 0;
   double elapsed_ms = 0;
   Range r0;  // r0 at every exit of the main frame, joined (when accepted)
+  // When accepted: the most instructions one run can execute, each loop
+  // with the iterations the analysis unrolled, each call with its callee
+  // (engine/verifier/worst_case.hpp). Compared with the run budget at load.
+  uint64_t worst_case_insns = 0;
 };
 
 // Verifies against the hook ABI platform.

@@ -128,5 +128,7 @@ int main(int argc, char** argv) {
       insns->size(), static_cast<unsigned long long>(r.insns_processed), r.elapsed_ms,
       static_cast<long long>(r.r0.smin), static_cast<long long>(r.r0.smax),
       static_cast<unsigned long long>(r.r0.umin), static_cast<unsigned long long>(r.r0.umax));
+  std::printf("worst-case path: %llu insns per run\n",
+              static_cast<unsigned long long>(r.worst_case_insns));
   return 0;
 }
