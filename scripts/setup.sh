@@ -25,7 +25,7 @@ base=(
 	python3 procps openssl libssl-dev
 	etcd-server etcd-client
 	golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
-	libsystemd-dev systemd libseccomp-dev libcivetweb-dev help2man python3-jsonschema bash-completion jq
+	libsystemd-dev systemd libseccomp-dev prometheus-cpp-dev help2man python3-jsonschema bash-completion jq
 	dpkg-dev man-db file
 )
 xen=(

@@ -13,6 +13,7 @@ struct EventsArgs {
   std::string domain;  // name, UUID or id; empty: none
   bool no_trace = false;
   uint64_t count = 0;
+  uint64_t since = 0;
 };
 
 }  // namespace
@@ -23,10 +24,14 @@ void AddEventsCommand(CLI::App& app, Context& ctx, int& rc) {
   ev->add_option("--domain", a.domain, "only this domain (libvirt name, UUID or id)");
   ev->add_flag("--no-trace", a.no_trace, "leave out trace ring records");
   ev->add_option("--count", a.count, "stop after N events (0: never)");
+  ev->add_option("--since", a.since,
+                 "first replay the decisions after this audit seq (`audit_seq` of an event, "
+                 "`seq` of `audit`; kept across daemon restarts), then follow");
   ev->callback([&] {
     opv1::EventsRequest req;
     if (!a.domain.empty()) req.set_domain(a.domain);
     req.set_no_trace(a.no_trace);
+    req.set_since_seq(a.since);
     auto c = ctx.Call(/*stream=*/true);
     auto reader = ctx.Stub().Events(c.get(), req);
     opv1::Event e;

@@ -90,12 +90,19 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc) {
       rc = Fail(ctx, st);
       return;
     }
+    json funcs = json::array();
+    for (const auto& f : resp.functions()) funcs.push_back({{"name", f.name()}, {"pc", f.pc()}});
     json j = {{"id", resp.program().id()},
               {"disassembly", resp.disassembly()},
+              {"listing", resp.listing()},
+              {"functions", std::move(funcs)},
+              {"maps", ToJson(resp.program()).at("maps")},
+              {"regions", ToJson(resp.program()).at("regions")},
               {"insns_hex", Hex(resp.insns())}};
-    Emit(ctx, j,
-         resp.disassembly() +
-             (resp.disassembly().empty() || resp.disassembly().back() == '\n' ? "" : "\n"));
+    // The listing names functions, helpers, maps and regions; an older
+    // daemon sends only the disassembly.
+    const std::string& text = resp.listing().empty() ? resp.disassembly() : resp.listing();
+    Emit(ctx, j, text + (text.empty() || text.back() == '\n' ? "" : "\n"));
   });
 
   auto* detach = prog->add_subcommand("detach", "uninstall a program (or drop a pending one)");

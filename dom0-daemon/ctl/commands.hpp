@@ -13,6 +13,8 @@ void AddProgCommands(CLI::App& app, Context& ctx, int& rc);
 void AddPolicyCommands(CLI::App& app, Context& ctx, int& rc);
 void AddPendingCommands(CLI::App& app, Context& ctx, int& rc);
 void AddEventsCommand(CLI::App& app, Context& ctx, int& rc);
+void AddAuditCommand(CLI::App& app, Context& ctx, int& rc);
+void AddMapCommands(CLI::App& app, Context& ctx, int& rc);
 void AddStatsCommand(CLI::App& app, Context& ctx, int& rc);
 void AddReclaimCommands(CLI::App& app, Context& ctx, int& rc);
 void AddFleetCommands(CLI::App& app, Context& ctx, int& rc);

@@ -116,7 +116,31 @@ json ToJson(const opv1::Event& e) {
     j["trace_data"] = Hex(e.trace_data());
     j["trace_time_ns"] = e.trace_time_ns();
   }
+  if (e.audit_seq()) j["audit_seq"] = e.audit_seq();
+  if (!e.actor().empty()) j["actor"] = e.actor();
   return j;
+}
+
+json ToJson(const opv1::AuditEntry& e) {
+  return {{"seq", e.seq()},
+          {"time_unix_ms", e.time_unix_ms()},
+          {"time", TimeText(e.time_unix_ms())},
+          {"domid", e.domid()},
+          {"prog_id", e.prog_id()},
+          {"prog_name", e.prog_name()},
+          {"decision", e.decision()},
+          {"reason", e.reason()},
+          {"actor", e.actor()}};
+}
+
+std::string AuditLine(const opv1::AuditEntry& e) {
+  std::string line = fmt::format("#{} {} dom {}", e.seq(), TimeText(e.time_unix_ms()), e.domid());
+  if (e.prog_id()) line += fmt::format(" prog {}", e.prog_id());
+  if (!e.prog_name().empty()) line += fmt::format(" '{}'", e.prog_name());
+  line += " " + e.decision();
+  if (!e.actor().empty()) line += " by " + e.actor();
+  if (!e.reason().empty()) line += ": " + e.reason();
+  return line;
 }
 
 std::string ProgramLine(const commonv1::ProgramSummary& p) {
@@ -162,6 +186,8 @@ std::string EventLine(const opv1::Event& e) {
   if (e.prog_id()) line += fmt::format(" prog {}", e.prog_id());
   if (!e.prog_name().empty()) line += fmt::format(" '{}'", e.prog_name());
   if (!e.hook().empty()) line += " " + e.hook();
+  if (e.audit_seq()) line += fmt::format(" audit #{}", e.audit_seq());
+  if (!e.actor().empty()) line += " by " + e.actor();
   if (e.kind() == opv1::EVENT_KIND_TRACE) {
     line += fmt::format(" data {}", Hex(e.trace_data()));
   } else if (!e.message().empty()) {

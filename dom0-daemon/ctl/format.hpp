@@ -29,10 +29,13 @@ json ToJson(const opv1::Domain& d);
 json ToJson(const opv1::IdentityChange& c);
 json ToJson(const opv1::GetPolicyResponse& p);
 json ToJson(const opv1::Event& e);
+json ToJson(const opv1::AuditEntry& e);
 
 // One line per program, bpftool style: "3: mem.reclaim  name lazy  dom 1 ...".
 std::string ProgramLine(const commonv1::ProgramSummary& p);
 std::string PolicyText(const opv1::GetPolicyResponse& p);
 std::string EventLine(const opv1::Event& e);
+// "#12 2025-01-31T14:03:07.123Z dom 1 prog 3 'x' accepted by uid:0(root) pid:9: reason"
+std::string AuditLine(const opv1::AuditEntry& e);
 
 }  // namespace hu::ctl

@@ -52,6 +52,8 @@ int main(int argc, char** argv) {
   hu::ctl::AddPolicyCommands(app, ctx, rc);
   hu::ctl::AddPendingCommands(app, ctx, rc);
   hu::ctl::AddEventsCommand(app, ctx, rc);
+  hu::ctl::AddAuditCommand(app, ctx, rc);
+  hu::ctl::AddMapCommands(app, ctx, rc);
   hu::ctl::AddStatsCommand(app, ctx, rc);
   hu::ctl::AddReclaimCommands(app, ctx, rc);
   hu::ctl::AddFleetCommands(app, ctx, rc);

@@ -173,15 +173,35 @@ void Acceptor::PruneLocked(std::vector<Conn>& conns) {
   guest_conn_total_ -= before - conns.size();
 }
 
-std::optional<uint32_t> Acceptor::GuestOf(std::string_view peer) {
-  if (!peer.starts_with("fd:")) return std::nullopt;
+namespace {
+
+// N of gRPC's "fd:N" peer; -1 for any other peer.
+int PeerFd(std::string_view peer) {
+  if (!peer.starts_with("fd:")) return -1;
   int fd = -1;
   auto r = std::from_chars(peer.data() + 3, peer.data() + peer.size(), fd);
-  if (r.ec != std::errc() || r.ptr != peer.data() + peer.size()) return std::nullopt;
+  if (r.ec != std::errc() || r.ptr != peer.data() + peer.size()) return -1;
+  return fd;
+}
+
+}  // namespace
+
+std::optional<uint32_t> Acceptor::GuestOf(std::string_view peer) {
+  const int fd = PeerFd(peer);
   std::lock_guard lk(mu_);
   auto it = by_fd_.find(fd);
   if (it == by_fd_.end()) return std::nullopt;
   return it->second.first;
+}
+
+std::optional<ucred> Acceptor::OperatorPeer(std::string_view peer) {
+  const int fd = PeerFd(peer);
+  std::lock_guard lk(mu_);
+  auto it = by_fd_.find(fd);
+  if (it == by_fd_.end() || it->second.first) return std::nullopt;  // a guest's
+  auto cr = operator_creds_.find(fd);
+  if (cr == operator_creds_.end()) return std::nullopt;
+  return cr->second;
 }
 
 size_t Acceptor::Connections(uint32_t domid) {
@@ -228,6 +248,20 @@ grpc::Server* Acceptor::Admit(Listener& l, int fd) {
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
     return nullptr;
+  }
+  if (!l.guest) {
+    // Every operator decision names who took it: nobody operates anonymously.
+    ucred cr{};
+    socklen_t len = sizeof(cr);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
+      log_.Warn("peercred", fmt::format("operator socket: no peer credentials: {}",
+                                        std::strerror(errno)));
+      ::close(fd);
+      return nullptr;
+    }
+    operator_creds_[fd] = cr;
+  } else {
+    operator_creds_.erase(fd);
   }
   if (l.guest) {
     guest_conns_[*l.guest].push_back(Conn{fd, st.st_ino});

@@ -13,10 +13,13 @@
 //    A connection past a limit is closed at once.
 //  - Which socket a connection came in on is who it is: gRPC reports such
 //    a connection's peer as "fd:N", and the acceptor knows which listening
-//    socket descriptor N was accepted on.
+//    socket descriptor N was accepted on. On the operator's socket it also
+//    reads the peer's credentials (SO_PEERCRED) at accept, for the audit
+//    log: gRPC does not report them.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -70,6 +73,9 @@ class Acceptor {
   // The domain whose channel the connection gRPC names `peer` ("fd:N")
   // came in on; nullopt for anything else.
   std::optional<uint32_t> GuestOf(std::string_view peer);
+  // The credentials read when the operator's connection `peer` ("fd:N")
+  // was accepted; nullopt for anything else.
+  std::optional<ucred> OperatorPeer(std::string_view peer);
   // Open connections of a domain (closed ones are noticed lazily).
   size_t Connections(uint32_t domid);
   AcceptorCounters Counters();
@@ -111,6 +117,7 @@ class Acceptor {
   std::map<uint32_t, std::vector<Conn>> guest_conns_;
   size_t guest_conn_total_ = 0;
   std::map<int, std::pair<std::optional<uint32_t>, ino_t>> by_fd_;
+  std::map<int, ucred> operator_creds_;  // by fd, while by_fd_ says it is the operator's
   AcceptorCounters counters_;
   LogGate log_;
   std::atomic<bool> stop_{false};

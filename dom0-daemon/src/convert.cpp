@@ -48,11 +48,13 @@ void ToProto(const ProgramRecord& r, commonv1::ProgramSummary* out) {
     pm->set_value_size(m.def.value_size);
     pm->set_max_entries(m.def.max_entries);
   }
-  for (const auto& g : r.regions) {
+  for (size_t i = 0; i < r.regions.size(); ++i) {
+    const auto& g = r.regions[i];
     auto* pr = out->add_regions();
     pr->set_start(g.start);
     pr->set_len(g.len);
     pr->set_flags(g.flags);
+    if (i < r.region_symbols.size()) pr->set_symbol(r.region_symbols[i]);
   }
   out->set_sha256(r.sha256.empty() ? ProgramSha256(r) : r.sha256);
   // The summary carries the one-line verdict; the log goes with GetProgram.
@@ -75,6 +77,7 @@ void ToProto(const StatsRow& s, commonv1::ProgramStats* out) {
   out->set_acted_us(s.stats.acted_us);
   out->set_overridden(s.stats.overridden);
   out->set_jit_runs(s.stats.jit_runs);
+  out->set_helper_errors(s.stats.helper_errors);
 }
 
 void ToProto(const Policy& p, hyperupcall::operator_api::v1::Policy* out) {
@@ -129,6 +132,8 @@ MapSpec FromProto(const commonv1::MapDef& m) {
   s.def.key_size = m.key_size();
   s.def.value_size = m.value_size();
   s.def.max_entries = m.max_entries();
+  s.btf_key_type_id = m.btf_key_type_id();
+  s.btf_value_type_id = m.btf_value_type_id();
   return s;
 }
 

@@ -33,6 +33,7 @@
 #include "program.hpp"
 #include "request.hpp"
 #include "store.hpp"
+#include "trace_window.hpp"
 
 namespace hu::daemon {
 
@@ -59,6 +60,30 @@ struct RegisterOutcome {
 struct MapRead {
   MapSpec map;
   std::vector<MapEntry> entries;
+};
+
+// One entry of a map as operators see it: a per-vCPU array's index holds
+// one value per vCPU (vcpu_values, by vCPU number; value empty).
+struct MapRow {
+  std::vector<uint8_t> key;
+  std::vector<uint8_t> value;
+  std::vector<std::vector<uint8_t>> vcpu_values;
+};
+
+struct MapView {
+  uint32_t domid = 0;
+  uint64_t prog_id = 0;
+  uint32_t index = 0;
+  MapSpec spec;
+  std::vector<MapRow> rows;
+  std::vector<uint8_t> btf;  // the program's BTF, for formatting; may be empty
+};
+
+// Which map of which installed program an operator means.
+struct MapSelector {
+  uint64_t prog_id = 0;
+  std::string name;  // wins over index when not empty
+  uint32_t index = 0;
 };
 
 struct PolicyView {
@@ -104,6 +129,12 @@ class Core {
   // `why`. Answers how many were.
   size_t ApproveByHash(const std::string& sha256, const std::string& why);
 
+  // The audit log, filtered (store.hpp).
+  Result<std::vector<AuditRow>> Audit(const AuditQuery& q);
+
+  // The backend's instructions per run when a policy's run_budget is 0.
+  uint64_t DefaultRunBudget() const { return backend_.DefaultRunBudget(); }
+
   // Loads policies and programs from the store, re-verifies the installed
   // ones and installs them into the backend again.
   Status Restore();
@@ -120,6 +151,15 @@ class Core {
   Result<RegisterOutcome> Register(uint32_t domid, const RawProgram& raw);
   Status Unregister(uint32_t domid, uint64_t id);
   std::vector<ProgramRecord> GuestPrograms(uint32_t domid, bool all);
+  // Operator API (core_maps.cpp): any domain's installed program. Update
+  // and delete are audited; `vcpu` picks one vCPU's value of a per-vCPU
+  // array (all vCPUs when absent). Lookup and delete need the key exact.
+  Result<MapView> MapDump(const MapSelector& sel);
+  Result<MapView> MapLookup(const MapSelector& sel, const std::vector<uint8_t>& key);
+  Result<MapView> MapUpdate(const MapSelector& sel, const std::vector<uint8_t>& key,
+                            const std::vector<uint8_t>& value, std::optional<uint32_t> vcpu);
+  Status MapDelete(const MapSelector& sel, const std::vector<uint8_t>& key);
+
   Result<MapRead> ReadMap(uint32_t domid, uint64_t prog_id, const std::string& map_name,
                           uint32_t map_index);
 
@@ -155,6 +195,10 @@ class Core {
   // From the pump thread.
   void OnDomainEvent(const DomainEvent& ev);
   void PublishTrace(const std::vector<TraceRecord>& records);
+  // A guest's own recent trace records (trace_window.hpp).
+  TraceWindow::Read GuestTrace(uint32_t domid, uint64_t after_seq, size_t max) const {
+    return trace_window_.After(domid, after_seq, max);
+  }
 
   // A request from domid that was not a program at all (undecodable, or
   // failing the structural checks): audited at a bounded rate, repeats
@@ -226,11 +270,26 @@ class Core {
   Result<ProgramRecord> FinishNowLocked(ProgramRecord& rec, ProgState state, const Verdict& verdict,
                                         const std::string& decision,
                                         hyperupcall::operator_api::v1::EventKind kind);
+  struct FoundMap {
+    uint32_t domid = 0;
+    uint32_t index = 0;
+    MapSpec spec;
+    std::vector<uint8_t> btf;
+    std::string prog_name;
+  };
+  // The map (by name, else index) of an installed program, of `domid` when
+  // given; NOT_FOUND naming what is there otherwise.
+  Result<FoundMap> FindMap(std::optional<uint32_t> domid, uint64_t prog_id,
+                           const std::string& map_name, uint32_t map_index);
+  Result<MapView> DumpView(const MapSelector& sel);
   void Emit(hyperupcall::operator_api::v1::EventKind kind, const ProgramRecord* rec, uint32_t domid,
             const std::string& message);
+  // A decision's event names its audit row (seq) and who asked.
+  static void StampDecision(OpEvent& e);
   void AuditOnly(uint32_t domid, uint64_t prog_id, const std::string& name,
                  const std::string& decision, const std::string& reason);
 
+  TraceWindow trace_window_;
   Backend& backend_;
   Store& store_;
   EventBus& bus_;

@@ -211,12 +211,14 @@ void Core::OnDomainEvent(const DomainEvent& ev) {
           }
         });
   }
+  trace_window_.Forget(domid);
   Emit(opv1::EVENT_KIND_DOMAIN_STOPPED, nullptr, domid,
        fmt::format("domain {} '{}' stopped", domid, ev.domain.name));
 }
 
 void Core::PublishTrace(const std::vector<TraceRecord>& records) {
   for (const auto& t : records) {
+    trace_window_.Add(t);
     OpEvent e;
     e.set_kind(opv1::EVENT_KIND_TRACE);
     e.set_domid(t.domid);
@@ -270,7 +272,14 @@ Status Core::Restore() {
     opts.time_limit = std::chrono::milliseconds(cfg_.verifier_time_limit_ms);
     verifier::Report rep;
     if (allowed) rep = verifier::Verify(rec.insns, opts);
-    Status st = !allowed       ? allowed
+    rec.worst_case_insns = rep.worst_case_insns;
+    // The run budget needs the verifier's longest path: checked after it.
+    const Status fits =
+        !allowed || !rep.accepted
+            ? allowed
+            : CheckPolicy(p, PolicyCandidate{rec.domid, rec.hook, &rec.insns, &rec.regions, 0, 0,
+                                             rec.worst_case_insns, backend_.DefaultRunBudget()});
+    Status st = !fits          ? fits
                 : rep.accepted ? backend_.Install(ImageLocked(rec))
                                : Status(MakeError(ErrorCode::kInvalidArgument, rep.error));
     if (st) {
@@ -281,10 +290,10 @@ Status Core::Restore() {
       continue;
     }
     ++failed;
-    const bool backend_failed = allowed && rep.accepted;
+    const bool backend_failed = fits && rep.accepted;
     rec.state = backend_failed ? ProgState::kFailed : ProgState::kRejected;
     rec.verdict = Verdict{VerdictKind::kRejected,
-                          !allowed ? "policy" : (rep.accepted ? "backend" : "verifier"),
+                          !fits ? "policy" : (rep.accepted ? "backend" : "verifier"),
                           "at daemon start: " + st.error().message, allowed ? rep.error_pc : -1,
                           static_cast<int32_t>(st.error().code)};
     rec.updated_ms = NowUnixMs();

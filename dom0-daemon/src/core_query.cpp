@@ -16,16 +16,29 @@ std::vector<ProgramRecord> Core::GuestPrograms(uint32_t domid, bool all) {
 
 Result<MapRead> Core::ReadMap(uint32_t domid, uint64_t prog_id, const std::string& map_name,
                               uint32_t map_index) {
+  auto found = FindMap(domid, prog_id, map_name, map_index);
+  if (!found) return found.error();
+  auto entries = backend_.MapDump(domid, prog_id, found->index);
+  if (!entries) return entries.error();
+  return MapRead{found->spec, std::move(entries.value())};
+}
+
+Result<Core::FoundMap> Core::FindMap(std::optional<uint32_t> domid, uint64_t prog_id,
+                                     const std::string& map_name, uint32_t map_index) {
   MapSpec spec;
   uint32_t index = map_index;
+  FoundMap out;
   {
     std::lock_guard lk(mu_);
     auto it = programs_.find(prog_id);
-    if (it == programs_.end() || it->second.domid != domid ||
+    if (it == programs_.end() || (domid && it->second.domid != *domid) ||
         it->second.state != ProgState::kInstalled) {
-      return MakeError(ErrorCode::kNotFound,
-                       fmt::format("no installed program with id {} in this domain", prog_id));
+      return MakeError(ErrorCode::kNotFound, fmt::format("no installed program with id {}{}",
+                                                         prog_id, domid ? " in this domain" : ""));
     }
+    out.domid = it->second.domid;
+    out.btf = it->second.btf;
+    out.prog_name = it->second.name;
     const auto& maps = it->second.maps;
     if (!map_name.empty()) {
       index = static_cast<uint32_t>(maps.size());
@@ -46,9 +59,9 @@ Result<MapRead> Core::ReadMap(uint32_t domid, uint64_t prog_id, const std::strin
     }
     spec = maps[index];
   }
-  auto entries = backend_.MapDump(domid, prog_id, index);
-  if (!entries) return entries.error();
-  return MapRead{spec, std::move(entries.value())};
+  out.spec = std::move(spec);
+  out.index = index;
+  return out;
 }
 
 std::vector<DomainView> Core::Domains() {

@@ -84,6 +84,9 @@ void Core::RegisterAsync(uint32_t domid, RawProgram raw, RegisterDone done) {
   rec.insn_count = static_cast<uint32_t>(rec.insns.size());
   rec.maps = std::move(prog.maps);
   rec.regions = std::move(prog.regions);
+  rec.region_symbols = std::move(prog.region_symbols);
+  rec.btf = std::move(prog.btf);
+  rec.functions = std::move(prog.functions);
   rec.created_ms = rec.updated_ms = NowUnixMs();
 
   Policy policy;
@@ -113,6 +116,7 @@ void Core::RegisterAsync(uint32_t domid, RawProgram raw, RegisterDone done) {
   rec.verifier_log = report.log;
   rec.verifier_states = report.states;
   rec.verifier_ms = report.elapsed_ms;
+  rec.worst_case_insns = report.worst_case_insns;
 
   std::lock_guard lk(mu_);
   if (!report.accepted) {
@@ -143,8 +147,9 @@ void Core::RegisterAsync(uint32_t domid, RawProgram raw, RegisterDone done) {
       0,
       rec.name,
       hold ? "pending" : "accepted",
-      fmt::format("verified: {} insns, {} states, {:.2f} ms{}", rec.insn_count, report.states,
-                  report.elapsed_ms, fleet_approved ? "; approved for the fleet" : "")};
+      fmt::format("verified: {} insns, {} states, {:.2f} ms, worst-case path {} insns{}",
+                  rec.insn_count, report.states, report.elapsed_ms, rec.worst_case_insns,
+                  fleet_approved ? "; approved for the fleet" : "")};
   // Counted against the domain's quota from now on, so registrations
   // verified meanwhile see it.
   ++index_[domid].committing;
@@ -217,8 +222,16 @@ void Core::OnRegisterCommitted(std::shared_ptr<ProgramRecord> shared, Status com
 
 std::optional<std::pair<Error, const char*>> Core::CheckCandidateLocked(
     const ProgramRecord& rec, const Policy& policy, uint64_t memory_bytes) const {
-  PolicyCandidate c{rec.domid,    rec.hook,     &rec.insns,
-                    &rec.regions, memory_bytes, LiveProgramsLocked(rec.domid)};
+  // worst_case_insns is 0 before the verifier ran: the run budget is then
+  // not compared yet.
+  PolicyCandidate c{rec.domid,
+                    rec.hook,
+                    &rec.insns,
+                    &rec.regions,
+                    memory_bytes,
+                    LiveProgramsLocked(rec.domid),
+                    rec.worst_case_insns,
+                    backend_.DefaultRunBudget()};
   if (auto it = index_.find(rec.domid); it != index_.end())
     c.live_programs += it->second.committing;
   if (auto st = CheckPolicy(policy, c); !st) return std::make_pair(st.error(), "policy");
@@ -314,17 +327,19 @@ void Core::RefuseMalformed(uint32_t domid, std::string_view name, std::string_vi
     audit_id = ix.malformed_audit = std::make_shared<uint64_t>(0);
   }
   const AuditRow row{now, domid, 0, safe_name, "rejected", reason};
-  commit_->Submit([this, row, audit_id] { return store_.Audit(row, audit_id.get()); },
-                  [](Status st) {
-                    if (!st) spdlog::error("audit: {}", st.error().message);
-                  });
   OpEvent e;
   e.set_kind(opv1::EVENT_KIND_REJECTED);
   e.set_domid(domid);
   e.set_prog_name(safe_name);
   e.set_hook(SafeText(hook, kQuoteMax));
   e.set_message(reason);
-  bus_.Publish(std::move(e));
+  // Announced once its audit row is written, so the event carries its seq.
+  commit_->Submit([this, row, audit_id] { return store_.Audit(row, audit_id.get()); },
+                  [this, e = std::move(e)](Status st) mutable {
+                    if (!st) spdlog::error("audit: {}", st.error().message);
+                    StampDecision(e);
+                    bus_.Publish(std::move(e));
+                  });
   spdlog::info("dom{}: rejected malformed request '{}': {}", domid, safe_name, reason);
 }
 
@@ -420,8 +435,18 @@ void Core::Emit(opv1::EventKind kind, const ProgramRecord* rec, uint32_t domid,
     e.set_hook(HookName(rec->hook));
   }
   e.set_message(message);
+  if (kind != opv1::EVENT_KIND_DOMAIN_STARTED && kind != opv1::EVENT_KIND_DOMAIN_STOPPED) {
+    StampDecision(e);
+  }
   bus_.Publish(std::move(e));
 }
+
+void Core::StampDecision(OpEvent& e) {
+  e.set_audit_seq(static_cast<uint64_t>(TakeAuditSeq()));
+  e.set_actor(CurrentActor());
+}
+
+Result<std::vector<AuditRow>> Core::Audit(const AuditQuery& q) { return store_.QueryAudit(q); }
 
 void Core::AuditOnly(uint32_t domid, uint64_t prog_id, const std::string& name,
                      const std::string& decision, const std::string& reason) {

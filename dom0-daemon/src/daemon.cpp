@@ -389,6 +389,9 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
     }
   }
   OperatorService op(core, bus, libvirt.get());
+  op.SetPeerLookup([&endpoints](std::string_view peer) {
+    return endpoints.OperatorPeer(std::string(peer));
+  });
   std::vector<grpc::Service*> more;
   if (fleet) more.push_back(fleet->service());
   auto server = StartOperatorServer(
@@ -404,7 +407,10 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
   }
   if (auto* health = server->server->GetHealthCheckService()) health->SetServingStatus(true);
   if (fleet) fleet->Start(core, server->server->GetHealthCheckService());
-  Metrics metrics(core, bus, *be, [&endpoints] { return endpoints.Count(); });
+  MetricsSources sources;
+  sources.guest_channels = [&endpoints] { return endpoints.Count(); };
+  if (fleet) sources.fleet_degraded = [&fleet] { return fleet->Report().degraded(); };
+  Metrics metrics(core, bus, *be, std::move(sources));
   metrics.Start();
   std::unique_ptr<MetricsServer> metrics_server;
   if (!o.metrics_address.empty()) {

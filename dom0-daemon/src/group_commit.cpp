@@ -3,6 +3,8 @@
 #include <future>
 #include <vector>
 
+#include "actor.hpp"
+
 namespace hu::daemon {
 
 GroupCommit::GroupCommit(Store& store, size_t max_batch, std::function<void()> after_batch)
@@ -22,7 +24,7 @@ GroupCommit::~GroupCommit() {
 void GroupCommit::Submit(Write write, Done done) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(Job{std::move(write), std::move(done)});
+    queue_.push_back(Job{std::move(write), std::move(done), CurrentActor()});
   }
   cv_.notify_one();
 }
@@ -31,8 +33,14 @@ Status GroupCommit::Run(Write write) {
   if (std::this_thread::get_id() == thread_.get_id()) return store_.Atomically(write);
   std::promise<Status> p;
   auto f = p.get_future();
-  Submit(std::move(write), [&p](Status st) { p.set_value(std::move(st)); });
-  return f.get();
+  int64_t seq = 0;
+  Submit(std::move(write), [&p, &seq](Status st) {
+    seq = TakeAuditSeq();
+    p.set_value(std::move(st));
+  });
+  Status st = f.get();
+  NoteAuditSeq(seq);  // as if the write had run here
+  return st;
 }
 
 void GroupCommit::Loop() {
@@ -51,14 +59,23 @@ void GroupCommit::Loop() {
     }
     results.assign(jobs.size(), Status::Ok());
     Status commit = store_.Batch([&] {
-      for (size_t i = 0; i < jobs.size(); ++i) results[i] = store_.Atomically(jobs[i].write);
+      for (size_t i = 0; i < jobs.size(); ++i) {
+        ActorScope who(jobs[i].actor);
+        TakeAuditSeq();
+        results[i] = store_.Atomically(jobs[i].write);
+        jobs[i].audit_seq = TakeAuditSeq();
+      }
       if (after_batch_) after_batch_();
     });
     ++batches_;
     writes_ += jobs.size();
     // Only now, with the batch on disk, does anyone hear of it.
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].done) jobs[i].done(commit ? results[i] : commit);
+      if (!jobs[i].done) continue;
+      ActorScope who(jobs[i].actor);
+      NoteAuditSeq(jobs[i].audit_seq);
+      jobs[i].done(commit ? results[i] : commit);
+      TakeAuditSeq();
     }
   }
 }

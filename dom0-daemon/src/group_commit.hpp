@@ -6,6 +6,10 @@
 // write and the commit succeeded. While one batch is being fsync'd the next
 // one gathers, so the more guests register at once, the more each fsync
 // carries.
+//
+// A write and its callback see the thread they were submitted from as that
+// thread saw itself (actor.hpp): its actor, and in the callback the audit
+// row its write added (TakeAuditSeq), so the decision's event names both.
 #pragma once
 
 #include <atomic>
@@ -14,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "store.hpp"
@@ -49,6 +54,8 @@ class GroupCommit {
   struct Job {
     Write write;
     Done done;
+    std::string actor;      // CurrentActor() of the submitting thread
+    int64_t audit_seq = 0;  // the audit row the write added, if any
   };
   void Loop();
 

@@ -202,6 +202,11 @@ std::optional<uint32_t> GuestEndpoints::GuestOf(const std::string& peer) {
   return acceptor_ ? acceptor_->GuestOf(peer) : std::nullopt;
 }
 
+std::optional<ucred> GuestEndpoints::OperatorPeer(const std::string& peer) {
+  std::lock_guard lk(mu_);
+  return acceptor_ ? acceptor_->OperatorPeer(peer) : std::nullopt;
+}
+
 std::shared_ptr<GuestAdmission> GuestEndpoints::Admission(uint32_t domid) {
   std::lock_guard lk(mu_);
   auto it = guests_.find(domid);

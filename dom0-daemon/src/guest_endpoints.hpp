@@ -62,6 +62,8 @@ class GuestEndpoints {
   // The domain whose channel a connection came in on (Acceptor::GuestOf),
   // and its admission counters; nothing once stopping.
   std::optional<uint32_t> GuestOf(const std::string& peer);
+  // The credentials of an operator connection (Acceptor::OperatorPeer).
+  std::optional<ucred> OperatorPeer(const std::string& peer);
   std::shared_ptr<GuestAdmission> Admission(uint32_t domid);
 
  private:

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "actor.hpp"
 #include "convert.hpp"
 #include "guest_wire.hpp"
 #include "hyperupcall/guest/v1/guest.pb.h"
@@ -22,7 +23,7 @@ bool GuestService::Known(std::string_view method) {
   if (!method.starts_with(kPrefix)) return false;
   const auto m = method.substr(kPrefix.size());
   return m == "RegisterProgram" || m == "UnregisterProgram" || m == "ListPrograms" ||
-         m == "ReadMap";
+         m == "ReadMap" || m == "GetStats" || m == "ReadTrace";
 }
 
 bool GuestService::Cheap(std::string_view method) {
@@ -33,9 +34,13 @@ bool GuestService::Cheap(std::string_view method) {
 void GuestService::Handle(uint32_t domid, std::string_view method, std::string_view request,
                           Reply reply) {
   const auto m = method.substr(kPrefix.size());
+  // Every decision taken for this call, and its audit row, names the guest.
+  ActorScope who(fmt::format("guest:dom{}", domid));
   if (m == "RegisterProgram") return Register(domid, request, std::move(reply));
   if (m == "UnregisterProgram") return Unregister(domid, request, std::move(reply));
   if (m == "ListPrograms") return List(domid, request, std::move(reply));
+  if (m == "GetStats") return Stats(domid, request, std::move(reply));
+  if (m == "ReadTrace") return Trace(domid, request, std::move(reply));
   return ReadMap(domid, request, std::move(reply));
 }
 
@@ -66,7 +71,13 @@ void GuestService::Register(uint32_t domid, std::string_view request, Reply repl
   raw.name = std::move(*req.mutable_name());
   raw.insn_bytes = std::move(*req.mutable_insns());
   for (const auto& m : req.maps()) raw.maps.push_back(FromProto(m));
-  for (const auto& r : req.regions()) raw.regions.push_back(FromProto(r));
+  for (const auto& r : req.regions()) {
+    raw.regions.push_back(FromProto(r));
+    raw.region_symbols.push_back(r.symbol());
+  }
+  raw.btf = std::move(*req.mutable_btf());
+  // Their number is checked with the rest of the request (DecodeProgram).
+  for (const auto& f : req.functions()) raw.functions.push_back(FuncSymbol{f.name(), f.pc()});
   core_.RegisterAsync(domid, std::move(raw), [reply = std::move(reply)](auto out) {
     if (!out) return reply(ToGrpc(out.error()), "");
     gv1::RegisterProgramResponse resp;
@@ -110,6 +121,47 @@ void GuestService::ReadMap(uint32_t domid, std::string_view request, Reply reply
     pe->set_key(std::string(e.key.begin(), e.key.end()));
     pe->set_value(std::string(e.value.begin(), e.value.end()));
   }
+  reply(grpc::Status::OK, Serialize(resp));
+}
+
+void GuestService::Stats(uint32_t domid, std::string_view request, Reply reply) {
+  gv1::GuestStatsRequest req;
+  if (!ParseOrRefuse(domid, request, &req, reply)) return;
+  // Another domain's program answers as a missing one does.
+  if (req.prog_id()) {
+    bool own = false;
+    for (const auto& r : core_.GuestPrograms(domid, false))
+      own = own || (r.id == req.prog_id() && r.state == ProgState::kInstalled);
+    if (!own) {
+      return reply(grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                fmt::format("no installed program with id {} in this domain",
+                                            req.prog_id())),
+                   "");
+    }
+  }
+  auto rows = core_.Stats(domid, req.prog_id());
+  if (!rows) return reply(ToGrpc(rows.error()), "");
+  gv1::GuestStatsResponse resp;
+  for (const auto& s : *rows) ToProto(s, resp.add_stats());
+  reply(grpc::Status::OK, Serialize(resp));
+}
+
+void GuestService::Trace(uint32_t domid, std::string_view request, Reply reply) {
+  gv1::ReadTraceRequest req;
+  if (!ParseOrRefuse(domid, request, &req, reply)) return;
+  if (req.max() > 1000) {
+    return reply(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "max is at most 1000"), "");
+  }
+  const auto read = core_.GuestTrace(domid, req.after_seq(), req.max() ? req.max() : 1000);
+  gv1::ReadTraceResponse resp;
+  for (const auto& e : read.entries) {
+    auto* r = resp.add_records();
+    r->set_seq(e.seq);
+    r->set_prog_id(e.record.prog_id);
+    r->set_time_ns(e.record.time_ns);
+    r->set_data(std::string(e.record.data.begin(), e.record.data.end()));
+  }
+  resp.set_missed(read.missed);
   reply(grpc::Status::OK, Serialize(resp));
 }
 

@@ -39,6 +39,9 @@ class GuestService {
   void Unregister(uint32_t domid, std::string_view request, Reply reply);
   void List(uint32_t domid, std::string_view request, Reply reply);
   void ReadMap(uint32_t domid, std::string_view request, Reply reply);
+  // Its own programs' counters, and its own trace records.
+  void Stats(uint32_t domid, std::string_view request, Reply reply);
+  void Trace(uint32_t domid, std::string_view request, Reply reply);
 
   Core& core_;
 };

@@ -1,22 +1,26 @@
-// hyperupcalld's Prometheus metrics (text exposition format 0.0.4). Names
-// and meanings: dom0-daemon/README.md, "Metrics".
+// hyperupcalld's Prometheus metrics, through prometheus-cpp (Debian's
+// prometheus-cpp-dev): a registry with the counters and the histogram of
+// decisions, and a collectable that reads states at each scrape, served by
+// prometheus-cpp's pull Exposer. Names and meanings: dom0-daemon/README.md,
+// "Metrics".
 //
 // Decisions are counted from the event bus as they happen (a subscriber of
 // its own, so no decision path changes); what is a state (installed
 // programs, run statistics, pending approvals, guest channels, trace
-// records lost) is read from the core and the backend at each scrape.
-//
-// prometheus-cpp, which the issue named, is not packaged in Debian 12, so
-// the registry is this file (counters, gauges, one histogram, the text
-// format) and HTTP is civetweb (libcivetweb-dev, the server prometheus-cpp
-// itself embeds).
+// records lost, the fleet's state) is read from the core, the backend and
+// the fleet at each scrape.
 #pragma once
+
+#include <prometheus/collectable.h>
+#include <prometheus/counter.h>
+#include <prometheus/exposer.h>
+#include <prometheus/family.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 #include <atomic>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,14 +29,17 @@
 #include "events.hpp"
 #include "hyperupcall/result.hpp"
 
-struct mg_context;  // civetweb's server handle
-
 namespace hu::daemon {
+
+// What the metrics read from the rest of the daemon at each scrape.
+struct MetricsSources {
+  std::function<size_t()> guest_channels;  // guest channels open now
+  std::function<bool()> fleet_degraded;    // empty: no fleet
+};
 
 class Metrics {
  public:
-  // guest_channels: how many guest channels are open now.
-  Metrics(Core& core, EventBus& bus, Backend& backend, std::function<size_t()> guest_channels);
+  Metrics(Core& core, EventBus& bus, Backend& backend, MetricsSources sources);
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
@@ -41,40 +48,39 @@ class Metrics {
   void Start();
   void Stop();
   // The exposition, as served on GET /metrics.
-  std::string Render();
+  std::string Render() const;
+  // What an Exposer serves: the registry and the scrape-time states.
+  std::vector<std::weak_ptr<prometheus::Collectable>> Collectables() const;
 
   // Histogram bucket bounds of hyperupcall_verification_seconds.
   static const std::vector<double>& VerificationBuckets();
 
  private:
+  class States;
   void Count(const OpEvent& e);
 
   Core& core_;
   EventBus& bus_;
-  Backend& backend_;
-  std::function<size_t()> guest_channels_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>& registrations_;
+  prometheus::Histogram& verification_;
+  prometheus::Counter& events_lost_;
+  std::shared_ptr<States> states_;
   std::shared_ptr<Subscription> sub_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-
-  std::mutex mu_;
-  // (verdict, stage) -> registrations.
-  std::map<std::pair<std::string, std::string>, uint64_t> registrations_;
-  std::vector<uint64_t> verify_buckets_;  // cumulative at render, per bound here
-  uint64_t verify_count_ = 0;
-  double verify_sum_s_ = 0;
-  uint64_t events_lost_ = 0;
 };
 
-// GET /metrics over HTTP on ADDR:PORT (civetweb), until destroyed.
+// GET /metrics over HTTP on ADDR:PORT (prometheus-cpp's Exposer), until
+// destroyed.
 class MetricsServer {
  public:
-  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& address, Metrics& metrics);
-  ~MetricsServer();
+  static Result<std::unique_ptr<MetricsServer>> Start(const std::string& address,
+                                                      const Metrics& metrics);
 
  private:
   MetricsServer() = default;
-  ::mg_context* ctx_ = nullptr;
+  std::unique_ptr<prometheus::Exposer> exposer_;
 };
 
 }  // namespace hu::daemon

@@ -7,12 +7,17 @@
 #include <cctype>
 #include <chrono>
 
+#include "actor.hpp"
+#include "audit_view.hpp"
+#include "btf_format.hpp"
 #include "convert.hpp"
 #include "domain_resolver.hpp"
 #include "hyperupcall/daemon/libvirt_bridge.hpp"
 #include "hyperupcall/disasm.hpp"
 #include "hyperupcall/verifier.hpp"
 #include "text.hpp"
+#include "operator_identity.hpp"
+#include "program_listing.hpp"
 
 namespace hu::daemon {
 
@@ -129,6 +134,84 @@ grpc::Status OperatorService::GetProgram(grpc::ServerContext*, const opv1::GetPr
                               r->insns.size() * sizeof(hu_insn)));
   resp->set_verifier_states(r->verifier_states);
   resp->set_verifier_ms(r->verifier_ms);
+  resp->set_listing(ProgramListing(*r));
+  for (const auto& f : r->functions) {
+    auto* pf = resp->add_functions();
+    pf->set_name(f.name);
+    pf->set_pc(f.pc);
+  }
+  resp->set_worst_case_insns(r->worst_case_insns);
+  return grpc::Status::OK;
+}
+
+namespace {
+
+void ToProto(const MapView& v, opv1::MapDumpResponse* out) {
+  out->set_prog_id(v.prog_id);
+  out->set_domid(v.domid);
+  out->set_map_index(v.index);
+  auto* m = out->mutable_map();
+  m->set_name(v.spec.name);
+  m->set_type(v.spec.def.type);
+  m->set_key_size(v.spec.def.key_size);
+  m->set_value_size(v.spec.def.value_size);
+  m->set_max_entries(v.spec.def.max_entries);
+  const BtfFormatter btf(v.btf);
+  const uint32_t kt = v.spec.btf_key_type_id, vt = v.spec.btf_value_type_id;
+  out->set_key_type(btf.TypeName(kt));
+  out->set_value_type(btf.TypeName(vt));
+  for (const auto& r : v.rows) {
+    auto* row = out->add_rows();
+    row->set_key(std::string(r.key.begin(), r.key.end()));
+    row->set_key_text(btf.Format(kt, r.key));
+    row->set_value(std::string(r.value.begin(), r.value.end()));
+    if (!r.value.empty()) row->set_value_text(btf.Format(vt, r.value));
+    for (const auto& pv : r.vcpu_values) {
+      row->add_vcpu_values(std::string(pv.begin(), pv.end()));
+      row->add_vcpu_value_texts(btf.Format(vt, pv));
+    }
+  }
+}
+
+MapSelector SelectorOf(const opv1::MapSelector& s) {
+  return MapSelector{s.prog_id(), s.map_name(), s.map_index()};
+}
+
+std::vector<uint8_t> BytesOf(const std::string& s) { return {s.begin(), s.end()}; }
+
+}  // namespace
+
+grpc::Status OperatorService::MapDump(grpc::ServerContext*, const opv1::MapDumpRequest* req,
+                                      opv1::MapDumpResponse* resp) {
+  auto v = core_.MapDump(SelectorOf(req->map()));
+  if (!v) return ToGrpc(v.error());
+  ToProto(*v, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::MapLookup(grpc::ServerContext*, const opv1::MapKeyRequest* req,
+                                        opv1::MapDumpResponse* resp) {
+  auto v = core_.MapLookup(SelectorOf(req->map()), BytesOf(req->key()));
+  if (!v) return ToGrpc(v.error());
+  ToProto(*v, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::MapUpdate(grpc::ServerContext* ctx, const opv1::MapUpdateRequest* req,
+                                        opv1::MapDumpResponse* resp) {
+  ActorScope who(OperatorIdentity(*ctx, peers_));
+  auto v = core_.MapUpdate(SelectorOf(req->map()), BytesOf(req->key()), BytesOf(req->value()),
+                           req->has_vcpu() ? std::optional<uint32_t>(req->vcpu()) : std::nullopt);
+  if (!v) return ToGrpc(v.error());
+  ToProto(*v, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::MapDelete(grpc::ServerContext* ctx, const opv1::MapKeyRequest* req,
+                                        opv1::MapDeleteResponse*) {
+  ActorScope who(OperatorIdentity(*ctx, peers_));
+  if (auto st = core_.MapDelete(SelectorOf(req->map()), BytesOf(req->key())); !st)
+    return ToGrpc(st.error());
   return grpc::Status::OK;
 }
 
@@ -146,8 +229,9 @@ grpc::Status OperatorService::GetPolicy(grpc::ServerContext*, const opv1::GetPol
   return grpc::Status::OK;
 }
 
-grpc::Status OperatorService::SetPolicy(grpc::ServerContext*, const opv1::SetPolicyRequest* req,
+grpc::Status OperatorService::SetPolicy(grpc::ServerContext* ctx, const opv1::SetPolicyRequest* req,
                                         opv1::GetPolicyResponse* resp) {
+  ActorScope who(OperatorIdentity(*ctx, peers_));
   auto sel = Select(req->has_domid(), req->domid(), req->domain());
   if (!sel) {
     if (auto d = StoppedLibvirtDomain(libvirt_, req->domain(), sel.error())) {
@@ -219,24 +303,27 @@ grpc::Status OperatorService::ListPending(grpc::ServerContext*, const opv1::List
   return grpc::Status::OK;
 }
 
-grpc::Status OperatorService::Approve(grpc::ServerContext*, const opv1::ApproveRequest* req,
+grpc::Status OperatorService::Approve(grpc::ServerContext* ctx, const opv1::ApproveRequest* req,
                                       opv1::DecisionResponse* resp) {
+  ActorScope who(OperatorIdentity(*ctx, peers_));
   auto r = core_.Approve(req->id());
   if (!r) return ToGrpc(r.error());
   ToProto(*r, resp->mutable_program());
   return grpc::Status::OK;
 }
 
-grpc::Status OperatorService::Reject(grpc::ServerContext*, const opv1::RejectRequest* req,
+grpc::Status OperatorService::Reject(grpc::ServerContext* ctx, const opv1::RejectRequest* req,
                                      opv1::DecisionResponse* resp) {
+  ActorScope who(OperatorIdentity(*ctx, peers_));
   auto r = core_.Reject(req->id(), SafeText(req->reason(), 256));
   if (!r) return ToGrpc(r.error());
   ToProto(*r, resp->mutable_program());
   return grpc::Status::OK;
 }
 
-grpc::Status OperatorService::Detach(grpc::ServerContext*, const opv1::DetachRequest* req,
+grpc::Status OperatorService::Detach(grpc::ServerContext* ctx, const opv1::DetachRequest* req,
                                      opv1::DecisionResponse* resp) {
+  ActorScope who(OperatorIdentity(*ctx, peers_));
   auto r = core_.Detach(req->id(), SafeText(req->reason(), 256));
   if (!r) return ToGrpc(r.error());
   ToProto(*r, resp->mutable_program());
@@ -259,11 +346,31 @@ grpc::Status OperatorService::Events(grpc::ServerContext* ctx, const opv1::Event
   if (!sel) return ToGrpc(sel.error());
   const auto domid = *sel;
   auto sub = bus_.Subscribe();
+  // Subscribed first, so nothing falls between the replay and the live
+  // stream; a live decision the replay already showed is skipped.
+  uint64_t replayed = 0;
+  for (AuditQuery q; req->since_seq() != 0 && !ctx->IsCancelled();) {
+    q.domid = domid;
+    q.after_seq = static_cast<int64_t>(std::max<uint64_t>(req->since_seq(), replayed));
+    q.oldest_first = true;
+    q.limit = 1000;
+    auto rows = core_.Audit(q);
+    if (!rows) {
+      bus_.Unsubscribe(sub);
+      return ToGrpc(rows.error());
+    }
+    for (const auto& row : *rows) {
+      if (!writer->Write(AuditEvent(row))) break;
+      replayed = static_cast<uint64_t>(row.seq);
+    }
+    if (rows->size() < q.limit) break;
+  }
   uint64_t reported_drops = 0;
   while (!ctx->IsCancelled() && !stopping_ && !sub->closed()) {
     auto e = sub->Next(200);
     if (!e) continue;
     if (domid && e->domid() != *domid) continue;
+    if (e->audit_seq() != 0 && e->audit_seq() <= replayed) continue;
     if (req->no_trace() && e->kind() == opv1::EVENT_KIND_TRACE) continue;
     if (uint64_t d = sub->dropped(); d != reported_drops) {
       spdlog::warn("events: a slow watcher lost {} events", d - reported_drops);
@@ -272,6 +379,27 @@ grpc::Status OperatorService::Events(grpc::ServerContext* ctx, const opv1::Event
     if (!writer->Write(*e)) break;
   }
   bus_.Unsubscribe(sub);
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::ListAudit(grpc::ServerContext*, const opv1::ListAuditRequest* req,
+                                        opv1::ListAuditResponse* resp) {
+  auto sel = Select(req->has_domid(), req->domid(), req->domain());
+  if (!sel) return ToGrpc(sel.error());
+  if (req->limit() > 10000 || req->since_unix_ms() < 0 || req->until_unix_ms() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "limit is at most 10000, times are not negative");
+  }
+  AuditQuery q;
+  q.domid = *sel;
+  q.prog_id = req->prog_id();
+  q.decision = req->decision();
+  q.since_ms = req->since_unix_ms();
+  q.until_ms = req->until_unix_ms();
+  q.limit = req->limit() ? req->limit() : 100;
+  auto rows = core_.Audit(q);
+  if (!rows) return ToGrpc(rows.error());
+  for (const auto& row : *rows) ToProto(row, resp->add_entries());
   return grpc::Status::OK;
 }
 
@@ -318,7 +446,14 @@ void OperatorService::ReportNonCompliant(std::optional<uint32_t> domid, bool enf
     std::sort(live.begin(), live.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
     uint32_t kept = 0;
     for (const auto& r : live) {
-      PolicyCandidate c{id, r.hook, &r.insns, &r.regions, d.info.memory_kib * 1024, kept};
+      PolicyCandidate c{id,
+                        r.hook,
+                        &r.insns,
+                        &r.regions,
+                        d.info.memory_kib * 1024,
+                        kept,
+                        r.worst_case_insns,
+                        core_.DefaultRunBudget()};
       Status st = CheckPolicy(policy, c);
       if (st) {
         ++kept;

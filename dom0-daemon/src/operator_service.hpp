@@ -8,6 +8,7 @@
 #include "core.hpp"
 #include "hyperupcall/daemon/libvirt_monitor.hpp"
 #include "hyperupcall/operator_api/v1/operator.grpc.pb.h"
+#include "operator_identity.hpp"
 
 namespace hu::daemon {
 
@@ -21,6 +22,8 @@ class OperatorService final : public opv1::OperatorService::Service {
       : core_(core), bus_(bus), libvirt_(libvirt) {}
   // Makes open Events streams return (daemon shutdown).
   void Stop() { stopping_ = true; }
+  // How unix-socket peers are named in the audit log (the daemon's Acceptor).
+  void SetPeerLookup(OperatorPeerLookup peers) { peers_ = std::move(peers); }
 
   grpc::Status ListDomains(grpc::ServerContext*, const opv1::ListDomainsRequest*,
                            opv1::ListDomainsResponse*) override;
@@ -48,6 +51,16 @@ class OperatorService final : public opv1::OperatorService::Service {
                            opv1::ReclaimScanResponse*) override;
   grpc::Status ListIdentityChanges(grpc::ServerContext*, const opv1::ListIdentityChangesRequest*,
                                    opv1::ListIdentityChangesResponse*) override;
+  grpc::Status ListAudit(grpc::ServerContext*, const opv1::ListAuditRequest*,
+                         opv1::ListAuditResponse*) override;
+  grpc::Status MapDump(grpc::ServerContext*, const opv1::MapDumpRequest*,
+                       opv1::MapDumpResponse*) override;
+  grpc::Status MapLookup(grpc::ServerContext*, const opv1::MapKeyRequest*,
+                         opv1::MapDumpResponse*) override;
+  grpc::Status MapUpdate(grpc::ServerContext*, const opv1::MapUpdateRequest*,
+                         opv1::MapDumpResponse*) override;
+  grpc::Status MapDelete(grpc::ServerContext*, const opv1::MapKeyRequest*,
+                         opv1::MapDeleteResponse*) override;
 
  private:
   // The domain a request names: `domain` (name, UUID or id) or the older
@@ -69,6 +82,7 @@ class OperatorService final : public opv1::OperatorService::Service {
                           hyperupcall::operator_api::v1::GetPolicyResponse* resp);
 
   Core& core_;
+  OperatorPeerLookup peers_;
   EventBus& bus_;
   LibvirtMonitor* libvirt_;
   std::atomic<bool> stopping_{false};

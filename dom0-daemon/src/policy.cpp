@@ -160,6 +160,16 @@ Status CheckPolicy(const Policy& p, const PolicyCandidate& c) {
                                  "operator policy allows at most {}; unload one first",
                                  c.domid, c.live_programs, p.max_programs));
   }
+  const uint64_t budget = p.run_budget ? p.run_budget : c.backend_run_budget;
+  if (c.worst_case_insns && budget && c.worst_case_insns > budget) {
+    return MakeError(
+        ErrorCode::kResourceExhausted,
+        fmt::format("worst-case path runs {} instructions, more than the run budget "
+                    "of {} instructions per run ({})",
+                    c.worst_case_insns, budget,
+                    p.run_budget ? fmt::format("operator policy for domain {}", c.domid)
+                                 : std::string("the backend's default")));
+  }
   if (c.guest_memory_bytes) {
     uint64_t total = 0;
     for (const auto& r : *c.regions) total += r.len;

@@ -65,10 +65,16 @@ struct PolicyCandidate {
   const std::vector<hu_region>* regions = nullptr;
   uint64_t guest_memory_bytes = 0;  // 0: unknown, region share not checked
   uint32_t live_programs = 0;       // installed + pending of the domain now
+  // The verifier's longest path (0: not verified yet, not checked) and the
+  // backend's run budget, which applies when the policy's run_budget is 0
+  // (0: unknown, not checked).
+  uint64_t worst_case_insns = 0;
+  uint64_t backend_run_budget = 0;
 };
 
 // Ok, or the first violation: PermissionDenied (hook, helper) or
-// ResourceExhausted (size, program count, region share), with a message
+// ResourceExhausted (size, program count, region share, a worst-case path
+// longer than the run budget), with a message
 // naming the rule, the value and the limit.
 Status CheckPolicy(const Policy& p, const PolicyCandidate& c);
 

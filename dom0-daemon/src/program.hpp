@@ -25,6 +25,13 @@ struct Verdict {
   int32_t code = 0;  // gRPC canonical code classifying a rejection
 };
 
+// A function of the program (its entry, and each bpf-to-bpf callee), named
+// by the guest's ELF symbols.
+struct FuncSymbol {
+  std::string name;
+  uint32_t pc = 0;
+};
+
 struct ProgramRecord {
   uint64_t id = 0;
   uint32_t domid = 0;
@@ -37,11 +44,20 @@ struct ProgramRecord {
   uint32_t insn_count = 0;
   std::vector<MapSpec> maps;
   std::vector<hu_region> regions;
+  // What the guest said about them, for people (never trusted): the
+  // symbol each region was asked for (parallel to `regions`, "" when
+  // none), the program's functions, and its BTF (raw .BTF section; empty
+  // when the guest sent none), from which map keys and values are shown.
+  std::vector<std::string> region_symbols;
+  std::vector<FuncSymbol> functions;
+  std::vector<uint8_t> btf;
   ProgState state = ProgState::kRejected;
   Verdict verdict;
   std::string verifier_log;
   uint64_t verifier_states = 0;
   double verifier_ms = 0;
+  // The verifier's longest path; not stored: every load verifies again.
+  uint64_t worst_case_insns = 0;
   int64_t created_ms = 0;
   int64_t updated_ms = 0;
 

@@ -11,10 +11,10 @@ namespace {
 
 Error Invalid(std::string msg) { return MakeError(ErrorCode::kInvalidArgument, std::move(msg)); }
 
-Status CheckName(const std::string& name, const char* what) {
-  if (name.empty() || name.size() > kMaxNameLen) {
-    return Invalid(
-        fmt::format("{} must be 1..{} characters, got {}", what, kMaxNameLen, name.size()));
+// A name a guest gives for people: 1..max printable characters.
+Status CheckPrintable(const std::string& name, const std::string& what, size_t max) {
+  if (name.empty() || name.size() > max) {
+    return Invalid(fmt::format("{} must be 1..{} characters, got {}", what, max, name.size()));
   }
   for (size_t i = 0; i < name.size(); ++i) {
     unsigned char ch = name[i];
@@ -24,6 +24,14 @@ Status CheckName(const std::string& name, const char* what) {
     }
   }
   return Status::Ok();
+}
+
+Status CheckName(const std::string& name, const char* what) {
+  return CheckPrintable(name, what, kMaxNameLen);
+}
+
+Status CheckSymbol(const std::string& name, const std::string& what) {
+  return CheckPrintable(name, what, kMaxSymbolLen);
 }
 
 Status CheckMap(const MapSpec& m, size_t idx) {
@@ -125,6 +133,34 @@ Result<DecodedProgram> DecodeProgram(const RawProgram& raw) {
   }
   out.regions = raw.regions;
   for (auto& r : out.regions) r.pad = 0;
+  if (raw.region_symbols.size() > raw.regions.size()) {
+    return Invalid(fmt::format("{} region symbols for {} regions", raw.region_symbols.size(),
+                               raw.regions.size()));
+  }
+  for (size_t i = 0; i < raw.region_symbols.size(); ++i) {
+    const auto& s = raw.region_symbols[i];
+    if (!s.empty()) {
+      if (auto st = CheckSymbol(s, fmt::format("region {} symbol", i)); !st) return st.error();
+    }
+  }
+  out.region_symbols = raw.region_symbols;
+  out.region_symbols.resize(out.regions.size());
+  if (raw.btf.size() > kMaxBtfBytes) {
+    return Invalid(fmt::format("btf: {} bytes, at most {}", raw.btf.size(), kMaxBtfBytes));
+  }
+  out.btf.assign(raw.btf.begin(), raw.btf.end());
+  if (raw.functions.size() > kMaxFunctions) {
+    return Invalid(fmt::format("{} functions, at most {}", raw.functions.size(), kMaxFunctions));
+  }
+  for (size_t i = 0; i < raw.functions.size(); ++i) {
+    const auto& f = raw.functions[i];
+    if (auto st = CheckSymbol(f.name, fmt::format("function {} name", i)); !st) return st.error();
+    if (f.pc >= out.insns.size()) {
+      return Invalid(fmt::format("function {} '{}': pc {} is past the program's {} instructions", i,
+                                 f.name, f.pc, out.insns.size()));
+    }
+  }
+  out.functions = raw.functions;
   return out;
 }
 

@@ -7,6 +7,7 @@
 
 #include "hyperupcall/daemon/backend.hpp"
 #include "hyperupcall/result.hpp"
+#include "program.hpp"
 
 namespace hu::daemon {
 
@@ -17,6 +18,10 @@ struct RawProgram {
   std::string insn_bytes;
   std::vector<MapSpec> maps;
   std::vector<hu_region> regions;
+  // For people only (prog dump, map dump), checked for size and form.
+  std::vector<std::string> region_symbols;  // parallel to regions; may be shorter
+  std::string btf;
+  std::vector<FuncSymbol> functions;
 };
 
 struct DecodedProgram {
@@ -25,7 +30,16 @@ struct DecodedProgram {
   std::vector<hu_insn> insns;
   std::vector<MapSpec> maps;
   std::vector<hu_region> regions;
+  std::vector<std::string> region_symbols;  // one per region
+  std::vector<uint8_t> btf;
+  std::vector<FuncSymbol> functions;
 };
+
+// Caps on what a guest may send for people: BTF bytes, functions, and the
+// length of a function or region symbol name.
+inline constexpr size_t kMaxBtfBytes = 1u << 20;
+inline constexpr size_t kMaxFunctions = 256;
+inline constexpr size_t kMaxSymbolLen = 128;
 
 inline constexpr size_t kMaxNameLen = 64;
 // Hard ceiling before any policy: no operator setting admits more.

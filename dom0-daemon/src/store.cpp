@@ -1,6 +1,7 @@
 #include "store.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <cstring>
@@ -121,11 +122,15 @@ Error DbError(sqlite3* db, const std::string& what) {
 json MapsToJson(const std::vector<MapSpec>& maps) {
   json a = json::array();
   for (const auto& m : maps) {
-    a.push_back({{"name", m.name},
-                 {"type", m.def.type},
-                 {"key_size", m.def.key_size},
-                 {"value_size", m.def.value_size},
-                 {"max_entries", m.def.max_entries}});
+    json j = {{"name", m.name},
+              {"type", m.def.type},
+              {"key_size", m.def.key_size},
+              {"value_size", m.def.value_size},
+              {"max_entries", m.def.max_entries}};
+    // Kept only when the guest sent them; rows from before have none.
+    if (m.btf_key_type_id) j["btf_key_type_id"] = m.btf_key_type_id;
+    if (m.btf_value_type_id) j["btf_value_type_id"] = m.btf_value_type_id;
+    a.push_back(std::move(j));
   }
   return a;
 }
@@ -139,27 +144,48 @@ std::vector<MapSpec> MapsFromJson(const json& a) {
     m.def.key_size = j.at("key_size").get<uint32_t>();
     m.def.value_size = j.at("value_size").get<uint32_t>();
     m.def.max_entries = j.at("max_entries").get<uint32_t>();
+    m.btf_key_type_id = j.value("btf_key_type_id", 0u);
+    m.btf_value_type_id = j.value("btf_value_type_id", 0u);
     out.push_back(std::move(m));
   }
   return out;
 }
 
-json RegionsToJson(const std::vector<hu_region>& regions) {
+// A region's symbol is a key of its own: rows written before it was kept
+// have none and read back as "".
+json RegionsToJson(const std::vector<hu_region>& regions, const std::vector<std::string>& symbols) {
   json a = json::array();
-  for (const auto& r : regions)
-    a.push_back({{"start", r.start}, {"len", r.len}, {"flags", r.flags}});
+  for (size_t i = 0; i < regions.size(); ++i) {
+    const auto& r = regions[i];
+    json j = {{"start", r.start}, {"len", r.len}, {"flags", r.flags}};
+    if (i < symbols.size() && !symbols[i].empty()) j["symbol"] = symbols[i];
+    a.push_back(std::move(j));
+  }
   return a;
 }
 
-std::vector<hu_region> RegionsFromJson(const json& a) {
-  std::vector<hu_region> out;
+void RegionsFromJson(const json& a, std::vector<hu_region>* regions,
+                     std::vector<std::string>* symbols) {
   for (const auto& j : a) {
     hu_region r{};
     r.start = j.at("start").get<uint64_t>();
     r.len = j.at("len").get<uint64_t>();
     r.flags = j.at("flags").get<uint32_t>();
-    out.push_back(r);
+    regions->push_back(r);
+    symbols->push_back(j.value("symbol", std::string()));
   }
+}
+
+json SymbolsToJson(const ProgramRecord& rec) {
+  json f = json::array();
+  for (const auto& s : rec.functions) f.push_back({{"name", s.name}, {"pc", s.pc}});
+  return {{"functions", std::move(f)}};
+}
+
+std::vector<FuncSymbol> FunctionsFromJson(const json& j) {
+  std::vector<FuncSymbol> out;
+  for (const auto& f : j.value("functions", json::array()))
+    out.push_back(FuncSymbol{f.at("name").get<std::string>(), f.at("pc").get<uint32_t>()});
   return out;
 }
 
@@ -231,35 +257,50 @@ sqlite3_stmt* Store::Prepared(const char* sql) {
   return st;
 }
 
-// Databases written before policies carried their source get the two
-// columns; their rows count as operator overrides recorded over no XML, so
-// an XML policy present at the next start wins (and is audited as such).
-// Audit rows from before refusals were aggregated stand for one decision
-// each.
+Result<bool> Store::HasColumn(const char* table, const char* column) {
+  Stmt st(db_, Prepared("SELECT name FROM pragma_table_info(?)"));
+  if (!st.ok()) return DbError(db_, "prepare schema check");
+  st.Text(1, table);
+  bool has = false;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) has = has || st.ColText(0) == column;
+  if (rc != SQLITE_DONE) return DbError(db_, "schema check");
+  return has;
+}
+
+// Columns added after the first schema, each with the value old rows read
+// as, so a database of any earlier version opens and keeps its rows:
+// - policies.source, xml_fingerprint: old rows count as operator overrides
+//   recorded over no XML, so an XML policy present at the next start wins
+//   (and is audited as such);
+// - programs.btf, symbols: old programs have no BTF and no named
+//   functions (regions name their symbol inside the regions JSON);
+// - audit.count, last_ms: rows from before refusals were aggregated stand
+//   for one decision each;
+// - audit.actor: old rows do not know who asked ("").
 Status Store::Migrate() {
-  auto has_column = [&](const char* table, const char* column) {
-    sqlite3_stmt* raw = nullptr;
-    const std::string sql = fmt::format("SELECT name FROM pragma_table_info('{}')", table);
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) return false;
-    bool found = false;
-    while (sqlite3_step(raw) == SQLITE_ROW) {
-      const auto* name = reinterpret_cast<const char*>(sqlite3_column_text(raw, 0));
-      found = found || (name && std::strcmp(name, column) == 0);
-    }
-    sqlite3_finalize(raw);
-    return found;
+  struct Added {
+    const char* table;
+    const char* column;
+    const char* decl;
   };
-  if (!has_column("policies", "source")) {
-    if (auto st = Exec("ALTER TABLE policies ADD COLUMN source TEXT NOT NULL DEFAULT 'api';"
-                       "ALTER TABLE policies ADD COLUMN xml_fingerprint TEXT NOT NULL DEFAULT '';");
-        !st)
-      return st;
-  }
-  if (!has_column("audit", "count")) {
-    if (auto st = Exec("ALTER TABLE audit ADD COLUMN count INTEGER NOT NULL DEFAULT 1;"
-                       "ALTER TABLE audit ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0;");
-        !st)
-      return st;
+  static const Added kAdded[] = {
+      {"policies", "source", "TEXT NOT NULL DEFAULT 'api'"},
+      {"policies", "xml_fingerprint", "TEXT NOT NULL DEFAULT ''"},
+      {"programs", "btf", "BLOB NOT NULL DEFAULT x''"},
+      {"programs", "symbols", "TEXT NOT NULL DEFAULT '{}'"},
+      {"audit", "count", "INTEGER NOT NULL DEFAULT 1"},
+      {"audit", "last_ms", "INTEGER NOT NULL DEFAULT 0"},
+      {"audit", "actor", "TEXT NOT NULL DEFAULT ''"},
+  };
+  for (const Added& a : kAdded) {
+    auto has = HasColumn(a.table, a.column);
+    if (!has) return has.error();
+    if (*has) continue;
+    const std::string sql =
+        fmt::format("ALTER TABLE {} ADD COLUMN {} {}", a.table, a.column, a.decl);
+    if (auto st = Exec(sql.c_str()); !st) return st;
+    spdlog::info("state database: added {}.{}", a.table, a.column);
   }
   return Status::Ok();
 }
@@ -276,7 +317,7 @@ Status Store::Exec(const char* sql) {
 
 Status Store::InsertAudit(const AuditRow& row, uint64_t* audit_id) {
   Stmt st(db_, Prepared("INSERT INTO audit(time_ms, domid, prog_id, prog_name, decision, reason, "
-                        "count, last_ms) VALUES(?,?,?,?,?,?,?,?)"));
+                        "count, last_ms, actor) VALUES(?,?,?,?,?,?,?,?,?)"));
   if (!st.ok()) return DbError(db_, "prepare audit");
   // The last line of defence: whatever a caller quotes, a row holds valid,
   // printable UTF-8 of bounded length.
@@ -287,9 +328,12 @@ Status Store::InsertAudit(const AuditRow& row, uint64_t* audit_id) {
       .Text(5, SafeComposedText(row.decision, kAuditNameMax))
       .Text(6, SafeComposedText(row.reason, kAuditReasonMax))
       .Int(7, static_cast<int64_t>(row.count))
-      .Int(8, row.last_ms ? row.last_ms : row.time_ms);
+      .Int(8, row.last_ms ? row.last_ms : row.time_ms)
+      .Text(9, SafeComposedText(row.actor, kAuditNameMax));
   if (st.Step() != SQLITE_DONE) return DbError(db_, "insert audit");
-  if (audit_id) *audit_id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
+  const auto seq = sqlite3_last_insert_rowid(db_);
+  if (audit_id) *audit_id = static_cast<uint64_t>(seq);
+  NoteAuditSeq(seq);
   return Status::Ok();
 }
 
@@ -350,25 +394,26 @@ Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& 
   std::lock_guard lk(mu_);
   uint64_t id = 0;
   auto st = WithTransaction([&]() -> Status {
-    Stmt ins(
-        db_,
-        Prepared("INSERT INTO programs(domid, hook, name, insns, maps, regions, state, verdict, "
-                 "verifier_log, verifier_states, verifier_ms, created_ms, updated_ms) "
-                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    Stmt ins(db_,
+             Prepared("INSERT INTO programs(domid, hook, name, insns, maps, regions, state, "
+                      "verdict, verifier_log, verifier_states, verifier_ms, created_ms, "
+                      "updated_ms, btf, symbols) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     if (!ins.ok()) return DbError(db_, "prepare program insert");
     ins.Int(1, rec.domid)
         .Int(2, rec.hook)
         .Text(3, rec.name)
         .Blob(4, rec.insns.data(), rec.insns.size() * sizeof(hu_insn))
         .Text(5, MapsToJson(rec.maps).dump())
-        .Text(6, RegionsToJson(rec.regions).dump())
+        .Text(6, RegionsToJson(rec.regions, rec.region_symbols).dump())
         .Text(7, ProgStateName(rec.state))
         .Text(8, VerdictToJson(rec.verdict).dump())
         .Text(9, rec.verifier_log)
         .Int(10, static_cast<int64_t>(rec.verifier_states))
         .Real(11, rec.verifier_ms)
         .Int(12, rec.created_ms)
-        .Int(13, rec.updated_ms);
+        .Int(13, rec.updated_ms)
+        .Blob(14, rec.btf.data(), rec.btf.size())
+        .Text(15, SymbolsToJson(rec).dump());
     if (ins.Step() != SQLITE_DONE) return DbError(db_, "insert program");
     id = static_cast<uint64_t>(sqlite3_last_insert_rowid(db_));
     if (repeat_of) {
@@ -410,7 +455,7 @@ namespace {
 
 constexpr const char* kProgramColumns =
     "SELECT id, domid, hook, name, insns, maps, regions, state, verdict, verifier_log, "
-    "verifier_states, verifier_ms, created_ms, updated_ms FROM programs ";
+    "verifier_states, verifier_ms, created_ms, updated_ms, btf, symbols FROM programs ";
 
 Result<ProgramRecord> ReadProgramRow(Stmt& st) {
   ProgramRecord r;
@@ -424,8 +469,9 @@ Result<ProgramRecord> ReadProgramRow(Stmt& st) {
   r.insn_count = static_cast<uint32_t>(r.insns.size());
   try {
     r.maps = MapsFromJson(json::parse(st.ColText(5)));
-    r.regions = RegionsFromJson(json::parse(st.ColText(6)));
+    RegionsFromJson(json::parse(st.ColText(6)), &r.regions, &r.region_symbols);
     r.verdict = VerdictFromJson(json::parse(st.ColText(8)));
+    r.functions = FunctionsFromJson(json::parse(st.ColText(15)));
   } catch (const json::exception& e) {
     return MakeError(ErrorCode::kInternal,
                      fmt::format("state database: program {} is corrupt: {}", r.id, e.what()));
@@ -440,6 +486,7 @@ Result<ProgramRecord> ReadProgramRow(Stmt& st) {
   r.verifier_ms = st.ColReal(11);
   r.created_ms = st.ColInt(12);
   r.updated_ms = st.ColInt(13);
+  r.btf = st.ColBlob(14);
   return r;
 }
 
@@ -634,17 +681,40 @@ Result<StoredPolicies> Store::LoadPolicies() {
 }
 
 Result<std::vector<AuditRow>> Store::AuditLog(size_t limit) {
+  AuditQuery q;
+  q.limit = limit;
+  return QueryAudit(q);
+}
+
+Result<std::vector<AuditRow>> Store::QueryAudit(const AuditQuery& q) {
   std::lock_guard lk(mu_);
-  Stmt st(db_, Prepared("SELECT time_ms, domid, prog_id, prog_name, decision, reason, count, "
-                        "last_ms FROM audit ORDER BY id DESC LIMIT ?"));
+  // Every filter is a bound parameter; an unset one matches everything.
+  static constexpr const char* kNewestFirst =
+      "SELECT time_ms, domid, prog_id, prog_name, decision, reason, count, last_ms, actor, id "
+      "FROM audit WHERE (?1 < 0 OR domid = ?1) AND (?2 = 0 OR prog_id = ?2) AND "
+      "(?3 = '' OR decision = ?3) AND time_ms >= ?4 AND (?5 = 0 OR time_ms < ?5) AND id > ?6 "
+      "ORDER BY id DESC LIMIT ?7";
+  static constexpr const char* kOldestFirst =
+      "SELECT time_ms, domid, prog_id, prog_name, decision, reason, count, last_ms, actor, id "
+      "FROM audit WHERE (?1 < 0 OR domid = ?1) AND (?2 = 0 OR prog_id = ?2) AND "
+      "(?3 = '' OR decision = ?3) AND time_ms >= ?4 AND (?5 = 0 OR time_ms < ?5) AND id > ?6 "
+      "ORDER BY id ASC LIMIT ?7";
+  Stmt st(db_, Prepared(q.oldest_first ? kOldestFirst : kNewestFirst));
   if (!st.ok()) return DbError(db_, "prepare audit load");
-  st.Int(1, static_cast<int64_t>(limit));
+  st.Int(1, q.domid ? static_cast<int64_t>(*q.domid) : -1)
+      .Int(2, static_cast<int64_t>(q.prog_id))
+      .Text(3, q.decision)
+      .Int(4, q.since_ms)
+      .Int(5, q.until_ms)
+      .Int(6, q.after_seq)
+      .Int(7, static_cast<int64_t>(q.limit));
   std::vector<AuditRow> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
     out.push_back(AuditRow{st.ColInt(0), static_cast<uint32_t>(st.ColInt(1)),
                            static_cast<uint64_t>(st.ColInt(2)), st.ColText(3), st.ColText(4),
-                           st.ColText(5), static_cast<uint64_t>(st.ColInt(6)), st.ColInt(7)});
+                           st.ColText(5), static_cast<uint64_t>(st.ColInt(6)), st.ColInt(7),
+                           st.ColText(8), st.ColInt(9)});
   }
   if (rc != SQLITE_DONE) return DbError(db_, "load audit");
   return out;

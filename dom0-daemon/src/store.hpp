@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "actor.hpp"
 #include "policy.hpp"
 #include "program.hpp"
 
@@ -35,6 +36,23 @@ struct AuditRow {
   // the latest.
   uint64_t count = 1;
   int64_t last_ms = 0;
+  // Who asked (actor.hpp): "uid:N(name)" or "tls:SUBJECT" for an operator,
+  // "guest:domN", "daemon". By default the actor of the thread that builds
+  // the row, so a row written later (group commit) still names who asked.
+  std::string actor = CurrentActor();
+  int64_t seq = 0;  // the row's number, set when read: it never repeats
+};
+
+// Which audit rows to read; every field set narrows it.
+struct AuditQuery {
+  std::optional<uint32_t> domid;
+  uint64_t prog_id = 0;
+  std::string decision;       // accepted, rejected, policy, ...
+  int64_t since_ms = 0;       // time_ms >= since_ms
+  int64_t until_ms = 0;       // time_ms < until_ms, when not 0
+  int64_t after_seq = 0;      // seq > after_seq
+  size_t limit = 100;         // newest first, at most this many
+  bool oldest_first = false;  // with after_seq: the rows after it, in order
 };
 
 struct StoredPolicies {
@@ -124,10 +142,12 @@ class Store {
   Result<std::vector<AuditRow>> AuditLog(size_t limit);
   // Transactions committed since Open (each one an fsync).
   uint64_t Commits() const { return commits_.load(std::memory_order_relaxed); }
+  Result<std::vector<AuditRow>> QueryAudit(const AuditQuery& q);
 
  private:
   explicit Store(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
+  Result<bool> HasColumn(const char* table, const char* column);
   Status Migrate();
   // Outside a Batch: BEGIN IMMEDIATE; body; COMMIT, or ROLLBACK when body
   // or COMMIT fails. Inside one: a savepoint. The caller holds mu_.

@@ -27,6 +27,8 @@ class XenBackend : public Backend {
   ~XenBackend() override;
 
   std::string Name() const override { return "xen"; }
+  // Xen's HU_BUDGET_DEFAULT (xen-patches 0002), used when a program's is 0.
+  uint64_t DefaultRunBudget() const override { return 100000; }
   std::vector<DomainInfo> Domains() override;
   // What XEN_DOMCTL_hyperupcall's install accepts (xen-patches 0002: at
   // most HU_MAX_INSNS_DEFAULT instructions, HU_MAX_PROGS programs per

@@ -101,6 +101,26 @@ Status CheckMap(const ElfObject& elf, const std::string& name, const hu_map_def&
   return Status::Ok();
 }
 
+// For the loader's warning when a program's context is not its hook's:
+// each function's first parameter, if it points to a named struct.
+std::map<std::string, std::string> ContextStructs(const btf* b) {
+  std::map<std::string, std::string> out;
+  const uint32_t n = btf__type_cnt(b);
+  for (uint32_t id = 1; id < n; ++id) {
+    const btf_type* fn = btf__type_by_id(b, id);
+    if (!fn || !btf_is_func(fn)) continue;
+    const btf_type* proto = btf__type_by_id(b, fn->type);
+    std::string ctx;
+    if (proto && btf_is_func_proto(proto) && btf_vlen(proto) > 0) {
+      const btf_type* p = SkipModsAndTypedefs(b, btf_params(proto)[0].type);
+      const btf_type* s = p && btf_is_ptr(p) ? SkipModsAndTypedefs(b, p->type) : nullptr;
+      if (s && btf_is_struct(s)) ctx = Name(b, s->name_off);
+    }
+    out[Name(b, fn->name_off)] = ctx;
+  }
+  return out;
+}
+
 Result<MapDecl> DecodeMap(const ElfObject& elf, const btf* b, const btf_var_secinfo& vi,
                           size_t maps_shndx) {
   const btf_type* var = btf__type_by_id(b, vi.type);
@@ -143,7 +163,10 @@ Result<MapDecl> DecodeMap(const ElfObject& elf, const btf* b, const btf_var_seci
       bool is_key = attr.starts_with("key");
       uint32_t& field = is_key ? decl.def.key_size : decl.def.value_size;
       std::optional<uint32_t>& typed = is_key ? key_type_size : value_type_size;
-      if (attr == "key" || attr == "value") typed = *v;
+      if (attr == "key" || attr == "value") {
+        typed = *v;
+        (is_key ? decl.key_type_id : decl.value_type_id) = SkipModsAndTypedefs(b, tid)->type;
+      }
       if (field != 0 && field != *v) {
         return Bad(elf, "map '" + decl.name + "': " + (is_key ? "key" : "value") +
                             " size given twice, as " + std::to_string(field) + " and " +
@@ -200,6 +223,9 @@ Result<BtfFacts> ReadBtfFacts(const ElfObject& elf) {
     return Bad(elf, "section '.BTF' is not valid BTF" +
                         (g_libbpf_last.empty() ? "" : ": " + g_libbpf_last));
   }
+
+  facts.raw = btf_sec->data;
+  facts.ctx_struct = ContextStructs(b.get());
 
   if (int32_t id = btf__find_by_name_kind(b.get(), ".kconfig", BTF_KIND_DATASEC); id > 0) {
     const btf_type* sec = btf__type_by_id(b.get(), id);

@@ -129,6 +129,19 @@ CallResult<gv1::UnregisterProgramResponse> GuestClient::Unregister(
       });
 }
 
+CallResult<gv1::GuestStatsResponse> GuestClient::Stats(const gv1::GuestStatsRequest& req) {
+  return Call<gv1::GuestStatsRequest, gv1::GuestStatsResponse>(
+      "stats", req, /*idempotent=*/true,
+      [](auto& stub, auto* ctx, const auto& r, auto* resp) { return stub.GetStats(ctx, r, resp); });
+}
+
+CallResult<gv1::ReadTraceResponse> GuestClient::ReadTrace(const gv1::ReadTraceRequest& req) {
+  return Call<gv1::ReadTraceRequest, gv1::ReadTraceResponse>(
+      "trace", req, /*idempotent=*/true, [](auto& stub, auto* ctx, const auto& r, auto* resp) {
+        return stub.ReadTrace(ctx, r, resp);
+      });
+}
+
 CallResult<gv1::ListProgramsResponse> GuestClient::List(const gv1::ListProgramsRequest& req) {
   return Call<gv1::ListProgramsRequest, gv1::ListProgramsResponse>(
       "list", req, /*idempotent=*/true, [](auto& stub, auto* ctx, const auto& r, auto* resp) {

@@ -270,6 +270,9 @@ class Linker {
   Result<Program> Run(const Function& main) {
     prog_.info = {main.name, obj_.code.at(main.section).name, obj_.code.at(main.section).hook};
     prog_.license = obj_.license;
+    prog_.btf = obj_.btf.raw;
+    if (auto it = obj_.btf.ctx_struct.find(main.name); it != obj_.btf.ctx_struct.end())
+      prog_.ctx_struct = it->second;
     Append(main);
     for (size_t i = 0; i < prog_.insns.size(); ++i) {
       Status s = Fix(i);
@@ -313,6 +316,7 @@ class Linker {
 
   void Append(const Function& f) {
     appended_[&f] = prog_.insns.size();
+    prog_.function_starts.push_back({f.name, static_cast<uint32_t>(prog_.insns.size())});
     const CodeSection& cs = obj_.code.at(f.section);
     for (size_t k = 0; k < f.count; ++k) {
       prog_.insns.push_back(cs.insns[f.start + k]);
@@ -395,7 +399,7 @@ class Linker {
     for (size_t k = 0; k < prog_.maps.size(); ++k) {
       if (prog_.maps[k].name == m.name) return k;
     }
-    prog_.maps.push_back({m.name, m.def});
+    prog_.maps.push_back({m.name, m.def, m.key_type_id, m.value_type_id});
     return prog_.maps.size() - 1;
   }
 

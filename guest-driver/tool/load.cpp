@@ -1,4 +1,5 @@
 // `hyperupcall load`: ELF object -> linked programs -> RegisterProgram.
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
@@ -53,6 +54,17 @@ bool ChooseHook(const LoadOptions& opts, const Manifest* manifest, const Program
                               "' is in SEC(\"hyperupcall\") without a hook: give --hook or a "
                               "manifest with \"hook\""};
   return false;
+}
+
+// What the daemon keeps at most (dom0-daemon/src/request.hpp kMaxBtfBytes);
+// a larger BTF is not sent, and maps are then shown in hex.
+constexpr size_t kMaxBtfSent = 1u << 20;
+
+std::string RegionSymbol(const RegionSpec& s) {
+  if (s.symbol.empty()) return "";
+  char off[32];
+  std::snprintf(off, sizeof off, "+0x%llx", static_cast<unsigned long long>(s.offset));
+  return s.symbol.substr(0, 100) + (s.offset ? off : "");
 }
 
 std::string ProtoName(const std::string& name) {
@@ -149,13 +161,25 @@ Prepared PrepareLoad(const LoadOptions& opts, SymbolResolver& ksyms, Failure* fa
       pm->set_key_size(m.def.key_size);
       pm->set_value_size(m.def.value_size);
       pm->set_max_entries(m.def.max_entries);
+      pm->set_btf_key_type_id(m.btf_key_type_id);
+      pm->set_btf_value_type_id(m.btf_value_type_id);
     }
-    for (const auto& r : *regions) {
+    for (size_t i = 0; i < regions->size(); ++i) {
+      const auto& r = (*regions)[i];
       auto* pr = req.add_regions();
       pr->set_start(r.start);
       pr->set_len(r.len);
       pr->set_flags(r.flags);
+      pr->set_symbol(RegionSymbol(specs[i]));
     }
+    // For the operator's prog dump and map dump: names and types.
+    if (prog->btf.size() <= kMaxBtfSent) req.set_btf(prog->btf.data(), prog->btf.size());
+    for (const auto& f : prog->function_starts) {
+      auto* pf = req.add_functions();
+      pf->set_name(f.name.substr(0, 128));
+      pf->set_pc(f.pc);
+    }
+    out.warnings.push_back(LoadWarnings(*prog, hook, *regions));
     out.requests.push_back(std::move(req));
     out.programs.push_back(std::move(prog).value());
   }
@@ -187,6 +211,10 @@ int RunLoad(const Global& g, const LoadOptions& opts, std::ostream& out, std::os
     json regions = json::array();
     for (const auto& r : req.regions()) regions.push_back(protojson::ToJson(r));
     j["regions"] = regions;
+    if (!prep.warnings[i].empty()) {
+      j["warnings"] = prep.warnings[i];
+      for (const auto& w : prep.warnings[i]) err << "hyperupcall: warning: " << w << "\n";
+    }
     std::string line =
         req.name() + " (" + req.hook() + ", " + std::to_string(prog.insns.size()) + " insns): ";
     if (!res.ok()) {

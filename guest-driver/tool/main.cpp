@@ -82,6 +82,22 @@ int main(int argc, char** argv) {
   dump_cmd->add_option("map", map_name, "map name (or index)")->required();
   dump_cmd->add_flag("--json", g.json, "machine-readable output");
 
+  uint64_t stats_id = 0;
+  auto* stats_cmd =
+      app.add_subcommand("stats", "run statistics of this guest's installed programs");
+  stats_cmd->add_option("--prog", stats_id, "only this program");
+  stats_cmd->add_flag("--json", g.json, "machine-readable output");
+
+  uint64_t since = 0;
+  uint32_t count = 100;
+  auto* trace_cmd =
+      app.add_subcommand("trace", "trace_output records of this guest's programs, oldest first");
+  trace_cmd->add_option("--since", since, "records after this seq (0: the oldest kept)");
+  trace_cmd->add_option("--count", count, "at most N records (1..1000)")
+      ->check(CLI::Range(1u, 1000u))
+      ->capture_default_str();
+  trace_cmd->add_flag("--json", g.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -100,5 +116,7 @@ int main(int argc, char** argv) {
   if (*unload_cmd) return RunUnload(g, id, std::cout, std::cerr);
   if (*list_cmd) return RunList(g, all, std::cout, std::cerr);
   if (*dump_cmd) return RunMapDump(g, id, map_name, std::cout, std::cerr);
+  if (*stats_cmd) return RunStats(g, stats_id, std::cout, std::cerr);
+  if (*trace_cmd) return RunTrace(g, since, count, std::cout, std::cerr);
   return kExitUsage;
 }

@@ -1,5 +1,5 @@
-// `hyperupcall list`, `unload` and `map dump`: the guest's view of its own
-// programs (the daemon shows a guest nothing else).
+// `hyperupcall list`, `unload`, `map dump`, `stats` and `trace`: the
+// guest's view of its own programs (the daemon shows a guest nothing else).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <ostream>
@@ -129,6 +129,70 @@ int RunMapDump(const Global& g, uint64_t id, const std::string& map, std::ostrea
     uint64_t k, v;
     if (AsInteger(e.key(), &k) && AsInteger(e.value(), &v)) out << "  (" << k << " = " << v << ")";
     out << "\n";
+  }
+  return kExitOk;
+}
+
+int RunStats(const Global& g, uint64_t id, std::ostream& out, std::ostream& err) {
+  Failure failure;
+  auto client = Connect(g, &failure);
+  if (!client) return Fail(g, failure, out, err);
+  gv1::GuestStatsRequest req;
+  req.set_prog_id(id);
+  auto res = client->Stats(req);
+  if (!res.ok()) return CallFailed(g, *res.error, out, err);
+  if (g.json) {
+    // The same object as hyperupcallctl stats (proto_json.hpp).
+    json rows = json::array();
+    for (const auto& s : res.value.stats()) rows.push_back(protojson::ToJson(s));
+    out << json{{"stats", rows}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  char line[256];
+  // AVG_CYC as hyperupcallctl stats shows it: TSC cycles per run.
+  snprintf(line, sizeof line, "%-6s %-14s %-20s %10s %12s %8s %7s %9s %9s\n", "ID", "HOOK",
+           "NAME", "RUNS", "INSNS", "ABORTS", "ERRORS", "HELPER_ERR", "AVG_CYC");
+  out << line;
+  for (const auto& s : res.value.stats()) {
+    snprintf(line, sizeof line, "%-6llu %-14s %-20s %10llu %12llu %8llu %7llu %9llu %9llu\n",
+             static_cast<unsigned long long>(s.prog_id()), s.hook().c_str(), s.name().c_str(),
+             static_cast<unsigned long long>(s.runs()), static_cast<unsigned long long>(s.insns()),
+             static_cast<unsigned long long>(s.budget_aborts()),
+             static_cast<unsigned long long>(s.errors()),
+             static_cast<unsigned long long>(s.helper_errors()),
+             static_cast<unsigned long long>(s.runs() ? s.cycles() / s.runs() : 0));
+    out << line;
+  }
+  return kExitOk;
+}
+
+int RunTrace(const Global& g, uint64_t since, uint32_t count, std::ostream& out,
+             std::ostream& err) {
+  Failure failure;
+  auto client = Connect(g, &failure);
+  if (!client) return Fail(g, failure, out, err);
+  gv1::ReadTraceRequest req;
+  req.set_after_seq(since);
+  req.set_max(count);
+  auto res = client->ReadTrace(req);
+  if (!res.ok()) return CallFailed(g, *res.error, out, err);
+  if (g.json) {
+    json recs = json::array();
+    for (const auto& r : res.value.records()) {
+      recs.push_back({{"seq", r.seq()},
+                      {"prog_id", r.prog_id()},
+                      {"time_ns", std::to_string(r.time_ns())},
+                      {"data", protojson::HexBytes(r.data())}});
+    }
+    out << json{{"records", recs}, {"missed", res.value.missed()}}.dump(2) << "\n";
+    return kExitOk;
+  }
+  if (res.value.missed()) {
+    out << "(" << res.value.missed() << " older records left the daemon's window unread)\n";
+  }
+  for (const auto& r : res.value.records()) {
+    out << "#" << r.seq() << " prog " << r.prog_id() << " t=" << r.time_ns() << "ns "
+        << Hex(r.data()) << "\n";
   }
   return kExitOk;
 }

@@ -53,8 +53,15 @@ struct Failure {
 // and ksyms through `ksyms`.
 struct Prepared {
   std::vector<gv1::RegisterProgramRequest> requests;
-  std::vector<Program> programs;  // same order
+  std::vector<Program> programs;                   // same order
+  std::vector<std::vector<std::string>> warnings;  // same order
 };
+
+// What the loader notices but the daemon would not refuse (warnings.cpp):
+// a BTF context type that is not the hook's, a kernel symbol the program
+// uses that no region covers (its reads there would fail).
+std::vector<std::string> LoadWarnings(const Program& prog, hu_hook_id hook,
+                                      const std::vector<hu_region>& regions);
 Prepared PrepareLoad(const LoadOptions& opts, SymbolResolver& ksyms, Failure* failure);
 
 int RunLoad(const Global& g, const LoadOptions& opts, std::ostream& out, std::ostream& err);
@@ -62,6 +69,9 @@ int RunUnload(const Global& g, uint64_t id, std::ostream& out, std::ostream& err
 int RunList(const Global& g, bool all, std::ostream& out, std::ostream& err);
 // Verifies an object here, with no daemon: 0 all accepted, 1 one rejected.
 int RunVerify(const Global& g, const VerifyArgs& args, std::ostream& out, std::ostream& err);
+// This guest's own run statistics and trace records (stats.cpp).
+int RunStats(const Global& g, uint64_t id, std::ostream& out, std::ostream& err);
+int RunTrace(const Global& g, uint64_t since, uint32_t count, std::ostream& out, std::ostream& err);
 int RunMapDump(const Global& g, uint64_t id, const std::string& map, std::ostream& out,
                std::ostream& err);
 

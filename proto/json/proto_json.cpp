@@ -86,12 +86,15 @@ json ToJson(const commonv1::MapDef& m) {
 }
 
 json ToJson(const commonv1::Region& r) {
-  return {{"start", HexAddr(r.start())},
-          {"end", HexAddr(r.start() + r.len())},
-          {"len", r.len()},
-          {"flags", r.flags()},
-          {"access", (r.flags() & HU_REGION_WRITE) ? "rw" : "ro"},
-          {"space", (r.flags() & HU_REGION_GPA) ? "gpa" : "gva"}};
+  json j = {{"start", HexAddr(r.start())},
+            {"end", HexAddr(r.start() + r.len())},
+            {"len", r.len()},
+            {"flags", r.flags()},
+            {"access", (r.flags() & HU_REGION_WRITE) ? "rw" : "ro"},
+            {"space", (r.flags() & HU_REGION_GPA) ? "gpa" : "gva"}};
+  // The symbol the guest named it by, when it named one.
+  if (!r.symbol().empty()) j["symbol"] = r.symbol();
+  return j;
 }
 
 json ToJson(const commonv1::ProgramSummary& p) {
@@ -118,7 +121,8 @@ json ToJson(const commonv1::ProgramStats& s) {
           {"hook", s.hook()},         {"name", s.name()},
           {"runs", s.runs()},         {"insns", s.insns()},
           {"run_ns", s.run_ns()},     {"budget_aborts", s.budget_aborts()},
-          {"errors", s.errors()},     {"last_result", HexAddr(s.last_result())},
+          {"errors", s.errors()},
+ {"helper_errors", s.helper_errors()},     {"last_result", HexAddr(s.last_result())},
           {"cycles", s.cycles()},     {"acted", s.acted()},
           {"acted_us", s.acted_us()}, {"overridden", s.overridden()},
           {"jit_runs", s.jit_runs()}};

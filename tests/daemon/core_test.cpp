@@ -295,6 +295,59 @@ TEST_F(CoreTest, RestartWritesEveryReinstallInOneCommit) {
   }
 }
 
+// 2 instructions, 10 iterations of 2, the exit: the worst-case path is 23.
+constexpr const char* kLoop23 = "mov %r0, 0\nmov %r2, 0\nadd %r2, 1\njlt %r2, 10, -2\nexit\n";
+
+TEST_F(CoreTest, WorstCasePathOverTheRunBudgetIsRejectedWithBothNumbers) {
+  Policy p = DefaultPolicy();
+  p.run_budget = 22;
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  auto out = core_->Register(1, Prog("trace.exit", "loop", kLoop23));
+  ASSERT_TRUE(out.ok());
+  EXPECT_EQ(out->verdict.kind, VerdictKind::kRejected);
+  EXPECT_EQ(out->verdict.stage, "policy");
+  EXPECT_EQ(out->verdict.code, static_cast<int32_t>(ErrorCode::kResourceExhausted));
+  EXPECT_NE(out->verdict.message.find("worst-case path runs 23 instructions, more than the run "
+                                      "budget of 22 instructions per run (operator policy for "
+                                      "domain 1)"),
+            std::string::npos)
+      << out->verdict.message;
+  EXPECT_TRUE(backend_->installed.empty());
+  p.run_budget = 23;  // exactly enough
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  auto fits = core_->Register(1, Prog("trace.exit", "loop", kLoop23));
+  ASSERT_TRUE(fits.ok());
+  EXPECT_EQ(fits->verdict.kind, VerdictKind::kAccepted) << fits->verdict.message;
+  // A policy budget of 0 is the backend's, when the backend says what it is.
+  backend_->default_run_budget = 10;
+  auto small = core_->Register(2, Prog("trace.exit", "loop", kLoop23));
+  ASSERT_TRUE(small.ok());
+  EXPECT_NE(small->verdict.message.find("23 instructions, more than the run budget of 10 "
+                                        "instructions per run (the backend's default)"),
+            std::string::npos)
+      << small->verdict.message;
+}
+
+// The policy tightened while the daemon was down: the restored program's
+// worst-case path no longer fits, and it is not reinstalled.
+TEST_F(CoreTest, RestartRechecksTheWorstCasePathAgainstTheBudget) {
+  auto out = core_->Register(1, Prog("trace.exit", "loop", kLoop23));
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->verdict.kind, VerdictKind::kAccepted) << out->verdict.message;
+  Policy p = DefaultPolicy();
+  p.run_budget = 20;
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  Reopen();
+  EXPECT_TRUE(backend_->installed.empty());
+  auto rec = core_->Program(out->id);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->state, ProgState::kRejected);
+  EXPECT_EQ(rec->verdict.stage, "policy");
+  EXPECT_NE(rec->verdict.message.find("at daemon start: worst-case path runs 23 instructions"),
+            std::string::npos)
+      << rec->verdict.message;
+}
+
 TEST_F(CoreTest, BackendFailureIsReportedNotHidden) {
   backend_->fail_install = true;
   auto out = core_->Register(1, Prog("trace.exit", "x", kRet0));

@@ -13,6 +13,7 @@ class FakeBackend final : public Backend {
  public:
   std::string Name() const override { return "fake"; }
   BackendLimits Limits() const override { return limits; }
+  uint64_t DefaultRunBudget() const override { return default_run_budget; }
   std::vector<DomainInfo> Domains() override {
     return {{1, "one", "", 2, 64 * 1024, true}, {2, "two", "", 2, 64 * 1024, true}};
   }
@@ -50,6 +51,7 @@ class FakeBackend final : public Backend {
   BackendLimits limits;
   std::mutex mu;
   std::map<uint64_t, ProgramImage> installed;
+  uint64_t default_run_budget = 0;
   bool fail_install = false;
 };
 

@@ -169,3 +169,122 @@ TEST_F(StoreTest, FailedAuditRollsBackThePolicy) {
 
 }  // namespace
 }  // namespace hu::daemon
+
+namespace hu::daemon {
+namespace {
+
+// A database written before programs kept their BTF, functions and region
+// symbols, and before audit rows named who asked: it opens, its program
+// and audit rows read back (with nothing for what they did not keep), and
+// new rows keep everything.
+TEST_F(StoreTest, DatabaseWithoutBtfSymbolsOrActorIsUpgraded) {
+  Sql("CREATE TABLE programs (id INTEGER PRIMARY KEY AUTOINCREMENT, domid INTEGER NOT NULL,"
+      " hook INTEGER NOT NULL, name TEXT NOT NULL, insns BLOB NOT NULL, maps TEXT NOT NULL,"
+      " regions TEXT NOT NULL, state TEXT NOT NULL, verdict TEXT NOT NULL,"
+      " verifier_log TEXT NOT NULL, verifier_states INTEGER NOT NULL, verifier_ms REAL NOT NULL,"
+      " created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+      "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, time_ms INTEGER NOT NULL,"
+      " domid INTEGER NOT NULL, prog_id INTEGER NOT NULL, prog_name TEXT NOT NULL,"
+      " decision TEXT NOT NULL, reason TEXT NOT NULL);"
+      "INSERT INTO programs VALUES(7, 1, 4, 'old', x'b700000000000000', '[]',"
+      " '[{\"start\":4096,\"len\":64,\"flags\":1}]', 'installed',"
+      " '{\"kind\":1,\"stage\":\"\",\"message\":\"\",\"error_pc\":-1,\"code\":0}', '', 1, 0.5, 1, "
+      "1);"
+      "INSERT INTO audit VALUES(3, 1000, 1, 7, 'old', 'accepted', 'verified');");
+  {
+    auto s = Open();
+    ASSERT_TRUE(s);
+    auto progs = s->LoadPrograms();
+    ASSERT_TRUE(progs.ok()) << progs.error().message;
+    ASSERT_EQ(progs->size(), 1u);
+    const ProgramRecord& old = progs->front();
+    EXPECT_EQ(old.id, 7u);
+    ASSERT_EQ(old.regions.size(), 1u);
+    EXPECT_EQ(old.regions[0].start, 4096u);
+    ASSERT_EQ(old.region_symbols.size(), 1u);
+    EXPECT_EQ(old.region_symbols[0], "");
+    EXPECT_TRUE(old.btf.empty());
+    EXPECT_TRUE(old.functions.empty());
+    auto rows = s->AuditLog(10);
+    ASSERT_TRUE(rows.ok());
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->front().seq, 3);
+    EXPECT_EQ(rows->front().actor, "");
+
+    ProgramRecord rec;
+    rec.domid = 2;
+    rec.hook = HU_HOOK_TRACE_EXIT;
+    rec.name = "new";
+    rec.insns = {hu_insn{0xb7, 0, 0, 0, 0}, hu_insn{0x95, 0, 0, 0, 0}};
+    rec.regions = {hu_region{8192, 16, 1, 0}, hu_region{12288, 8, 3, 0}};
+    rec.region_symbols = {"init_task", ""};
+    rec.functions = {{"main", 0}, {"helper_fn", 1}};
+    rec.btf = {0x9f, 0xeb, 1, 0};
+    rec.state = ProgState::kInstalled;
+    AuditRow a = Row(2);
+    a.actor = "uid:0(root) pid:1";
+    ASSERT_TRUE(s->InsertProgram(rec, a).ok());
+  }
+  auto s = Open();
+  auto progs = s->LoadPrograms();
+  ASSERT_TRUE(progs.ok());
+  ASSERT_EQ(progs->size(), 2u);
+  const ProgramRecord& rec = progs->back();
+  EXPECT_EQ(rec.region_symbols, (std::vector<std::string>{"init_task", ""}));
+  ASSERT_EQ(rec.functions.size(), 2u);
+  EXPECT_EQ(rec.functions[1].name, "helper_fn");
+  EXPECT_EQ(rec.functions[1].pc, 1u);
+  EXPECT_EQ(rec.btf, (std::vector<uint8_t>{0x9f, 0xeb, 1, 0}));
+  auto rows = s->AuditLog(10);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_EQ(rows->front().actor, "uid:0(root) pid:1");
+  EXPECT_GT(rows->front().seq, 3);
+}
+
+// Audit rows by domain, program, decision, time and sequence; a row
+// without an actor of its own records the calling thread's.
+TEST_F(StoreTest, AuditQueryFilters) {
+  auto s = Open();
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 6; i++) {
+    AuditRow r{1000 + i * 10, static_cast<uint32_t>(1 + i % 2), static_cast<uint64_t>(i),
+               "p",           i % 3 ? "accepted" : "rejected",  "r"};
+    if (i == 5) {
+      ActorScope who("tls:CN=ops");
+      ASSERT_TRUE(s->Audit(r));
+    } else {
+      ASSERT_TRUE(s->Audit(r));
+    }
+  }
+  auto all = s->QueryAudit({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 6u);
+  EXPECT_EQ(all->front().actor, "tls:CN=ops");  // newest first
+  EXPECT_EQ(all->back().actor, "daemon");
+  AuditQuery q;
+  q.domid = 2;
+  EXPECT_EQ(s->QueryAudit(q)->size(), 3u);
+  q = {};
+  q.decision = "rejected";
+  EXPECT_EQ(s->QueryAudit(q)->size(), 2u);
+  q = {};
+  q.prog_id = 4;
+  EXPECT_EQ(s->QueryAudit(q)->size(), 1u);
+  q = {};
+  q.since_ms = 1020;
+  q.until_ms = 1040;
+  EXPECT_EQ(s->QueryAudit(q)->size(), 2u);
+  q = {};
+  q.limit = 2;
+  EXPECT_EQ(s->QueryAudit(q)->size(), 2u);
+  q = {};
+  q.after_seq = all->at(2).seq;
+  q.oldest_first = true;
+  auto after = s->QueryAudit(q);
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ(after->front().seq, all->at(1).seq);
+}
+
+}  // namespace
+}  // namespace hu::daemon

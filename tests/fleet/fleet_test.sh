@@ -76,7 +76,15 @@ ok "three-member etcd cluster up ($(etcd_endpoints))"
 # h3 off while the cluster keeps serving the others.
 host_start h1 "$(etcd_endpoints)" --sim-config "$(sim_config h1 1:$U1 2:$U2)" || exit 1
 host_start h2 "$(etcd_endpoints 2 1 3)" --sim-config "$(sim_config h2 1:$U3 2:$U4)" || exit 1
-host_start h3 "$(etcd_endpoints 3)" --sim-config "$(sim_config h3 1:$U5 2:$U6)" || exit 1
+# h3 serves metrics: its hyperupcall_fleet_degraded gauge follows the cut.
+m3=127.0.0.1:$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+host_start h3 "$(etcd_endpoints 3)" --sim-config "$(sim_config h3 1:$U5 2:$U6)" --metrics-address "$m3" || exit 1
+# degraded_gauge: h3's hyperupcall_fleet_degraded sample value
+degraded_gauge() {
+	python3 -c 'import sys,urllib.request
+for l in urllib.request.urlopen(sys.argv[1], timeout=10).read().decode().splitlines():
+    if l.startswith("hyperupcall_fleet_degraded "): print(int(float(l.split()[1])))' "http://$m3/metrics"
+}
 
 # --- registry and the one view
 registered() { [ "$(fctl --json hosts | json '",".join(h["host"]+":"+h["state"] for h in d)')" = "h1:ok,h2:ok,h3:ok" ]; }
@@ -157,6 +165,7 @@ etcd_restart 1 && ok "etcd member 1 back" || bad "etcd member 1 did not come bac
 # --- a host cut off from etcd keeps its policy, and catches up
 etcd_kill 3
 wait_for 20 degraded_is h3 True && ok "h3 (only member 3) degraded" || bad "h3: $(hctl h3 fleet status)"
+[ "$(degraded_gauge)" = 1 ] && ok "h3 metrics: hyperupcall_fleet_degraded 1" || bad "h3 gauge: $(degraded_gauge)"
 out=$(health_of h3)
 expect "h3 health hyperupcall.fleet NOT_SERVING" "$out" "NOT_SERVING"
 expect "h3 health of the daemon itself still SERVING" "$("$probe" --socket "$work/h3/op.sock" health)" "SERVING"
@@ -174,6 +183,7 @@ wait_for 20 registered && ok "h3 registered again" || bad "fleet hosts: $(fctl h
 wait_for 20 policy_is h3 1 mem.reclaim,tlb.flush && ok "h3 gets the change made meanwhile" ||
 	bad "h3 after etcd came back: $(hctl h3 policy get --domain 1)"
 wait_for 20 degraded_is h3 False && ok "h3 no longer degraded" || bad "h3: $(hctl h3 fleet status)"
+[ "$(degraded_gauge)" = 0 ] && ok "h3 metrics: hyperupcall_fleet_degraded 0" || bad "h3 gauge: $(degraded_gauge)"
 expect "h3 caught up from its revision, no full read" "$(status h3 'd["resyncs"]')" "1"
 
 # --- all of etcd killed

@@ -110,6 +110,10 @@ if command -v openssl >/dev/null; then
 	expect "mutual TLS: certificate of another CA refused" "$out" "UNAVAILABLE"
 	out=$(tctl domain list 2>&1)
 	expect "mutual TLS: client without certificate refused" "$out" "needs --tls-cert"
+	# The operator's identity over mutual TLS is the certificate's subject.
+	tctl --tls-cert "$t/client.crt" --tls-key "$t/client.key" policy set --max-programs 7 >/dev/null
+	out=$(tctl --tls-cert "$t/client.crt" --tls-key "$t/client.key" audit --decision policy 2>&1)
+	expect "mutual TLS: the audit row names the certificate's subject" "$out" "by tls:CN=client"
 	kill "$tls_pid"
 	wait "$tls_pid" 2>/dev/null
 fi

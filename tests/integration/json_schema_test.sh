@@ -70,6 +70,10 @@ check program_list ctl --json prog list
 check program_list ctl --json prog list --all
 check program_detail ctl --json prog show "$reclaim_id"
 check program_dump ctl --json prog dump "$reclaim_id"
+check map_dump ctl --json map dump "$reclaim_id" 0
+check map_dump ctl --json map lookup "$reclaim_id" 0 --key u32:0
+check guest_stats guest 1 stats --json
+check guest_trace guest 2 trace --json --count 3
 check program_list ctl --json pending list
 check policy ctl --json policy get
 check policy ctl --json policy get --domain 2
@@ -77,6 +81,8 @@ check policy ctl --json policy set --domain 1 --max-programs 6
 check stats_list ctl --json stats
 check reclaim_scan ctl --json reclaim scan --domain 1 --first 0x100 --count 64
 check event ctl --json events --count 5
+check audit_list ctl --json audit
+check event ctl --json events --since 1 --no-trace --count 3
 check program ctl --json pending approve "$pending_id"
 check program ctl --json prog detach "$trace_id" --reason test
 check ctl_error ctl --json prog show 9999

@@ -98,6 +98,23 @@ TEST_F(SimHelpers, ReadGvaOutsideOrAcrossARegionEdgeIsEfault) {
   EXPECT_EQ(sim_.Stats(1, 1)->errors, 0u);      // an EFAULT is an answer, not a crash
 }
 
+// A helper's error answer is counted apart from runs stopped by an error:
+// the run went on. Each run's TSC cycles are counted.
+TEST_F(SimHelpers, HelperErrorsAndCyclesAreCountedPerProgram) {
+  const uint64_t bitmap = Sym("page_free_bitmap");
+  ASSERT_TRUE(Install(1, HU_HOOK_TRACE_EXIT, kReadGva, {{bitmap, 64, HU_REGION_READ, 0}}).ok());
+  EXPECT_NE(Hypercall(1, bitmap), kEfault);
+  EXPECT_EQ(sim_.Stats(1, 1)->helper_errors, 0u);
+  EXPECT_EQ(Hypercall(1, bitmap + 64), kEfault);
+  EXPECT_EQ(Hypercall(1, bitmap - 8), kEfault);
+  auto st = sim_.Stats(1, 1);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->helper_errors, 2u);
+  EXPECT_EQ(st->errors, 0u);
+  EXPECT_EQ(st->runs, 3u);
+  EXPECT_GT(st->cycles, 0u);
+}
+
 TEST_F(SimHelpers, ReadGvaOfAnUnmappedAddressInARegionIsEfault) {
   // Just past guest RAM in the direct map: inside the region, not mapped.
   const uint64_t end = kDirectMap + (64ull << 20);

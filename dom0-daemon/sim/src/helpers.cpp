@@ -167,9 +167,21 @@ uint64_t VcpuState(hu_run* run, uint64_t vcpu, uint64_t dst, uint64_t size, uint
   return 0;
 }
 
+// Helpers whose answer is 0 or a negative HU_E* value: each error answer
+// is counted for the program (ProgramStats::helper_errors). map_lookup_elem
+// (a pointer or NULL) and ktime_ns (a time) have none.
+template <hu_helper_fn F>
+uint64_t Counted(hu_run* run, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5) {
+  const uint64_t r = F(run, r1, r2, r3, r4, r5);
+  const auto v = static_cast<int64_t>(r);
+  if (v < 0 && v >= -4095) ++EnvOf(run).helper_errors;
+  return r;
+}
+
 const hu_helper_fn kHelpers[HU_HELPER_MAX] = {
-    nullptr, MapLookup, MapUpdate,   MapDelete, ReadGva,
-    ReadGpa, WriteGva,  TraceOutput, KtimeNs,   VcpuState,
+    nullptr,          MapLookup,          Counted<MapUpdate>, Counted<MapDelete>,
+    Counted<ReadGva>, Counted<ReadGpa>,   Counted<WriteGva>,  Counted<TraceOutput>,
+    KtimeNs,          Counted<VcpuState>,
 };
 
 }  // namespace

@@ -141,4 +141,19 @@ Status Map::Set(const MapEntry& e) {
   return Status::Ok();
 }
 
+Status Map::Remove(const std::vector<uint8_t>& key) {
+  if (def_.type != HU_MAP_HASH)
+    return MakeError(ErrorCode::kInvalidArgument,
+                     fmt::format("map '{}' is an array: its entries cannot be deleted (update them "
+                                 "to zero instead)",
+                                 name_));
+  if (key.size() != def_.key_size)
+    return MakeError(
+        ErrorCode::kInvalidArgument,
+        fmt::format("map '{}': the key is {} bytes, not {}", name_, key.size(), def_.key_size));
+  if (Delete(key.data()) != 0)
+    return MakeError(ErrorCode::kNotFound, fmt::format("map '{}' has no such key", name_));
+  return Status::Ok();
+}
+
 }  // namespace hu::daemon::sim

@@ -41,6 +41,8 @@ class Map {
   // index, the key followed by the vCPU number as u32).
   std::vector<MapEntry> Dump() const;
   Status Set(const MapEntry& entry);
+  // Hash maps only (array entries always exist): NOT_FOUND when absent.
+  Status Remove(const std::vector<uint8_t>& key);
 
  private:
   uint8_t* Slot(uint32_t index, uint32_t vcpu);

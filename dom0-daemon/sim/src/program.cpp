@@ -144,6 +144,7 @@ RunOutcome Program::Run(const RunSite& site, const void* ctx, uint32_t ctx_size)
   ++stats_.runs;
   if (jit_) ++stats_.jit_runs;
   stats_.insns += run.executed;
+  stats_.helper_errors += env.helper_errors;
   stats_.run_ns +=
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
   RunOutcome out;

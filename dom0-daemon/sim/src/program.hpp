@@ -67,6 +67,7 @@ class Program {
   struct Env {
     Program* prog;
     const RunSite* site;
+    uint64_t helper_errors = 0;  // helper calls of this run that answered an error
   };
 
  private:

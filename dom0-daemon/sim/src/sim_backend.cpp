@@ -49,7 +49,9 @@ DomainInfo Info(const Guest& g) {
 
 }  // namespace
 
-SimBackend::SimBackend(const SimOptions& options) : model_(std::make_unique<Model>(options)) {
+SimBackend::SimBackend(const SimOptions& options)
+    : model_(std::make_unique<Model>(options)),
+      options_default_run_budget_(options.default_run_budget) {
   if (!options.kallsyms_dir.empty())
     for (auto& g : model_->guests) WriteKallsyms(options.kallsyms_dir, *g);
 }
@@ -98,19 +100,28 @@ Result<ProgramStats> SimBackend::Stats(uint32_t domid, uint64_t prog_id) {
 Result<std::vector<MapEntry>> SimBackend::MapDump(uint32_t domid, uint64_t prog_id,
                                                   uint32_t map_index) {
   std::lock_guard<std::mutex> lock(model_->mu);
-  Program* p = model_->FindProgram(domid, prog_id);
-  if (!p)
-    return MakeError(ErrorCode::kNotFound,
-                     fmt::format("no program {} installed on domain {}", prog_id, domid));
-  if (map_index >= p->maps().size())
-    return MakeError(ErrorCode::kOutOfRange, fmt::format("program {} has {} maps; no map {}",
-                                                         prog_id, p->maps().size(), map_index));
-  return p->maps()[map_index].Dump();
+  auto m = FindMap(domid, prog_id, map_index);
+  if (!m) return m.error();
+  return (*m)->Dump();
 }
 
 Status SimBackend::MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
                              const MapEntry& entry) {
   std::lock_guard<std::mutex> lock(model_->mu);
+  auto m = FindMap(domid, prog_id, map_index);
+  if (!m) return m.error();
+  return (*m)->Set(entry);
+}
+
+Status SimBackend::MapDelete(uint32_t domid, uint64_t prog_id, uint32_t map_index,
+                             const std::vector<uint8_t>& key) {
+  std::lock_guard<std::mutex> lock(model_->mu);
+  auto m = FindMap(domid, prog_id, map_index);
+  if (!m) return m.error();
+  return (*m)->Remove(key);
+}
+
+Result<Map*> SimBackend::FindMap(uint32_t domid, uint64_t prog_id, uint32_t map_index) {
   Program* p = model_->FindProgram(domid, prog_id);
   if (!p)
     return MakeError(ErrorCode::kNotFound,
@@ -118,7 +129,7 @@ Status SimBackend::MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_inde
   if (map_index >= p->maps().size())
     return MakeError(ErrorCode::kOutOfRange, fmt::format("program {} has {} maps; no map {}",
                                                          prog_id, p->maps().size(), map_index));
-  return p->maps()[map_index].Set(entry);
+  return &p->maps()[map_index];
 }
 
 std::vector<TraceRecord> SimBackend::DrainTrace() { return model_->ring.Drain(); }

@@ -34,6 +34,9 @@ enum class JitMode { kAuto = 0, kOn = 1, kOff = 2 };
 struct MapSpec {
   std::string name;  // from the ELF object, for people
   hu_map_def def{};
+  // Key and value types in the program's BTF, for showing entries (the
+  // guest's word: never trusted); 0: none.
+  uint32_t btf_key_type_id = 0, btf_value_type_id = 0;
 };
 
 // A verified program, ready to install. Map references are still in the
@@ -64,6 +67,10 @@ struct ProgramStats {
   uint64_t acted_us = 0;       // sched.preempt: microseconds granted
   uint64_t overridden = 0;     // verdicts the hypervisor did not follow (caps, faults)
   uint64_t jit_runs = 0;       // runs through the JIT (the rest: interpreter)
+  // Helper calls that answered an error (a negative HU_E* value: a guest
+  // address not mapped or outside the regions, a full map or trace ring);
+  // the run goes on, so these are not runs stopped by an error.
+  uint64_t helper_errors = 0;
 };
 
 struct MapEntry {
@@ -99,6 +106,9 @@ class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string Name() const = 0;
+  // Instructions per run when a program's run_budget is 0; 0: unknown (a
+  // program's worst-case path is then not compared with it at load).
+  virtual uint64_t DefaultRunBudget() const { return 0; }
 
   virtual std::vector<DomainInfo> Domains() = 0;
   virtual Status Install(const ProgramImage& image) = 0;
@@ -108,6 +118,16 @@ class Backend {
                                                 uint32_t map_index) = 0;
   virtual Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
                            const MapEntry& entry) = 0;
+  // Removes a hash map's entry: NOT_FOUND when there is none. Backends
+  // that cannot keep this default.
+  virtual Status MapDelete(uint32_t domid, uint64_t prog_id, uint32_t map_index,
+                           const std::vector<uint8_t>& key) {
+    (void)domid;
+    (void)prog_id;
+    (void)map_index;
+    (void)key;
+    return MakeError(ErrorCode::kUnimplemented, "backend " + Name() + " cannot delete map entries");
+  }
   // Records produced by trace_output since the last call, oldest first.
   virtual std::vector<TraceRecord> DrainTrace() = 0;
   // trace_output records the hypervisor dropped since the backend started

@@ -45,6 +45,8 @@ class GuestClient {
   CallResult<gv1::UnregisterProgramResponse> Unregister(const gv1::UnregisterProgramRequest& req);
   CallResult<gv1::ListProgramsResponse> List(const gv1::ListProgramsRequest& req);
   CallResult<gv1::ReadMapResponse> ReadMap(const gv1::ReadMapRequest& req);
+  CallResult<gv1::GuestStatsResponse> Stats(const gv1::GuestStatsRequest& req);
+  CallResult<gv1::ReadTraceResponse> ReadTrace(const gv1::ReadTraceRequest& req);
 
  private:
   template <class Req, class Resp, class Fn>

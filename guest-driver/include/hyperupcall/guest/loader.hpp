@@ -32,6 +32,13 @@ namespace hu::guest {
 struct MapInfo {
   std::string name;
   hu_map_def def{};
+  uint32_t btf_key_type_id = 0, btf_value_type_id = 0;  // 0: none
+};
+
+// A function of the linked program: the main one at 0, then subprograms.
+struct FunctionInfo {
+  std::string name;
+  uint32_t pc = 0;
 };
 
 struct KsymUse {
@@ -70,6 +77,12 @@ struct Program {
   std::vector<std::string> functions;
   std::vector<SourceLine> lines;
   std::string line_info_problem;  // the object had line info that could not be read
+  // Where each function starts (main at 0), for people (prog dump).
+  std::vector<FunctionInfo> function_starts;
+  std::vector<uint8_t> btf;  // the object's .BTF section (empty: none)
+  // The struct the main function's first argument points to, from BTF
+  // ("" when unknown), to compare with the hook's context.
+  std::string ctx_struct;
 };
 
 class BpfObject {

@@ -39,6 +39,7 @@ class LibvirtNamedBackend : public Backend {
   // need only whether it runs and its memory (and must not wait on libvirtd).
   std::optional<DomainInfo> Domain(uint32_t domid) override { return inner_.Domain(domid); }
   BackendLimits Limits() const override { return inner_.Limits(); }
+  uint64_t DefaultRunBudget() const override { return inner_.DefaultRunBudget(); }
   Status Install(const ProgramImage& image) override;
   Status Uninstall(uint32_t domid, uint64_t prog_id) override;
   Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) override;

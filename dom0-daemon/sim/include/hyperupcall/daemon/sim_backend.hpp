@@ -86,6 +86,7 @@ struct VcpuView {
 };
 
 class Model;
+class Map;
 
 class SimBackend final : public Backend {
  public:
@@ -94,6 +95,7 @@ class SimBackend final : public Backend {
   ~SimBackend() override;
 
   std::string Name() const override { return "sim"; }
+  uint64_t DefaultRunBudget() const override { return options_default_run_budget_; }
   std::vector<DomainInfo> Domains() override;
   std::optional<DomainInfo> Domain(uint32_t domid) override;
   BackendLimits Limits() const override;
@@ -104,6 +106,8 @@ class SimBackend final : public Backend {
                                         uint32_t map_index) override;
   Status MapUpdate(uint32_t domid, uint64_t prog_id, uint32_t map_index,
                    const MapEntry& entry) override;
+  Status MapDelete(uint32_t domid, uint64_t prog_id, uint32_t map_index,
+                   const std::vector<uint8_t>& key) override;
   std::vector<TraceRecord> DrainTrace() override;
   uint64_t TraceRecordsLost() override;
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
@@ -161,7 +165,10 @@ class SimBackend final : public Backend {
   std::string Kallsyms(uint32_t domid);
 
  private:
+  // The model's lock is held.
+  Result<Map*> FindMap(uint32_t domid, uint64_t prog_id, uint32_t map_index);
   std::unique_ptr<Model> model_;
+  uint64_t options_default_run_budget_;
 };
 
 // Checks options the way the constructor does, with the reason on failure.
