@@ -17,7 +17,8 @@ TraceWindow::Read TraceWindow::After(uint32_t domid, uint64_t after_seq, size_t 
   auto it = domains_.find(domid);
   if (it == domains_.end()) return out;
   const auto& entries = it->second.entries;
-  if (!entries.empty() && entries.front().seq > after_seq + 1)
+  // A reader past every seq (a guest may send any number) missed nothing.
+  if (!entries.empty() && after_seq < entries.front().seq && entries.front().seq - after_seq > 1)
     out.missed = entries.front().seq - after_seq - 1;
   auto from = std::upper_bound(entries.begin(), entries.end(), after_seq,
                                [](uint64_t s, const Entry& e) { return s < e.seq; });
