@@ -254,8 +254,8 @@ grpc::Server* Acceptor::Admit(Listener& l, int fd) {
     ucred cr{};
     socklen_t len = sizeof(cr);
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0) {
-      log_.Warn("peercred", fmt::format("operator socket: no peer credentials: {}",
-                                        std::strerror(errno)));
+      log_.Warn("peercred",
+                fmt::format("operator socket: no peer credentials: {}", std::strerror(errno)));
       ::close(fd);
       return nullptr;
     }

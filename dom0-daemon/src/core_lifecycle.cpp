@@ -292,10 +292,10 @@ Status Core::Restore() {
     ++failed;
     const bool backend_failed = fits && rep.accepted;
     rec.state = backend_failed ? ProgState::kFailed : ProgState::kRejected;
-    rec.verdict = Verdict{VerdictKind::kRejected,
-                          !fits ? "policy" : (rep.accepted ? "backend" : "verifier"),
-                          "at daemon start: " + st.error().message, allowed ? rep.error_pc : -1,
-                          static_cast<int32_t>(st.error().code)};
+    rec.verdict =
+        Verdict{VerdictKind::kRejected, !fits ? "policy" : (rep.accepted ? "backend" : "verifier"),
+                "at daemon start: " + st.error().message, allowed ? rep.error_pc : -1,
+                static_cast<int32_t>(st.error().code)};
     rec.updated_ms = NowUnixMs();
     spdlog::warn("dom{}: program {} '{}' not restored: {}", rec.domid, rec.id, rec.name,
                  rec.verdict.message);

@@ -141,15 +141,14 @@ void Core::RegisterAsync(uint32_t domid, RawProgram raw, RegisterDone done) {
   if (fleet_approved) {
     rec.verdict.message = "verified; approved for the fleet (sha256 " + ProgramSha256(rec) + ")";
   }
-  AuditRow audit{
-      rec.updated_ms,
-      domid,
-      0,
-      rec.name,
-      hold ? "pending" : "accepted",
-      fmt::format("verified: {} insns, {} states, {:.2f} ms, worst-case path {} insns{}",
-                  rec.insn_count, report.states, report.elapsed_ms, rec.worst_case_insns,
-                  fleet_approved ? "; approved for the fleet" : "")};
+  AuditRow audit{rec.updated_ms,
+                 domid,
+                 0,
+                 rec.name,
+                 hold ? "pending" : "accepted",
+                 fmt::format("verified: {} insns, {} states, {:.2f} ms, worst-case path {} insns{}",
+                             rec.insn_count, report.states, report.elapsed_ms, rec.worst_case_insns,
+                             fleet_approved ? "; approved for the fleet" : "")};
   // Counted against the domain's quota from now on, so registrations
   // verified meanwhile see it.
   ++index_[domid].committing;

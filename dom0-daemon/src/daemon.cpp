@@ -389,9 +389,8 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
     }
   }
   OperatorService op(core, bus, libvirt.get());
-  op.SetPeerLookup([&endpoints](std::string_view peer) {
-    return endpoints.OperatorPeer(std::string(peer));
-  });
+  op.SetPeerLookup(
+      [&endpoints](std::string_view peer) { return endpoints.OperatorPeer(std::string(peer)); });
   std::vector<grpc::Service*> more;
   if (fleet) more.push_back(fleet->service());
   auto server = StartOperatorServer(

@@ -15,9 +15,9 @@
 #include "hyperupcall/daemon/libvirt_bridge.hpp"
 #include "hyperupcall/disasm.hpp"
 #include "hyperupcall/verifier.hpp"
-#include "text.hpp"
 #include "operator_identity.hpp"
 #include "program_listing.hpp"
+#include "text.hpp"
 
 namespace hu::daemon {
 

@@ -394,10 +394,9 @@ Result<uint64_t> Store::InsertProgram(const ProgramRecord& rec, const AuditRow& 
   std::lock_guard lk(mu_);
   uint64_t id = 0;
   auto st = WithTransaction([&]() -> Status {
-    Stmt ins(db_,
-             Prepared("INSERT INTO programs(domid, hook, name, insns, maps, regions, state, "
-                      "verdict, verifier_log, verifier_states, verifier_ms, created_ms, "
-                      "updated_ms, btf, symbols) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    Stmt ins(db_, Prepared("INSERT INTO programs(domid, hook, name, insns, maps, regions, state, "
+                           "verdict, verifier_log, verifier_states, verifier_ms, created_ms, "
+                           "updated_ms, btf, symbols) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     if (!ins.ok()) return DbError(db_, "prepare program insert");
     ins.Int(1, rec.domid)
         .Int(2, rec.hook)

@@ -150,8 +150,8 @@ int RunStats(const Global& g, uint64_t id, std::ostream& out, std::ostream& err)
   }
   char line[256];
   // AVG_CYC as hyperupcallctl stats shows it: TSC cycles per run.
-  snprintf(line, sizeof line, "%-6s %-14s %-20s %10s %12s %8s %7s %9s %9s\n", "ID", "HOOK",
-           "NAME", "RUNS", "INSNS", "ABORTS", "ERRORS", "HELPER_ERR", "AVG_CYC");
+  snprintf(line, sizeof line, "%-6s %-14s %-20s %10s %12s %8s %7s %9s %9s\n", "ID", "HOOK", "NAME",
+           "RUNS", "INSNS", "ABORTS", "ERRORS", "HELPER_ERR", "AVG_CYC");
   out << line;
   for (const auto& s : res.value.stats()) {
     snprintf(line, sizeof line, "%-6llu %-14s %-20s %10llu %12llu %8llu %7llu %9llu %9llu\n",

@@ -117,14 +117,21 @@ json ToJson(const commonv1::ProgramSummary& p) {
 }
 
 json ToJson(const commonv1::ProgramStats& s) {
-  return {{"prog_id", s.prog_id()},   {"domid", s.domid()},
-          {"hook", s.hook()},         {"name", s.name()},
-          {"runs", s.runs()},         {"insns", s.insns()},
-          {"run_ns", s.run_ns()},     {"budget_aborts", s.budget_aborts()},
+  return {{"prog_id", s.prog_id()},
+          {"domid", s.domid()},
+          {"hook", s.hook()},
+          {"name", s.name()},
+          {"runs", s.runs()},
+          {"insns", s.insns()},
+          {"run_ns", s.run_ns()},
+          {"budget_aborts", s.budget_aborts()},
           {"errors", s.errors()},
- {"helper_errors", s.helper_errors()},     {"last_result", HexAddr(s.last_result())},
-          {"cycles", s.cycles()},     {"acted", s.acted()},
-          {"acted_us", s.acted_us()}, {"overridden", s.overridden()},
+          {"helper_errors", s.helper_errors()},
+          {"last_result", HexAddr(s.last_result())},
+          {"cycles", s.cycles()},
+          {"acted", s.acted()},
+          {"acted_us", s.acted_us()},
+          {"overridden", s.overridden()},
           {"jit_runs", s.jit_runs()}};
 }
 
