@@ -674,6 +674,23 @@ static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
         *disp = off;
         return 0;
     }
+    /*
+     * A register this block set to r10 + c: the address is known now, and
+     * inside the current frame it is inside the stack buffer, which is
+     * what the run-time check would find. Outside the frame (a caller's,
+     * or no stack at all) the run-time check decides, as for any pointer.
+     */
+    if ( (j->fp_known >> breg) & 1 )
+    {
+        int32_t at = j->fp_off[breg] + off;
+
+        if ( at >= -HU_STACK_FRAME && at + (int32_t)size <= 0 )
+        {
+            *base = RBP;
+            *disp = at;
+            return 0;
+        }
+    }
     x86_lea(j, AX, R[breg], off);
     x86_mov_rr(j, 1, TMP, AX);
     x86_rm(j, X_W, 0x2b, TMP, FRAME, fast); /* sub rdi, base */
@@ -835,6 +852,106 @@ static unsigned int atomic(struct hu_jit *j, uint32_t pc,
 }
 
 /* ------------------------------------------------------------------ */
+/* Frame offsets known within a basic block (see hu_jit.fp_known). */
+
+/* Bound on a tracked offset: far outside any frame, far from overflow. */
+#define FP_TRACK_MAX (1 << 24)
+
+/* After insn (translated): which registers still hold r10 + a constant. */
+static void track(struct hu_jit *j, const struct hu_insn *insn)
+{
+    unsigned int op = HU_OP(insn->code);
+    uint32_t d = 1u << (insn->dst & 15);
+
+    switch ( HU_CLASS(insn->code) )
+    {
+    case HU_CLS_ALU64:
+        if ( op == HU_ALU_MOV && (insn->code & HU_SRC_X) && insn->off == 0 &&
+             insn->src <= HU_REG_FP &&
+             (insn->src == HU_REG_FP || ((j->fp_known >> insn->src) & 1)) )
+        {
+            j->fp_off[insn->dst] =
+                insn->src == HU_REG_FP ? 0 : j->fp_off[insn->src];
+            j->fp_known |= d;
+            return;
+        }
+        if ( (op == HU_ALU_ADD || op == HU_ALU_SUB) &&
+             !(insn->code & HU_SRC_X) && ((j->fp_known & d) != 0) )
+        {
+            int64_t c = (int64_t)j->fp_off[insn->dst] +
+                        (op == HU_ALU_ADD ? (int64_t)insn->imm
+                                          : -(int64_t)insn->imm);
+
+            if ( c >= -FP_TRACK_MAX && c <= FP_TRACK_MAX )
+            {
+                j->fp_off[insn->dst] = (int32_t)c;
+                return;
+            }
+        }
+        j->fp_known &= ~d;
+        return;
+    case HU_CLS_ALU:
+    case HU_CLS_LD:
+    case HU_CLS_LDX:
+        j->fp_known &= ~d;
+        return;
+    case HU_CLS_STX:
+        if ( HU_MODE(insn->code) != HU_MODE_ATOMIC )
+            return;
+        if ( insn->imm == HU_ATOMIC_CMPXCHG )
+            j->fp_known &= ~1u;
+        else if ( insn->imm & HU_ATOMIC_FETCH )
+            j->fp_known &= ~(1u << (insn->src & 15));
+        return;
+    case HU_CLS_JMP:
+    case HU_CLS_JMP32:
+        /* A call leaves r0-r5 as the callee or helper left them. */
+        if ( op == HU_JMP_CALL )
+            j->fp_known &= ~0x3fu;
+        return;
+    default: /* HU_CLS_ST */
+        return;
+    }
+}
+
+/*
+ * Where a block starts: every jump and local call target, and whatever
+ * follows an unconditional jump or an exit. Facts are dropped there.
+ */
+static void find_leads(struct hu_jit *j)
+{
+    uint32_t pc;
+
+    for ( pc = 0; pc <= j->n; pc++ )
+        j->lead[pc] = 0;
+    for ( pc = 0; pc < j->n; pc++ )
+    {
+        const struct hu_insn *insn = &j->insns[pc];
+        unsigned int cls = HU_CLASS(insn->code), op = HU_OP(insn->code);
+        int64_t t;
+
+        if ( cls != HU_CLS_JMP && cls != HU_CLS_JMP32 )
+            continue;
+        if ( op == HU_JMP_EXIT )
+            t = -1;
+        else if ( op == HU_JMP_CALL )
+        {
+            if ( insn->src != HU_CALL_LOCAL || (insn->code & HU_SRC_X) )
+                continue;
+            t = (int64_t)pc + 1 + insn->imm;
+        }
+        else if ( op == HU_JMP_JA && cls == HU_CLS_JMP32 )
+            t = (int64_t)pc + 1 + insn->imm;
+        else
+            t = (int64_t)pc + 1 + insn->off;
+        if ( in_prog(j, t) )
+            j->lead[t] = 1;
+        if ( op == HU_JMP_JA || op == HU_JMP_EXIT )
+            j->lead[pc + 1] = 1;
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* One slot. */
 
 #define LDDW (HU_CLS_LD | HU_MODE_IMM | HU_SIZE_DW)
@@ -883,6 +1000,8 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
     const struct hu_insn *insn = &j->insns[pc];
     unsigned int err = 0;
 
+    if ( j->lead[pc] )
+        j->fp_known = 0;
     if ( insn->dst >= hu_opcodes[insn->code].dst_end ||
          insn->src > HU_REG_FP )
         err = HU_RUN_BAD_INSN;
@@ -916,7 +1035,10 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
         case HU_CLS_LD:
             err = lddw(j, pc, insn);
             if ( !err )
+            {
+                track(j, insn);
                 return 2;
+            }
             break;
         case HU_CLS_LDX:
             err = load(j, pc, insn);
@@ -934,6 +1056,7 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
     }
     if ( err )
         fail_here(j, pc, err);
+    track(j, insn);
     return 1;
 }
 
@@ -1064,6 +1187,7 @@ static void one_pass(struct hu_jit *j)
     j->cold_next = 0;
     j->rng = j->o.seed;
     j->mute = 0;
+    j->fp_known = 0;
     prologue(j);
     for ( pc = 0; pc < j->n; )
     {
@@ -1086,6 +1210,7 @@ static void one_pass(struct hu_jit *j)
     j->lc.cold = j->len;
     j->cold_next = 0;
     j->mute = 1;
+    j->fp_known = 0;
     for ( pc = 0; pc < j->n; )
         pc += translate(j, pc);
     j->mute = 0;
@@ -1122,12 +1247,14 @@ int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
     j->prev = scratch;
     j->cur = scratch + n + 1;
     j->resume = scratch + 2 * (n + 1);
+    j->lead = scratch + 3 * (n + 1);
     j->out = NULL;
     j->cap = 0;
     j->rx = 0;
     j->uses = 0;
     j->err = 0;
     j->size = 0;
+    find_leads(j);
     for ( j->pass = 0; j->pass < MAX_PASSES; j->pass++ )
     {
         uint32_t *t;

@@ -77,6 +77,14 @@ struct hu_jit {
 	struct hu_jit_opts o;
 	uint32_t *prev, *cur; /* per pc: offset of its code, last pass and now */
 	uint32_t *resume; /* per pc: where a slow region check returns to */
+	uint32_t *lead; /* per pc: 1 when a jump or call may enter there */
+	/*
+	 * Within a basic block: bit i of fp_known says r_i holds r10 + fp_off[i]
+	 * (set by mov from r10, kept by add/sub of constants), so an access
+	 * through it is checked at translation like one through r10.
+	 */
+	uint32_t fp_known;
+	int32_t fp_off[HU_NREGS];
 	uint8_t *out; /* NULL while measuring */
 	uint32_t len, cap;
 	uint64_t rx; /* address the image will run at */
@@ -100,7 +108,7 @@ struct hu_jit_image {
 };
 
 /* uint32_t words of scratch hu_jit_plan needs for `ninsns` slots. */
-#define HU_JIT_SCRATCH_WORDS(ninsns) (3 * ((uint64_t)(ninsns) + 1))
+#define HU_JIT_SCRATCH_WORDS(ninsns) (4 * ((uint64_t)(ninsns) + 1))
 
 /*
  * Lays the program out (several passes, until jump sizes settle) and sets

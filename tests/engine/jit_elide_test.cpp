@@ -1,0 +1,242 @@
+// The run-time checks the JIT leaves out, and where it must not. An access
+// through a register the same basic block set to r10 + c is checked when
+// translated, like one through r10; every other access keeps its run-time
+// check. An image with no run-time check at all does not need the region
+// table (hu_jit_image.needs_regions), which is how these tests see whether
+// a check was emitted. Every program also runs in both engines, which must
+// agree on r0, the error and its pc.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <string_view>
+#include <vector>
+
+#include "hyperupcall/asm.hpp"
+#include "hyperupcall/interp.h"
+#include "hyperupcall/jit.hpp"
+
+namespace {
+
+uint64_t Add(hu_run*, uint64_t a, uint64_t b, uint64_t, uint64_t, uint64_t) { return a + b; }
+
+const std::array<hu_helper_fn, 2> kHelpers{nullptr, Add};
+
+struct Outcome {
+  int err;
+  uint32_t err_pc;
+  uint64_t r0;
+};
+
+struct Engines {
+  std::vector<hu_insn> prog;
+  hu::jit::Image img;
+  bool checked;  // the image checks some access at run time
+};
+
+Engines Compile(std::string_view text) {
+  auto p = hu::Assemble(text);
+  if (!p.ok()) throw std::runtime_error(p.error().message);
+  auto img = hu::jit::Image::Compile(*p, kHelpers.data(), kHelpers.size());
+  if (!img.ok()) throw std::runtime_error(img.error().message);
+  bool checked = img->image().needs_regions != 0;
+  return Engines{std::move(*p), std::move(*img), checked};
+}
+
+Outcome Run(const Engines& e, bool jit) {
+  alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
+  hu_run run{};
+  run.insns = e.prog.data();
+  run.ninsns = static_cast<uint32_t>(e.prog.size());
+  run.helpers = kHelpers.data();
+  run.nhelpers = kHelpers.size();
+  run.stack = stack.data();
+  run.stack_size = stack.size();
+  run.budget = 10'000;
+  int err = jit ? e.img.Run(&run, 0, 0, 0) : hu_interp_run(&run, 0, 0, 0);
+  return {err, run.err_pc, run.r0};
+}
+
+// Both engines, the same outcome; returns it.
+Outcome Same(const Engines& e) {
+  Outcome i = Run(e, false), j = Run(e, true);
+  EXPECT_EQ(i.err, j.err);
+  EXPECT_EQ(i.err_pc, j.err_pc);
+  EXPECT_EQ(i.r0, j.r0);
+  return j;
+}
+
+// Elided: the block moved r10 into r1 and added constants.
+TEST(JitElide, FrameOffsetThroughAddAndSub) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add %r1, -16
+    stdw [%r1+0], 7
+    stdw [%r1+8], 35
+    sub %r1, 8
+    ldxdw %r0, [%r1+8]
+    ldxdw %r2, [%r1+16]
+    add %r0, %r2
+    exit
+  )");
+  EXPECT_FALSE(e.checked);
+  EXPECT_EQ(Same(e).r0, 42u);
+}
+
+// Elided: copies of a tracked register, and atomics through them.
+TEST(JitElide, FrameOffsetThroughCopiesAndAtomics) {
+  auto e = Compile(R"(
+    mov %r2, %r10
+    mov %r3, %r2
+    sub %r3, 8
+    stdw [%r3+0], 40
+    mov %r4, 2
+    lock add [%r3+0], %r4
+    ldxdw %r0, [%r2-8]
+    exit
+  )");
+  EXPECT_FALSE(e.checked);
+  EXPECT_EQ(Same(e).r0, 42u);
+}
+
+// Kept: the offset is no longer a constant once a register is added.
+TEST(JitElide, NotAfterAddingARegister) {
+  auto e = Compile(R"(
+    mov %r2, 8
+    mov %r1, %r10
+    add %r1, -16
+    add %r1, %r2
+    stdw [%r1+0], 42
+    ldxdw %r0, [%r10-8]
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  EXPECT_EQ(Same(e).r0, 42u);
+}
+
+// Kept: a 32-bit operation on the register (it truncates the address).
+TEST(JitElide, NotAfterA32BitOperation) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add32 %r1, -8
+    stdw [%r1+0], 42
+    mov %r0, 0
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  Outcome o = Same(e);
+  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
+  EXPECT_EQ(o.err_pc, 2u);
+}
+
+// Kept: a jump target starts a new block (another path may reach it with
+// anything in r1).
+TEST(JitElide, NotAcrossAJumpTarget) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add %r1, -8
+    jeq %r2, 0, store
+    mov %r1, 0
+  store:
+    stdw [%r1+0], 42
+    ldxdw %r0, [%r10-8]
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  EXPECT_EQ(Same(e).r0, 42u);
+}
+
+// Kept: a loop's accesses through its induction pointer (the back edge
+// enters the body with another offset each time).
+TEST(JitElide, NotInALoopBody) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add %r1, -64
+    mov %r2, 8
+  loop:
+    stdw [%r1+0], 5
+    add %r1, 8
+    sub %r2, 1
+    jne %r2, 0, loop
+    ldxdw %r0, [%r10-8]
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  EXPECT_EQ(Same(e).r0, 5u);
+}
+
+// Kept: a helper leaves r0-r5 as it likes; here r0 is its result, 0, so
+// the store faults at run time in both engines.
+TEST(JitElide, NotAfterAHelperCall) {
+  auto e = Compile(R"(
+    mov %r0, %r10
+    add %r0, -8
+    mov %r1, 0
+    mov %r2, 0
+    call 1
+    stdw [%r0-8], 42
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  Outcome o = Same(e);
+  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
+  EXPECT_EQ(o.err_pc, 5u);
+}
+
+// Kept: a callee gets the caller's frame pointer in r1; its own r10 is
+// another frame, so the access is checked at run time (and is fine).
+TEST(JitElide, NotInACalleeThroughTheCallersPointer) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add %r1, -8
+    call local fill
+    ldxdw %r0, [%r10-8]
+    exit
+  fill:
+    stdw [%r1+0], 42
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  EXPECT_EQ(Same(e).r0, 42u);
+}
+
+// Kept: a known offset outside the current frame is not proven; above
+// the outermost frame there is no stack, and both engines say so.
+TEST(JitElide, NotOutsideTheFrame) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add %r1, 8
+    ldxdw %r0, [%r1+0]
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  Outcome o = Same(e);
+  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
+  EXPECT_EQ(o.err_pc, 2u);
+
+  auto below = Compile(R"(
+    mov %r1, %r10
+    add %r1, -520
+    ldxdw %r0, [%r1+0]
+    exit
+  )");
+  EXPECT_TRUE(below.checked);
+  Same(below);  // the frame below is in the stack buffer: both read it
+}
+
+// Kept: a load into the register replaces what the block knew.
+TEST(JitElide, NotAfterALoadIntoIt) {
+  auto e = Compile(R"(
+    mov %r1, %r10
+    add %r1, -8
+    stdw [%r1+0], 0
+    ldxdw %r1, [%r1+0]
+    stdw [%r1+0], 42
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  Outcome o = Same(e);
+  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
+  EXPECT_EQ(o.err_pc, 4u);
+}
+
+}  // namespace
