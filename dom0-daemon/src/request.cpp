@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "hyperupcall/decode.hpp"
+#include "hyperupcall/region_rules.hpp"
 #include "names.hpp"
 #include "text.hpp"
 
@@ -64,13 +65,9 @@ Status CheckMap(const MapSpec& m, size_t idx) {
   return Status::Ok();
 }
 
-Status CheckRegion(const hu_region& r, size_t idx) {
-  constexpr uint32_t kKnown = HU_REGION_READ | HU_REGION_WRITE | HU_REGION_GPA;
-  if (r.flags & ~kKnown) {
-    return Invalid(fmt::format("region {}: unknown flags 0x{:x}", idx, r.flags & ~kKnown));
-  }
-  if (!(r.flags & (HU_REGION_READ | HU_REGION_WRITE))) {
-    return Invalid(fmt::format("region {}: neither read (0x1) nor write (0x2) set", idx));
+Status CheckRegion(const hu_region& r, size_t idx, hu_hook_id hook) {
+  if (const char* problem = RegionFlagsProblem(r, hook)) {
+    return Invalid(fmt::format("region {} (flags 0x{:x}): {}", idx, r.flags, problem));
   }
   if (r.len == 0) return Invalid(fmt::format("region {}: length 0", idx));
   if (r.start + r.len < r.start) {
@@ -129,7 +126,7 @@ Result<DecodedProgram> DecodeProgram(const RawProgram& raw) {
         fmt::format("{} regions, at most {} per program", raw.regions.size(), HU_MAX_REGIONS));
   }
   for (size_t i = 0; i < raw.regions.size(); ++i) {
-    if (auto st = CheckRegion(raw.regions[i], i); !st) return st.error();
+    if (auto st = CheckRegion(raw.regions[i], i, out.hook); !st) return st.error();
   }
   out.regions = raw.regions;
   for (auto& r : out.regions) r.pad = 0;

@@ -49,13 +49,13 @@ Result<RegionSpec> ParseRegionEntry(const json& e, const std::string& where) {
       if (!n) return n.error();
       (key == "len" ? spec.len : spec.offset) = *n;
       have_len = have_len || key == "len";
-    } else if (key == "write") {
+    } else if (key == "write" || key == "protect") {
       if (!v.is_boolean()) return MakeError(ErrorCode::kInvalidArgument, field + " is not a bool");
-      spec.write = v.get<bool>();
+      (key == "write" ? spec.write : spec.protect) = v.get<bool>();
     } else {
-      return MakeError(
-          ErrorCode::kInvalidArgument,
-          where + ": unknown key '" + key + "' (known: symbol, offset, addr, gpa, len, write)");
+      return MakeError(ErrorCode::kInvalidArgument,
+                       where + ": unknown key '" + key +
+                           "' (known: symbol, offset, addr, gpa, len, write, protect)");
     }
   }
   int starts =
@@ -66,6 +66,10 @@ Result<RegionSpec> ParseRegionEntry(const json& e, const std::string& where) {
   }
   if (!have_len || spec.len == 0) {
     return MakeError(ErrorCode::kInvalidArgument, where + " needs a non-zero len");
+  }
+  if (spec.protect && (!spec.gpa || spec.write)) {
+    return MakeError(ErrorCode::kInvalidArgument,
+                     where + ": protect needs a gpa region and excludes write");
   }
   if (spec.offset != 0 && spec.symbol.empty()) {
     return MakeError(ErrorCode::kInvalidArgument, where + ": offset only applies to a symbol");

@@ -52,7 +52,7 @@ Result<RegionSpec> ParseRegion(std::string_view text) {
     f.erase(f.begin());
   }
   if (f.size() < 2 || f.size() > 3) {
-    return Bad(text, "want SYMBOL[+OFF]:LEN[:rw], 0xADDR:LEN[:rw] or gpa:0xADDR:LEN[:rw]");
+    return Bad(text, "want SYMBOL[+OFF]:LEN[:rw], 0xADDR:LEN[:rw] or gpa:0xADDR:LEN[:rw|:protect]");
   }
   std::string_view start = f[0];
   if (start.empty()) return Bad(text, "no start symbol or address");
@@ -81,8 +81,11 @@ Result<RegionSpec> ParseRegion(std::string_view text) {
   if (f.size() == 3) {
     if (f[2] == "rw") {
       spec.write = true;
+    } else if (f[2] == "protect") {
+      if (!spec.gpa) return Bad(text, "only a guest-physical region (gpa:) can be protected");
+      spec.protect = true;
     } else if (f[2] != "ro") {
-      return Bad(text, "access '" + std::string(f[2]) + "' is neither ro nor rw");
+      return Bad(text, "access '" + std::string(f[2]) + "' is none of ro, rw, protect");
     }
   }
   return spec;
@@ -105,7 +108,8 @@ Result<hu_region> ResolveRegion(const RegionSpec& spec, SymbolResolver* ksyms) {
   hu_region r{};
   r.start = start;
   r.len = spec.len;
-  r.flags = HU_REGION_READ | (spec.write ? HU_REGION_WRITE : 0) | (spec.gpa ? HU_REGION_GPA : 0);
+  r.flags = HU_REGION_READ | (spec.write ? HU_REGION_WRITE : 0) | (spec.gpa ? HU_REGION_GPA : 0) |
+            (spec.protect ? HU_REGION_PROTECT : 0);
   return r;
 }
 

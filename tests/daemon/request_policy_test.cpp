@@ -67,7 +67,31 @@ TEST(DecodeProgram, NamesWhatIsWrong) {
        [](RawProgram& r) {
          r.regions.push_back({0x1000, 16, 0x80, 0});
        },
-       "unknown flags 0x80"},
+       "(flags 0x80): unknown flags"},
+      {"protect on another hook",
+       [](RawProgram& r) {
+         r.regions.push_back({0x1000, 4096, HU_REGION_GPA | HU_REGION_PROTECT, 0});
+       },
+       "protect (0x8) is for mem.protect programs only"},
+      {"protect a virtual range",
+       [](RawProgram& r) {
+         r.hook = "mem.protect";
+         r.regions.push_back({0x1000, 4096, HU_REGION_PROTECT, 0});
+       },
+       "needs a guest-physical region"},
+      {"protect and write",
+       [](RawProgram& r) {
+         r.hook = "mem.protect";
+         r.regions.push_back(
+             {0x1000, 4096, HU_REGION_GPA | HU_REGION_PROTECT | HU_REGION_WRITE, 0});
+       },
+       "contradict each other"},
+      {"protect part of a page",
+       [](RawProgram& r) {
+         r.hook = "mem.protect";
+         r.regions.push_back({0x1008, 4096, HU_REGION_GPA | HU_REGION_PROTECT, 0});
+       },
+       "4 KiB page boundary"},
       {"region empty",
        [](RawProgram& r) {
          r.regions.push_back({0x1000, 0, HU_REGION_READ, 0});
@@ -82,6 +106,16 @@ TEST(DecodeProgram, NamesWhatIsWrong) {
     EXPECT_NE(d.error().message.find(c.needle), std::string::npos)
         << c.what << ": " << d.error().message;
   }
+}
+
+TEST(DecodeProgram, AcceptsProtectedFramesOfAMemProtectProgram) {
+  RawProgram r = Minimal();
+  r.hook = "mem.protect";
+  r.regions.push_back({0x7f000, 8192, HU_REGION_GPA | HU_REGION_PROTECT, 0});
+  r.regions.push_back({0x7f000, 8192, HU_REGION_GPA | HU_REGION_PROTECT | HU_REGION_READ, 0});
+  auto d = DecodeProgram(r);
+  ASSERT_TRUE(d.ok()) << d.error().message;
+  EXPECT_EQ(d->regions.size(), 2u);
 }
 
 TEST(CheckPolicy, EachRuleHasItsCodeAndMessage) {

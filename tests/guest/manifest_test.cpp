@@ -57,7 +57,13 @@ TEST(Manifest, MistakesAreNamedPrecisely) {
   EXPECT_EQ(Error(R"({"regions": {}})"), "m.json: \"regions\" is not an array");
   EXPECT_EQ(Error(R"({"regions": [{"symbol": "x", "len": 8, "writable": true}]})"),
             "m.json: regions[0]: unknown key 'writable' (known: symbol, offset, addr, gpa, len, "
-            "write)");
+            "write, protect)");
+  EXPECT_EQ(Error(R"({"regions": [{"addr": 4096, "len": 4096, "protect": true}]})"),
+            "m.json: regions[0]: protect needs a gpa region and excludes write");
+  EXPECT_EQ(Error(R"({"regions": [{"gpa": 4096, "len": 4096, "protect": true, "write": true}]})"),
+            "m.json: regions[0]: protect needs a gpa region and excludes write");
+  EXPECT_EQ(Error(R"({"regions": [{"gpa": 4096, "len": 4096, "protect": 1}]})"),
+            "m.json: regions[0].protect is not a bool");
   EXPECT_EQ(Error(R"({"regions": [{"symbol": "x"}]})"), "m.json: regions[0] needs a non-zero len");
   EXPECT_EQ(Error(R"({"regions": [{"len": 8}]})"),
             "m.json: regions[0] needs exactly one of symbol, addr, gpa");

@@ -41,16 +41,26 @@ TEST(Region, AddressesVirtualAndPhysical) {
   EXPECT_EQ(p.flags, uint32_t{HU_REGION_READ | HU_REGION_GPA});
 }
 
+TEST(Region, ProtectedFramesAreGuestPhysicalAndReadable) {
+  hu_region p = Must("gpa:0x7f000:0x1000:protect", nullptr);
+  EXPECT_EQ(p.start, 0x7f000u);
+  EXPECT_EQ(p.len, 0x1000u);
+  EXPECT_EQ(p.flags, uint32_t{HU_REGION_READ | HU_REGION_GPA | HU_REGION_PROTECT});
+}
+
 TEST(Region, MalformedSpecsSayWhatIsWrong) {
-  EXPECT_EQ(
-      ParseError("runqueues"),
-      "region 'runqueues': want SYMBOL[+OFF]:LEN[:rw], 0xADDR:LEN[:rw] or gpa:0xADDR:LEN[:rw]");
+  EXPECT_EQ(ParseError("runqueues"),
+            "region 'runqueues': want SYMBOL[+OFF]:LEN[:rw], 0xADDR:LEN[:rw] or "
+            "gpa:0xADDR:LEN[:rw|:protect]");
   EXPECT_EQ(ParseError("runqueues:0"), "region 'runqueues:0': length is 0");
   EXPECT_EQ(ParseError("runqueues:12k"),
             "region 'runqueues:12k': length '12k' is not a number (decimal or 0x-hex, at most 64 "
             "bits)");
   EXPECT_EQ(ParseError("runqueues:8:wx"),
-            "region 'runqueues:8:wx': access 'wx' is neither ro nor rw");
+            "region 'runqueues:8:wx': access 'wx' is none of ro, rw, protect");
+  EXPECT_EQ(ParseError("0xffff888000000000:4096:protect"),
+            "region '0xffff888000000000:4096:protect': only a guest-physical region (gpa:) can be "
+            "protected");
   EXPECT_EQ(ParseError("gpa:runqueues:8"),
             "region 'gpa:runqueues:8': a guest-physical region takes an address, not a symbol");
   EXPECT_EQ(ParseError("run-queues:8"), "region 'run-queues:8': 'run-queues' is not a symbol name");

@@ -7,6 +7,8 @@
 #include <x86intrin.h>
 #endif
 
+#include "hyperupcall/region_rules.hpp"
+
 namespace hu::daemon::sim {
 
 namespace {
@@ -43,10 +45,8 @@ Result<std::unique_ptr<Program>> Program::Create(const ProgramImage& image, cons
   uint64_t total = 0;
   for (size_t i = 0; i < image.regions.size(); ++i) {
     const hu_region& r = image.regions[i];
-    if (r.flags & ~uint32_t{HU_REGION_READ | HU_REGION_WRITE | HU_REGION_GPA})
-      return Bad(image, fmt::format("region {}: unknown flags {:#x}", i, r.flags));
-    if (!(r.flags & (HU_REGION_READ | HU_REGION_WRITE)))
-      return Bad(image, fmt::format("region {}: neither readable nor writable", i));
+    if (const char* problem = RegionFlagsProblem(r, image.hook))
+      return Bad(image, fmt::format("region {} (flags {:#x}): {}", i, r.flags, problem));
     if (r.len == 0 || r.start + r.len < r.start)
       return Bad(image,
                  fmt::format("region {}: [{:#x}, +{:#x}) is empty or wraps", i, r.start, r.len));

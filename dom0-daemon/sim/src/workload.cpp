@@ -105,9 +105,10 @@ bool Model::GuestWrite(Guest& g, uint32_t vcpu, uint64_t gva, uint64_t rip, uint
   const uint64_t ro = Guest::ImageGpa(kRoAfterInit);
   if (t->gpa >= ro && t->gpa < ro + kRoAfterInitSize) {
     ++counters.protect_writes;
+    // DENY drops the write and the instruction completes (abi.h): no
+    // fault, which in kernel code would bring the guest down.
     if (FireProtect(g, vcpu, t->gpa, gva, rip, value, size).value_or(false)) {
       ++counters.protect_denied;
-      ++counters.traps;  // the injected #PF
       return false;
     }
   }

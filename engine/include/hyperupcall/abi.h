@@ -154,15 +154,23 @@ enum hu_exit_kind {
 };
 
 /*
- * mem.protect: a write hit a guest frame the guest registered as protected.
- * Returns HU_PROTECT_ALLOW to let it through, HU_PROTECT_DENY to drop it
- * and inject a fault into the guest.
+ * mem.protect: a write hit a guest frame the guest registered as protected
+ * (a region with HU_REGION_PROTECT). The host write-protects those frames
+ * when the program is installed and runs it before anything lifts the
+ * protection. Returns HU_PROTECT_ALLOW to let this one write through (the
+ * frame stays protected), HU_PROTECT_DENY to drop it: the writing
+ * instruction completes without changing memory, no fault is injected (a
+ * fault in kernel code would bring the guest down; the program can record
+ * the attempt in a map, the trace ring or, with write_gva, guest memory).
+ * A run that fails counts as DENY.
  */
 struct hu_ctx_mem_protect {
 	uint64_t gpa; /* guest-physical address written */
 	uint64_t gva; /* guest-virtual address, if known, else 0 */
 	uint64_t rip; /* writer's instruction pointer */
-	uint64_t value; /* value being written, zero-extended */
+	uint64_t value; /* value being written, zero-extended (first 8
+			 * bytes of a wider write; 0 for a read-modify-write,
+			 * whose result the host knows only after it) */
 	uint32_t vcpu; /* writing vCPU */
 	uint32_t size; /* bytes written: 1, 2, 4 or 8 */
 };
@@ -262,6 +270,10 @@ struct hu_map_def {
 #define HU_REGION_READ 0x1
 #define HU_REGION_WRITE 0x2
 #define HU_REGION_GPA 0x4 /* start is guest-physical, not virtual */
+/* mem.protect only, with HU_REGION_GPA, page-aligned: frames the host
+ * write-protects while the program is installed. Alone it gives the
+ * program no access; add HU_REGION_READ to let it read them. */
+#define HU_REGION_PROTECT 0x8
 #define HU_MAX_REGIONS 16 /* per program */
 #define HU_REGION_RAM_PERCENT 2 /* all regions <= 2% of guest RAM */
 

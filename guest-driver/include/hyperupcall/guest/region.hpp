@@ -28,8 +28,9 @@ struct RegionSpec {
   uint64_t addr = 0;    // when symbol is empty
   uint64_t len = 0;
   bool write = false;
-  bool gpa = false;  // addr is guest-physical
-  std::string text;  // as written, for messages
+  bool gpa = false;      // addr is guest-physical
+  bool protect = false;  // mem.protect: the host write-protects it (gpa only)
+  std::string text;      // as written, for messages
 };
 
 Result<RegionSpec> ParseRegion(std::string_view text);
