@@ -188,6 +188,8 @@ class Core {
   Result<std::vector<StatsRow>> Stats(std::optional<uint32_t> domid, uint64_t prog_id);
   // The backend's reclaim scan of a running domain (Backend::ReclaimScan).
   Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn, uint64_t count);
+  // The backend's reclaim of a running domain (Backend::Reclaim), audited.
+  Result<ReclaimReport> Reclaim(uint32_t domid, uint64_t max_frames);
   // An audit row (and a policy-changed event) for an operator decision the
   // core does not make itself, e.g. policy written to a libvirt domain XML.
   void AuditNote(uint32_t domid, const std::string& decision, const std::string& reason);

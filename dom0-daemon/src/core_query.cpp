@@ -260,6 +260,21 @@ Result<std::vector<uint64_t>> Core::ReclaimScan(uint32_t domid, uint64_t first_g
   return backend_.ReclaimScan(domid, first_gfn, count);
 }
 
+Result<ReclaimReport> Core::Reclaim(uint32_t domid, uint64_t max_frames) {
+  auto d = FindDomain(domid);
+  if (!d) return MakeError(ErrorCode::kNotFound, fmt::format("no domain {}", domid));
+  if (!d->running) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("domain {} is not running", domid));
+  }
+  auto r = backend_.Reclaim(domid, max_frames);
+  if (!r) return r.error();
+  AuditNote(domid, "reclaim",
+            fmt::format("reclaimed {} of at most {} frames ({} kept, {} busy, {} errors)",
+                        r->reclaimed, max_frames, r->kept, r->busy, r->errors));
+  return r;
+}
+
 void Core::AuditNote(uint32_t domid, const std::string& decision, const std::string& reason) {
   AuditOnly(domid, 0, "", decision, reason);
   Emit(opv1::EVENT_KIND_POLICY_CHANGED, nullptr, domid, reason);

@@ -26,6 +26,7 @@ namespace {
 // The largest scan one call answers: 64 Ki frames (256 MiB of guest
 // memory), whose answer stays far below gRPC's 4 MiB message cap.
 constexpr uint64_t kMaxReclaimScan = 65536;
+constexpr uint64_t kFrameBytes = 4096;
 
 void ToProto(const LibvirtIdentityChange& c, opv1::IdentityChange* out) {
   out->set_time_unix_ms(
@@ -529,6 +530,31 @@ grpc::Status OperatorService::ReclaimScan(grpc::ServerContext*, const opv1::Recl
   resp->set_first_gfn(req->first_gfn());
   resp->set_count(req->count());
   for (uint64_t g : *free) resp->add_free_gfns(g);
+  return grpc::Status::OK;
+}
+
+grpc::Status OperatorService::Reclaim(grpc::ServerContext*, const opv1::ReclaimRequest* req,
+                                      opv1::ReclaimResponse* resp) {
+  auto sel = Select(req->has_domid(), req->domid(), req->domain());
+  if (!sel) return ToGrpc(sel.error());
+  if (!*sel) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "Reclaim needs a domain");
+  if (req->max_bytes() < kFrameBytes) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        fmt::format("max_bytes {} is less than one {}-byte frame", req->max_bytes(), kFrameBytes));
+  }
+  auto start = std::chrono::steady_clock::now();
+  auto r = core_.Reclaim(**sel, req->max_bytes() / kFrameBytes);
+  if (!r) return ToGrpc(r.error());
+  resp->set_domid(**sel);
+  resp->set_frames_reclaimed(r->reclaimed);
+  resp->set_frames_kept(r->kept);
+  resp->set_frames_busy(r->busy);
+  resp->set_errors(r->errors);
+  resp->set_frames_walked(r->walked);
+  resp->set_elapsed_ns(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count()));
   return grpc::Status::OK;
 }
 

@@ -49,6 +49,8 @@ class OperatorService final : public opv1::OperatorService::Service {
                       grpc::ServerWriter<opv1::Event>*) override;
   grpc::Status ReclaimScan(grpc::ServerContext*, const opv1::ReclaimScanRequest*,
                            opv1::ReclaimScanResponse*) override;
+  grpc::Status Reclaim(grpc::ServerContext*, const opv1::ReclaimRequest*,
+                       opv1::ReclaimResponse*) override;
   grpc::Status ListIdentityChanges(grpc::ServerContext*, const opv1::ListIdentityChangesRequest*,
                                    opv1::ListIdentityChangesResponse*) override;
   grpc::Status ListAudit(grpc::ServerContext*, const opv1::ListAuditRequest*,

@@ -20,6 +20,7 @@ _Static_assert(XEN_DOMCTL_INTERFACE_VERSION == HU_XEN_DOMCTL_INTERFACE_VERSION,
                "interface version");
 _Static_assert(__HYPERVISOR_domctl == HU_XEN_HYPERVISOR_domctl, "hypercall");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_trace_read == HU_XEN_OP_trace_read, "ops");
+_Static_assert(XEN_DOMCTL_HYPERUPCALL_reclaim == HU_XEN_OP_reclaim, "reclaim op");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_RECLAIM_MAX == HU_XEN_RECLAIM_MAX, "max");
 _Static_assert(sizeof(struct xen_domctl) == sizeof(struct hu_xen_domctl), "domctl size");
 _Static_assert(sizeof(struct xen_domctl_hyperupcall) == sizeof(struct hu_xen_domctl_hyperupcall),
@@ -38,6 +39,8 @@ SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.map.key);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.map.value);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim.nr_errors);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.trace.buf);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim_frames.max_reclaim);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim_frames.nr_errors);
 SAME(xen_hyperupcall_region, hu_xen_region, flags);
 SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, nregions);
 SAME(xen_hyperupcall_trace_hdr, hu_xen_trace_hdr, len);

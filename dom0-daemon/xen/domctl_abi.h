@@ -27,6 +27,7 @@
 #define HU_XEN_OP_map_update 5
 #define HU_XEN_OP_reclaim_scan 6
 #define HU_XEN_OP_trace_read 7
+#define HU_XEN_OP_reclaim 8
 
 #define HU_XEN_RECLAIM_MAX (1u << 16)
 
@@ -120,6 +121,15 @@ struct hu_xen_domctl_hyperupcall {
       uint32_t lost;
       uint64_t buf;
     } trace;
+    struct {
+      uint64_t first_gfn;
+      uint64_t nr_frames; /* IN, OUT: walked (0: first_gfn past the domain's memory) */
+      uint64_t max_reclaim;
+      uint64_t nr_reclaimed;
+      uint64_t nr_kept;
+      uint64_t nr_busy;
+      uint64_t nr_errors;
+    } reclaim_frames;
   } u;
 };
 

@@ -226,6 +226,37 @@ Result<std::vector<uint64_t>> XenBackend::ReclaimScan(uint32_t domid, uint64_t f
   return free_gfns;
 }
 
+Result<ReclaimReport> XenBackend::Reclaim(uint32_t domid, uint64_t max_frames) {
+  if (max_frames == 0) {
+    return MakeError(ErrorCode::kInvalidArgument, "reclaim of 0 frames");
+  }
+  std::lock_guard lock(mu_);
+  // Xen walks the guest's frame numbers from 0 up, in bounded calls, until
+  // enough are back or it reports nothing left to walk; each call pauses
+  // the domain only for its short batches. Xen picks the program (any
+  // mem.reclaim one): the same choice it makes for a hook.
+  ReclaimReport rep;
+  for (uint64_t gfn = 0; rep.reclaimed < max_frames;) {
+    auto r = dc_->ReclaimFrames(domid, 0, gfn, HU_XEN_RECLAIM_MAX, max_frames - rep.reclaimed);
+    if (!r) {
+      if (r.error().code == ErrorCode::kNotFound) {
+        return MakeError(
+            ErrorCode::kFailedPrecondition,
+            "domain " + std::to_string(domid) + " has no mem.reclaim program installed");
+      }
+      return r.error();
+    }
+    rep.reclaimed += r->reclaimed;
+    rep.kept += r->kept;
+    rep.busy += r->busy;
+    rep.errors += r->errors;
+    rep.walked += r->walked;
+    if (r->walked == 0) break;  // past the domain's memory
+    gfn += r->walked;
+  }
+  return rep;
+}
+
 void XenBackend::SetDomainEventSink(std::function<void(const DomainEvent&)> sink) {
   sink_ = std::move(sink);
 }

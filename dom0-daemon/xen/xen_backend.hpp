@@ -53,6 +53,7 @@ class XenBackend : public Backend {
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
   // Through the domain's installed mem.reclaim program, in chunks of at
   // most HU_XEN_RECLAIM_MAX frames (and fewer when Xen stops at its work cap).
+  Result<ReclaimReport> Reclaim(uint32_t domid, uint64_t max_frames) override;
   Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn,
                                             uint64_t count) override;
   Status Start() override;

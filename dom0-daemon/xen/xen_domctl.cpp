@@ -237,6 +237,25 @@ Result<ReclaimResult> Domctl::ReclaimScan(uint32_t domid, uint64_t id, uint64_t 
   return r;
 }
 
+Result<ReclaimFramesResult> Domctl::ReclaimFrames(uint32_t domid, uint64_t id, uint64_t first_gfn,
+                                                  uint64_t nr_frames, uint64_t max_reclaim) {
+  if (nr_frames == 0 || nr_frames > HU_XEN_RECLAIM_MAX) {
+    return MakeError(ErrorCode::kInvalidArgument, "reclaim: frame count " +
+                                                      std::to_string(nr_frames) + " outside 1.." +
+                                                      std::to_string(HU_XEN_RECLAIM_MAX));
+  }
+  hu_xen_domctl_hyperupcall op{};
+  op.op = HU_XEN_OP_reclaim;
+  op.id = id;
+  op.u.reclaim_frames.first_gfn = first_gfn;
+  op.u.reclaim_frames.nr_frames = nr_frames;
+  op.u.reclaim_frames.max_reclaim = max_reclaim;
+  if (auto st = Call(domid, op, "reclaim"); !st) return st.error();
+  const auto& r = op.u.reclaim_frames;
+  return ReclaimFramesResult{std::min(r.nr_frames, nr_frames), r.nr_reclaimed, r.nr_kept, r.nr_busy,
+                             r.nr_errors};
+}
+
 Result<TraceBatch> Domctl::TraceRead(uint32_t domid) {
   constexpr uint32_t kSize = 64 * 1024;
   HBuf buf(xc_, kSize);

@@ -52,6 +52,16 @@ struct ReclaimResult {
   uint64_t nr_errors = 0;
 };
 
+// One XEN_DOMCTL_HYPERUPCALL_reclaim call: frames walked from first_gfn
+// (0: past the domain's memory) and what became of the RAM among them.
+struct ReclaimFramesResult {
+  uint64_t walked = 0;
+  uint64_t reclaimed = 0;  // now populate-on-demand, their pages back in Xen
+  uint64_t kept = 0;       // the program said keep
+  uint64_t busy = 0;       // RAM the guest does not hold alone
+  uint64_t errors = 0;     // failed runs (kept)
+};
+
 struct TraceRecordRaw {
   uint64_t prog_id = 0;
   uint64_t time_ns = 0;
@@ -82,6 +92,10 @@ class Domctl {
   Result<ReclaimResult> ReclaimScan(uint32_t domid, uint64_t id, uint64_t first_gfn,
                                     uint64_t nr_frames);
   Result<TraceBatch> TraceRead(uint32_t domid);
+  // Reclaims at most max_reclaim of the frames program `id` (0: any
+  // mem.reclaim program) reports free among [first_gfn, first_gfn + nr).
+  Result<ReclaimFramesResult> ReclaimFrames(uint32_t domid, uint64_t id, uint64_t first_gfn,
+                                            uint64_t nr_frames, uint64_t max_reclaim);
 
  private:
   explicit Domctl(xencall_handle* xc) : xc_(xc) {}

@@ -263,6 +263,9 @@ TEST(SimModel, TestControlsCheckTheirArguments) {
   EXPECT_EQ(sim.SetVcpuState(2, 2, 0, false).error().code, ErrorCode::kOutOfRange);
   EXPECT_EQ(sim.ReclaimScan(1, 0, 16).error().code, ErrorCode::kFailedPrecondition);
   EXPECT_EQ(sim.ReclaimScan(1, 16380, 16).error().code, ErrorCode::kOutOfRange);
+  EXPECT_EQ(sim.Reclaim(1, 16).error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(sim.Reclaim(9, 16).error().code, ErrorCode::kNotFound);
+  EXPECT_EQ(sim.Reclaim(1, 0).error().code, ErrorCode::kInvalidArgument);
   EXPECT_EQ(sim.Stats(1, 77).error().code, ErrorCode::kNotFound);
 }
 

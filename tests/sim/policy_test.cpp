@@ -3,6 +3,7 @@
 // decisions the model's ground truth calls for, at each hook's natural place.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <thread>
@@ -87,6 +88,37 @@ TEST_F(SimPolicies, ReclaimScanFindsExactlyTheGuestsFreeFrames) {
   EXPECT_EQ(stats->errors, 0u);
   EXPECT_EQ(MapValue(1, 1, U32Key(HU_RECLAIM_FREE)) + MapValue(1, 1, U32Key(HU_RECLAIM_KEEP)),
             stats->runs);
+}
+
+TEST_F(SimPolicies, OperatorReclaimTakesOnlyFreeFramesUpToTheLimit) {
+  Load("reclaim", 1);
+  sim_.RunTicks(300);
+  auto free = sim_.GuestFreeFrames(1);
+  ASSERT_TRUE(free.ok());
+  const uint64_t nfree = static_cast<uint64_t>(std::count(free->begin(), free->end(), true));
+  ASSERT_GT(nfree, 600u);
+
+  // The host's own reclaim under pressure asks the program too: deltas.
+  const uint64_t free0 = MapValue(1, 1, U32Key(HU_RECLAIM_FREE));
+  const uint64_t keep0 = MapValue(1, 1, U32Key(HU_RECLAIM_KEEP));
+  const uint64_t discarded0 = sim_.Counters().reclaim_discarded;
+  auto r = sim_.Reclaim(1, 512);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->reclaimed, 512u);
+  EXPECT_EQ(r->errors, 0u);
+  EXPECT_EQ(MapValue(1, 1, U32Key(HU_RECLAIM_FREE)) - free0, r->reclaimed);
+  EXPECT_EQ(MapValue(1, 1, U32Key(HU_RECLAIM_KEEP)) - keep0, r->kept);
+  EXPECT_EQ(sim_.Counters().lost_pages, 0u);  // only frames the guest had free
+  EXPECT_EQ(sim_.Counters().reclaim_discarded - discarded0, 512u);
+
+  // Asking for more than is free takes what is free and stops at the end.
+  auto rest = sim_.Reclaim(1, 1u << 30);
+  ASSERT_TRUE(rest.ok());
+  EXPECT_EQ(rest->walked, free->size());
+  EXPECT_EQ(sim_.Counters().lost_pages, 0u);
+  // The guest goes on allocating: reclaimed frames come back (zeroed).
+  sim_.RunTicks(300);
+  EXPECT_EQ(sim_.Counters().lost_pages, 0u);
 }
 
 TEST_F(SimPolicies, ReclaimUnderPressureDropsOnlyFreeFrames) {

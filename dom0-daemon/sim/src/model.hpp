@@ -66,6 +66,7 @@ class Model {
   void ReclaimFrames(Guest& g, uint32_t count, uint32_t reason);
   void Touch(Guest& g, uint64_t gfn);  // the guest uses a frame: swap it in
   Result<std::vector<uint64_t>> ReclaimScan(Guest& g, uint64_t first, uint64_t count);
+  Result<ReclaimReport> ReclaimFree(Guest& g, uint64_t max);
   Status AddGuest(const GuestConfig& cfg);  // boots it and queues its vCPUs
   void RemoveGuest(uint32_t domid);
 

@@ -1,7 +1,9 @@
 // Host memory reclaim: under pressure the host takes frames back from the
 // guests, asking mem.reclaim first so a frame the guest does not use is
 // dropped instead of written to swap. Also the reclaim scan (Xen's scan
-// domctl analogue), which asks without reclaiming.
+// domctl analogue), which asks without reclaiming, and the operator's
+// reclaim (Xen's reclaim domctl analogue), which drops only what the
+// program reports free.
 #include <fmt/format.h>
 
 #include "model.hpp"
@@ -36,6 +38,37 @@ void Model::ReclaimUnderPressure() {
   if (resident * 100 <= total_frames * opt.pressure_percent) return;
   Guest& g = *guests[reclaim_guest++ % guests.size()];
   ReclaimFrames(g, opt.reclaim_batch, HU_RECLAIM_PRESSURE);
+}
+
+// Model ticks do not run meanwhile (the caller holds the model's lock), as
+// Xen pauses the domain: the guest cannot take a frame between the answer
+// and the discard. A discarded frame comes back zeroed at its next touch.
+Result<ReclaimReport> Model::ReclaimFree(Guest& g, uint64_t max) {
+  ReclaimReport rep;
+  auto& state = g.frame_state();
+  for (uint64_t gfn = 0; gfn < g.frames() && rep.reclaimed < max; ++gfn) {
+    ++rep.walked;
+    if (state[gfn] != FrameState::kResident) continue;  // nothing there to take
+    if (g.Pinned(gfn)) {
+      ++rep.busy;
+      continue;
+    }
+    auto r = FireReclaim(g, gfn, HU_RECLAIM_BALLOON);
+    if (!r)
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       fmt::format("domain {} has no mem.reclaim program installed", g.domid()));
+    if (!*r) {
+      ++rep.kept;
+      continue;
+    }
+    if (!g.IsFree(gfn)) ++counters.lost_pages;  // the program was wrong
+    g.mem().ZeroFrame(gfn);
+    state[gfn] = FrameState::kDiscarded;
+    ++nonresident;
+    ++counters.reclaim_discarded;
+    ++rep.reclaimed;
+  }
+  return rep;
 }
 
 Result<std::vector<uint64_t>> Model::ReclaimScan(Guest& g, uint64_t first, uint64_t count) {

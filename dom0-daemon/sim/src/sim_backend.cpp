@@ -194,6 +194,14 @@ Result<std::vector<uint64_t>> SimBackend::ReclaimScan(uint32_t domid, uint64_t f
   return model_->ReclaimScan(*g, first_gfn, count);
 }
 
+Result<ReclaimReport> SimBackend::Reclaim(uint32_t domid, uint64_t max_frames) {
+  if (max_frames == 0) return MakeError(ErrorCode::kInvalidArgument, "reclaim of 0 frames");
+  std::lock_guard<std::mutex> lock(model_->mu);
+  Guest* g = model_->FindGuest(domid);
+  if (!g) return NoDomain(domid);
+  return model_->ReclaimFree(*g, max_frames);
+}
+
 void SimBackend::RunTicks(uint64_t n) {
   std::lock_guard<std::mutex> lock(model_->mu);
   for (uint64_t i = 0; i < n; ++i) model_->Tick();

@@ -96,6 +96,15 @@ struct BackendLimits {
   uint64_t hooks = ~0ull;       // bit i: the backend can attach to hook id i
 };
 
+// What an operator's reclaim (Backend::Reclaim) took back from a domain.
+struct ReclaimReport {
+  uint64_t reclaimed = 0;  // frames the hypervisor has back
+  uint64_t kept = 0;       // frames the guest's program said to keep
+  uint64_t busy = 0;       // RAM the guest does not hold alone (skipped)
+  uint64_t errors = 0;     // program runs that failed (frame kept)
+  uint64_t walked = 0;     // guest frame numbers looked at
+};
+
 // Lifecycle changes the backend observes on its own (domain destroyed, ...).
 struct DomainEvent {
   enum class Kind { kStarted, kStopped } kind = Kind::kStarted;
@@ -162,6 +171,17 @@ class Backend {
     (void)count;
     return MakeError(ErrorCode::kUnimplemented,
                      "backend " + Name() + " has no reclaim scan for operators");
+  }
+
+  // Reclaims up to max_frames frames the domain's mem.reclaim program
+  // reports free, with the guest unable to take one between the program's
+  // answer and the reclaim; they go back to the hypervisor and the guest
+  // gets zeroed frames when it touches them again. Frames not reported free
+  // are kept. Backends that cannot keep this default.
+  virtual Result<ReclaimReport> Reclaim(uint32_t domid, uint64_t max_frames) {
+    (void)domid;
+    (void)max_frames;
+    return MakeError(ErrorCode::kUnimplemented, "backend " + Name() + " cannot reclaim frames");
   }
 };
 

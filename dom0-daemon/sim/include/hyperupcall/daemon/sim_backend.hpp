@@ -120,6 +120,10 @@ class SimBackend final : public Backend {
   // program on the domain (FailedPrecondition otherwise); count <= 1 << 20.
   Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn,
                                             uint64_t count) override;
+  // The analogue of Xen's reclaim domctl: every resident frame the domain's
+  // mem.reclaim program reports free is discarded (it comes back zeroed on
+  // its next touch), up to max_frames; the model does not tick meanwhile.
+  Result<ReclaimReport> Reclaim(uint32_t domid, uint64_t max_frames) override;
 
   // Deterministic stepping for tests (and the thread): advances n ticks.
   void RunTicks(uint64_t n);
