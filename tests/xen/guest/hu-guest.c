@@ -52,7 +52,6 @@
  * Every step prints one "hu-guest:" line on the console.
  */
 #define _GNU_SOURCE
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -66,6 +65,8 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "kcore.h"
+
 #define TAG_SUBOP 0x7ead
 #define UNTAGGED_SUBOP 0x7eae
 #define TIMED_CALLS 2000
@@ -75,8 +76,6 @@
 #define TAG_MEMORY_OP 0x3f
 #define KPF_BUDDY 10
 #define PV_PAGE_OFFSET 0xffff888000000000ULL
-/* Kernel text and modules start here; RAM segments of kcore lie below. */
-#define KERNEL_TEXT_BASE 0xffffffff80000000ULL
 
 struct privcmd_hypercall {
   uint64_t op;
@@ -142,38 +141,40 @@ static uint64_t pread_u64(int fd, uint64_t index, const char* what) {
   return v;
 }
 
+struct direct_map_req {
+  uint64_t gpa;
+  uint64_t va;
+};
+
+static int ram_segment_holding(int fd, const struct kcore_seg* seg, void* arg) {
+  struct direct_map_req* r = arg;
+
+  (void)fd;
+  if (seg->vaddr >= KCORE_KERNEL_TEXT_BASE || seg->paddr == (uint64_t)-1) return 0;
+  if (r->gpa < seg->paddr || r->gpa - seg->paddr >= seg->memsz) return 0;
+  r->va = seg->vaddr + (r->gpa - seg->paddr);
+  return 1;
+}
+
 /*
  * The kernel virtual address of guest-physical address gpa in the direct
  * map, from the RAM segment of /proc/kcore holding it; *how says where the
  * answer came from.
  */
 static uint64_t direct_map_address(uint64_t gpa, const char** how) {
-  Elf64_Ehdr eh;
-  Elf64_Phdr ph;
-  int fd, i;
+  struct direct_map_req r = {gpa, 0};
 
-  *how = "assumed PV PAGE_OFFSET (no /proc/kcore)";
-  fd = open("/proc/kcore", O_RDONLY);
-  if (fd < 0) return PV_PAGE_OFFSET + gpa;
-  if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
-      eh.e_phentsize != sizeof(ph)) {
-    close(fd);
-    *how = "assumed PV PAGE_OFFSET (/proc/kcore unreadable)";
-    return PV_PAGE_OFFSET + gpa;
-  }
-  for (i = 0; i < eh.e_phnum; i++) {
-    if (pread(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)) != sizeof(ph)) break;
-    if (ph.p_type != PT_LOAD || ph.p_vaddr >= KERNEL_TEXT_BASE || ph.p_paddr == (Elf64_Addr)-1)
-      continue;
-    if (gpa >= ph.p_paddr && gpa - ph.p_paddr < ph.p_memsz) {
-      close(fd);
+  switch (kcore_each(ram_segment_holding, &r)) {
+    case 1:
       *how = "/proc/kcore";
-      return ph.p_vaddr + (gpa - ph.p_paddr);
-    }
+      return r.va;
+    case -1:
+      *how = "assumed PV PAGE_OFFSET (no or unreadable /proc/kcore)";
+      return PV_PAGE_OFFSET + gpa;
+    default:
+      *how = "assumed PV PAGE_OFFSET (no kcore RAM segment holds the page)";
+      return PV_PAGE_OFFSET + gpa;
   }
-  close(fd);
-  *how = "assumed PV PAGE_OFFSET (no kcore RAM segment holds the page)";
-  return PV_PAGE_OFFSET + gpa;
 }
 
 static uint64_t now_ns(void) {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Judges a serial log of the memory hooks' boot (tests/xen/mem/dom0-init,
+# make -f Makefile.xen e2e-mem).
+#   check-log.sh patched LOG    every check passed, FLASK enforcing, the
+#                               benefit lines present
+#   check-log.sh unpatched LOG  Debian's Xen: the guest came up and the
+#                               checks failed for want of the domctl
+# Prints what it found and the HU-BENEFIT lines; exits 0 when the log is as
+# wanted, 1 otherwise.
+set -euo pipefail
+
+mode=${1:-} log=${2:-}
+# Every check dom0-init makes; one missing from a patched log is a failure.
+checks=(flask-enforcing daemon-up load-reclaim-accepted load-protect-accepted reclaim-installed
+	protect-installed xen-holds-reclaim xen-holds-protect guest-domctl-denied
+	flask-avc-hyperupcall-query protect-expected-allowed protect-stray-denied
+	protect-page-keeps-allowed-value protect-write-gva-log protect-denied-rip-is-stray-writer
+	protect-program-counts protect-bench protect-detached protect-restored reclaim-128mib
+	reclaim-back-in-xen reclaim-domain-smaller reclaim-kept-pages-intact reclaim-alloc-after
+	balloon-reached-target gone-xen-released protect-xen-cycles)
+bad=0
+want() { # DESCRIPTION PATTERN (extended regexp on the log)
+	if grep -aqE -- "$2" "$log"; then
+		echo "check-mem-log: $mode: $1: yes"
+	else
+		echo "check-mem-log: $mode: $1: NO"
+		bad=1
+	fi
+}
+
+[ -r "$log" ] || { echo "check-mem-log: no log '$log'" >&2; exit 1; }
+grep -a 'HU-HOST: boot took' "$log" || true
+want "dom0 ran the test to its end" '^HU-E2E: result pass=[0-9]+ fail=[0-9]+'
+want "the PVH domU booted" '^HU-E2E: mem: hu-mem: init, kernel '
+case $mode in
+patched)
+	want "Xen enforced FLASK" '\(XEN\) .*Flask:  Starting in enforcing mode'
+	for c in "${checks[@]}"; do want "check $c" "^HU-E2E: check $c ok"; done
+	want "no check failed" '^HU-E2E: result pass=[0-9]+ fail=0'
+	want "benefit: hyperupcall reclaim" '^HU-E2E: HU-BENEFIT: reclaim method=hyperupcall asked_mib=128 '
+	want "benefit: balloon" '^HU-E2E: HU-BENEFIT: reclaim method=balloon asked_mib=128 '
+	want "benefit: protected write" '^HU-E2E: HU-BENEFIT: protect write_cycles plain=[0-9]+ protected=[0-9]+'
+	want "benefit: Xen's cycles per fault" '^HU-E2E: HU-BENEFIT: protect xen_cycles_per_fault=[0-9]+'
+	grep -a 'HU-BENEFIT:' "$log" || true
+	;;
+unpatched)
+	want "checks failed" '^HU-E2E: result pass=[0-9]+ fail=[1-9]'
+	want "no program was accepted" '^HU-E2E: check load-protect-accepted FAIL'
+	want "nothing was reclaimed" '^HU-E2E: check reclaim-128mib FAIL'
+	want "because Xen lacks the domctl" 'Function not implemented \(hypervisor without the hyperupcall patches\?\)'
+	;;
+*)
+	echo "usage: check-log.sh patched|unpatched LOG" >&2
+	exit 2
+	;;
+esac
+exit $bad
