@@ -33,10 +33,9 @@ static __always_inline int decide(struct hu_ctx_mem_protect* ctx) {
 
 SEC("hyperupcall/mem.protect")
 int protect(struct hu_ctx_mem_protect* ctx) {
-  __u32 verdict = decide(ctx);
-  __u64* n = hu_map_lookup_elem(&protect_decisions, &verdict);
+  int verdict = decide(ctx);
 
-  if (n) __sync_fetch_and_add(n, 1);
+  hu_count(&protect_decisions, verdict);
   return verdict;
 }
 

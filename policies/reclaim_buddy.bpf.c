@@ -86,10 +86,9 @@ static __always_inline int decide(struct hu_ctx_mem_reclaim* ctx) {
 
 SEC("hyperupcall/mem.reclaim")
 int reclaim_buddy(struct hu_ctx_mem_reclaim* ctx) {
-  __u32 verdict = decide(ctx);
-  __u64* n = hu_map_lookup_elem(&reclaim_decisions, &verdict);
+  int verdict = decide(ctx);
 
-  if (n) __sync_fetch_and_add(n, 1);
+  hu_count(&reclaim_decisions, verdict);
   return verdict;
 }
 

@@ -60,4 +60,11 @@ static long (*hu_vcpu_state)(__u32 vcpu, struct hu_vcpu_state* dst,
 /* Reads a guest-virtual object into dst: 0, or -HU_EFAULT with dst zeroed. */
 #define HU_READ_GVA(dst, gva) hu_read_gva(&(dst), sizeof(dst), (__u64)(gva))
 
+/* Adds one to slot `key` of a __u32 -> __u64 array map of counters. */
+static inline __attribute__((always_inline)) void hu_count(void* map, __u32 key) {
+  __u64* n = hu_map_lookup_elem(map, &key);
+
+  if (n) __sync_fetch_and_add(n, 1);
+}
+
 #endif /* HU_HELPERS_H */

@@ -14,15 +14,8 @@ checks=(daemon-up load-trace-accepted load-reclaim-accepted trace-installed recl
 	xen-programs xen-holds-trace xen-holds-reclaim xen-lacks-unsafe
 	trace-runs trace-records-exact trace-map-counts reclaim-matches-guest reclaim-mixed
 	gone-trace-detached gone-reclaim-detached gone-xen-list gone-xen-released)
-bad=0
-want() { # DESCRIPTION PATTERN (extended regexp on the log)
-	if grep -aqE -- "$2" "$log"; then
-		echo "check-daemon-log: $mode: $1: yes"
-	else
-		echo "check-daemon-log: $mode: $1: NO"
-		bad=1
-	fi
-}
+who=check-daemon-log
+. "$(dirname "$0")/want.sh"
 
 [ -r "$log" ] || { echo "check-daemon-log: no log $log"; exit 1; }
 grep -a 'HU-HOST: boot took' "$log" || true

@@ -63,8 +63,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <xenstore.h>
 
+#include "guest_xs.h"
 #include "kcore.h"
 
 #define TAG_SUBOP 0x7ead
@@ -76,36 +76,6 @@
 #define TAG_MEMORY_OP 0x3f
 #define KPF_BUDDY 10
 #define PV_PAGE_OFFSET 0xffff888000000000ULL
-
-struct privcmd_hypercall {
-  uint64_t op;
-  uint64_t arg[5];
-};
-#define IOCTL_PRIVCMD_HYPERCALL _IOC(_IOC_NONE, 'P', 0, sizeof(struct privcmd_hypercall))
-
-static struct xs_handle* xs;
-static char base[64];
-
-static void die(const char* what) {
-  printf("hu-guest: FAIL %s: %s\n", what, strerror(errno));
-  fflush(stdout);
-  exit(1);
-}
-
-static void put(const char* key, const char* val) {
-  char path[128];
-
-  snprintf(path, sizeof(path), "%s/%s", base, key);
-  if (!xs_write(xs, XBT_NULL, path, val, strlen(val))) die(path);
-}
-
-static char* get(const char* key) {
-  char path[128];
-  unsigned int len;
-
-  snprintf(path, sizeof(path), "%s/%s", base, key);
-  return xs_read(xs, XBT_NULL, path, &len);
-}
 
 /* Waits, polling every poll_us for at most tries polls, until dom0 has
  * written a number of at least want to data/hu/key. */
@@ -233,8 +203,8 @@ int main(int argc, char** argv) {
   int memory_op = 0;
   unsigned long batch = 0;
   unsigned long first, count, calls, touch, i;
-  unsigned int len;
-  char *domid, *hex;
+  const char* domid;
+  char* hex;
   uint8_t* page;
   struct timing t_calls;
   uint64_t pfn;
@@ -277,11 +247,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  xs = xs_open(0);
-  if (!xs) die("xs_open");
-  domid = xs_read(xs, XBT_NULL, "domid", &len);
-  if (!domid) die("read domid");
-  snprintf(base, sizeof(base), "/local/domain/%s/data/hu", domid);
+  domid = xs_base("data/hu");
 
   /* The page the mem.reclaim program reads, by guest-physical address. */
   page = mmap(NULL, 4096, PROT_READ | PROT_WRITE,

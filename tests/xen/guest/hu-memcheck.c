@@ -17,7 +17,7 @@
  *       verify      every kept page still holds its pattern
  *       alloc N     allocate N MiB more, write and read back each page (a
  *                   reclaimed frame comes back zeroed on its first touch)
- *       free N      drop the last N MiB allocated by "alloc"
+ *       free        drop what "alloc" allocated
  *     It never exits, so the kept pages stay in use.
  *
  *   hu-memcheck domctl-probe
@@ -38,8 +38,8 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
-#include <xenstore.h>
 
+#include "guest_xs.h"
 #include "kcore.h"
 
 #define PAGE 4096UL
@@ -49,21 +49,6 @@
 #define XEN_DOMCTL_hyperupcall 87
 #define XEN_DOMCTL_INTERFACE_VERSION 0x15
 #define HU_OP_list 2
-
-struct privcmd_hypercall {
-  uint64_t op;
-  uint64_t arg[5];
-};
-#define IOCTL_PRIVCMD_HYPERCALL _IOC(_IOC_NONE, 'P', 0, sizeof(struct privcmd_hypercall))
-
-static struct xs_handle* xs;
-static char base[96];
-
-static void die(const char* what) {
-  printf("hu-memcheck: FAIL %s: %s\n", what, strerror(errno));
-  fflush(stdout);
-  exit(1);
-}
 
 /* The address of a symbol in /proc/kallsyms (as root: not hidden). */
 static uint64_t ksym(const char* name) {
@@ -115,14 +100,9 @@ static int domctl_probe(void) {
     uint16_t domain, pad[3];
     uint8_t u[128];
   } * d;
-  char* domid;
-  unsigned int len;
+  const char* domid = xs_base("data/hu");
   int priv, rc;
 
-  xs = xs_open(0);
-  if (!xs) die("xs_open");
-  domid = xs_read(xs, XBT_NULL, "domid", &len);
-  if (!domid) die("read domid");
   d = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
   if (d == MAP_FAILED) die("mmap");
   memset(d, 0, sizeof(*d));
@@ -144,24 +124,15 @@ static int domctl_probe(void) {
   return 0;
 }
 
-static void put(const char* key, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(const char* key, const char* fmt, ...) {
-  char path[160], val[256];
+static void putf(const char* key, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(const char* key, const char* fmt, ...) {
+  char val[256];
   va_list ap;
 
   va_start(ap, fmt);
   vsnprintf(val, sizeof(val), fmt, ap);
   va_end(ap);
-  snprintf(path, sizeof(path), "%s/%s", base, key);
-  if (!xs_write(xs, XBT_NULL, path, val, strlen(val))) die(path);
-}
-
-static char* get(const char* key) {
-  char path[160];
-  unsigned int len;
-
-  snprintf(path, sizeof(path), "%s/%s", base, key);
-  return xs_read(xs, XBT_NULL, path, &len);
+  put(key, val);
 }
 
 /* The word every 8 bytes of page i holds: its index and the run's seed. */
@@ -194,20 +165,14 @@ static __attribute__((noreturn)) void keep(unsigned long mib) {
   uint64_t* mem;
   uint64_t* extra = NULL;
   uint64_t extra_pages = 0;
-  char* domid;
-  unsigned int len;
 
-  xs = xs_open(0);
-  if (!xs) die("xs_open");
-  domid = xs_read(xs, XBT_NULL, "domid", &len);
-  if (!domid) die("read domid");
-  snprintf(base, sizeof(base), "/local/domain/%s/data/hu/mem", domid);
+  xs_base("data/hu/mem");
 
   mem = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
              MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
   if (mem == MAP_FAILED) die("mmap kept pages");
   fill(mem, pages, seed);
-  put("kept_pages", "%" PRIu64, pages);
+  putf("kept_pages", "%" PRIu64, pages);
   put("seq", "0");
   put("ready", "1");
   printf("hu-memcheck: keeping %" PRIu64 " pages (%lu MiB) with a per-page pattern\n", pages, mib);
@@ -228,26 +193,26 @@ static __attribute__((noreturn)) void keep(unsigned long mib) {
     if (!strcmp(cmd, "verify")) {
       uint64_t bad = damaged(mem, pages, seed);
 
-      put("result", "%" PRIu64 " verify pages=%" PRIu64 " intact=%" PRIu64 " damaged=%" PRIu64, n,
-          pages, pages - bad, bad);
+      putf("result", "%" PRIu64 " verify pages=%" PRIu64 " intact=%" PRIu64 " damaged=%" PRIu64, n,
+           pages, pages - bad, bad);
     } else if (sscanf(cmd, "alloc %" SCNu64, &arg) == 1 && arg > 0 && !extra) {
       extra_pages = arg * MIB / PAGE;
       extra = mmap(NULL, extra_pages * PAGE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
       if (extra == MAP_FAILED) {
-        put("result", "%" PRIu64 " alloc failed: %s", n, strerror(errno));
+        putf("result", "%" PRIu64 " alloc failed: %s", n, strerror(errno));
         extra = NULL;
       } else {
         fill(extra, extra_pages, ~seed);
-        put("result", "%" PRIu64 " alloc pages=%" PRIu64 " intact=%" PRIu64, n, extra_pages,
-            extra_pages - damaged(extra, extra_pages, ~seed));
+        putf("result", "%" PRIu64 " alloc pages=%" PRIu64 " intact=%" PRIu64, n, extra_pages,
+             extra_pages - damaged(extra, extra_pages, ~seed));
       }
     } else if (!strcmp(cmd, "free") && extra) {
       munmap(extra, extra_pages * PAGE);
       extra = NULL;
-      put("result", "%" PRIu64 " free pages=%" PRIu64, n, extra_pages);
+      putf("result", "%" PRIu64 " free pages=%" PRIu64, n, extra_pages);
     } else {
-      put("result", "%" PRIu64 " unknown command '%s'", n, cmd);
+      putf("result", "%" PRIu64 " unknown command '%s'", n, cmd);
     }
     {
       char* r = get("result");
@@ -261,6 +226,7 @@ static __attribute__((noreturn)) void keep(unsigned long mib) {
 }
 
 int main(int argc, char** argv) {
+  guest_name = "hu-memcheck";
   if (argc == 2 && !strcmp(argv[1], "regions")) return regions();
   if (argc == 2 && !strcmp(argv[1], "domctl-probe")) return domctl_probe();
   if (argc == 3 && !strcmp(argv[1], "keep")) keep(strtoul(argv[2], NULL, 0));

@@ -18,15 +18,8 @@ checks=(flask-enforcing daemon-up load-reclaim-accepted load-protect-accepted re
 	protect-program-counts protect-bench protect-detached protect-restored reclaim-128mib
 	reclaim-back-in-xen reclaim-domain-smaller reclaim-kept-pages-intact reclaim-alloc-after
 	balloon-reached-target gone-xen-released protect-xen-cycles)
-bad=0
-want() { # DESCRIPTION PATTERN (extended regexp on the log)
-	if grep -aqE -- "$2" "$log"; then
-		echo "check-mem-log: $mode: $1: yes"
-	else
-		echo "check-mem-log: $mode: $1: NO"
-		bad=1
-	fi
-}
+who=check-mem-log
+. "$(dirname "$0")/../want.sh"
 
 [ -r "$log" ] || { echo "check-mem-log: no log '$log'" >&2; exit 1; }
 grep -a 'HU-HOST: boot took' "$log" || true

@@ -22,9 +22,9 @@ MEM_DEBIAN_LOG := $(OUT)/e2e-mem-debian.log
 
 .PHONY: images-mem boot-mem boot-mem-debian e2e-mem mem-objects
 
-$(HU_MEMCHECK): $(MEM_GUEST)/hu-memcheck.c $(MEM_GUEST)/kcore.c $(MEM_GUEST)/kcore.h
+$(HU_MEMCHECK): $(MEM_GUEST)/hu-memcheck.c $(GUEST_LIB_DEPS)
 	mkdir -p $(OUT)
-	gcc -O2 -Wall -Wextra -Werror -o $@ $(MEM_GUEST)/hu-memcheck.c $(MEM_GUEST)/kcore.c -lxenstore
+	gcc -O2 -Wall -Wextra -Werror -o $@ $(MEM_GUEST)/hu-memcheck.c $(GUEST_LIB) -lxenstore
 
 # Kbuild writes next to the sources: build a copy, against Debian's headers
 # for the kernel the domU boots (linux-headers-amd64).
@@ -52,17 +52,10 @@ $(MEM_DOMU_IMG): mem-objects $(HU_MEMCHECK) $(HU_PROTECT_KO) $(MEM_TEST)/domU-in
 
 $(MEM_DOM0_IMG): $(MEM_DOMU_IMG) daemon-tools $(MEM_TEST)/dom0-init $(E2E_LIB) \
 		$(MEM_TEST)/mem.cfg $(MEM_TEST)/balloon.cfg $(MKINITRAMFS)
-	$(MKINITRAMFS) $@ $(KVER) \
-		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
-		bin:/usr/libexec/xen-qemu-system-i386 \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
-		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
-		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
-		file:$(MEM_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
+	$(MKINITRAMFS) $@ $(KVER) $(DOM0_DAEMON_SPECS) \
+		file:$(MEM_TEST)/dom0-init:/init \
 		file:$(MEM_TEST)/mem.cfg:/etc/hu/mem.cfg file:$(MEM_TEST)/balloon.cfg:/etc/hu/balloon.cfg \
-		file:$(KERNEL):/hu/vmlinuz file:$(MEM_DOMU_IMG):/hu/domU-mem.cpio.gz \
-		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
+		file:$(MEM_DOMU_IMG):/hu/domU-mem.cpio.gz
 
 # FLASK enforcing with the policy built into our Xen (xen-patches/
 # hyperupcall.config); Debian's Xen has no XSM and ignores both options.

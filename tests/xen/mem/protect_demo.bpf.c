@@ -30,26 +30,20 @@ struct denial_log {
   __u64 last_rip;
 };
 
-static __always_inline void count(__u32 key) {
-  __u64* n = hu_map_lookup_elem(&protect_demo_counts, &key);
-
-  if (n) __sync_fetch_and_add(n, 1);
-}
-
 SEC("hyperupcall/mem.protect")
 int protect_demo(struct hu_ctx_mem_protect* ctx) {
   struct denial_log log;
 
   if (ctx->rip >= (__u64)hu_guard_begin && ctx->rip < (__u64)hu_guard_end) {
-    count(0);
+    hu_count(&protect_demo_counts, 0);
     return HU_PROTECT_ALLOW;
   }
-  count(1);
+  hu_count(&protect_demo_counts, 1);
   /* A failed read leaves log zeroed: the count restarts, the rip is right. */
   hu_read_gva(&log, sizeof(log), (__u64)hu_protect_log);
   log.denied++;
   log.last_rip = ctx->rip;
-  if (hu_write_gva((__u64)hu_protect_log, &log, sizeof(log)) < 0) count(2);
+  if (hu_write_gva((__u64)hu_protect_log, &log, sizeof(log)) < 0) hu_count(&protect_demo_counts, 2);
   return HU_PROTECT_DENY;
 }
 
