@@ -15,7 +15,8 @@ checks=(flask-enforcing daemon-up load-reclaim-accepted load-protect-accepted re
 	protect-installed xen-holds-reclaim xen-holds-protect guest-domctl-denied
 	flask-avc-hyperupcall-query protect-expected-allowed protect-stray-denied
 	protect-page-keeps-allowed-value protect-write-gva-log protect-denied-rip-is-stray-writer
-	protect-program-counts protect-bench protect-detached protect-restored reclaim-128mib
+	protect-program-counts helpers-bounded-and-zeroed protect-bench protect-detached
+	protect-restored reclaim-128mib
 	reclaim-back-in-xen reclaim-domain-smaller reclaim-kept-pages-intact reclaim-alloc-after
 	balloon-reached-target gone-xen-released protect-xen-cycles)
 who=check-mem-log
@@ -30,7 +31,7 @@ patched)
 	want "Xen enforced FLASK" '\(XEN\) .*Flask:  Starting in enforcing mode'
 	for c in "${checks[@]}"; do want "check $c" "^HU-E2E: check $c ok"; done
 	want "no check failed" '^HU-E2E: result pass=[0-9]+ fail=0'
-	want "benefit: hyperupcall reclaim" '^HU-E2E: HU-BENEFIT: reclaim method=hyperupcall asked_mib=128 '
+	want "benefit: hyperupcall reclaim" '^HU-E2E: HU-BENEFIT: reclaim method=hyperupcall asked_mib=128 seconds=[0-9.]+ '
 	want "benefit: balloon" '^HU-E2E: HU-BENEFIT: reclaim method=balloon asked_mib=128 '
 	want "benefit: protected write" '^HU-E2E: HU-BENEFIT: protect write_cycles plain=[0-9]+ protected=[0-9]+'
 	want "benefit: Xen's cycles per fault" '^HU-E2E: HU-BENEFIT: protect xen_cycles_per_fault=[0-9]+'

@@ -10,6 +10,10 @@
  *
  * Regions (the guest's init passes them): the guarded page,
  * gpa:GPA:4096:protect; the log, hu_protect_log:16:rw.
+ *
+ * Each denial also tries what the host must refuse, and counts the
+ * refusals the end-to-end test checks: write_gva just past the writable
+ * region, and read_gva there, whose buffer must come back zeroed.
  */
 #include "hu_helpers.h"
 
@@ -17,12 +21,16 @@ extern const char hu_guard_begin[] __ksym;
 extern const char hu_guard_end[] __ksym;
 extern const char hu_protect_log[] __ksym;
 
-/* [0] writes allowed, [1] writes denied, [2] denials write_gva could not log. */
+/*
+ * [0] writes allowed, [1] writes denied, [2] denials write_gva could not
+ * log, [3] write_gva outside the region refused, [4] read_gva outside the
+ * regions refused with the buffer zeroed.
+ */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __type(key, __u32);
   __type(value, __u64);
-  __uint(max_entries, 3);
+  __uint(max_entries, 5);
 } protect_demo_counts SEC(".maps");
 
 struct denial_log {
@@ -44,6 +52,13 @@ int protect_demo(struct hu_ctx_mem_protect* ctx) {
   log.denied++;
   log.last_rip = ctx->rip;
   if (hu_write_gva((__u64)hu_protect_log, &log, sizeof(log)) < 0) hu_count(&protect_demo_counts, 2);
+
+  /* Past the 16-byte region: both refused, the read's buffer zeroed. */
+  if (hu_write_gva((__u64)hu_protect_log + sizeof(log), &log, 8) < 0)
+    hu_count(&protect_demo_counts, 3);
+  log.denied = ~0ULL;
+  if (hu_read_gva(&log.denied, 8, (__u64)hu_protect_log + sizeof(log)) < 0 && log.denied == 0)
+    hu_count(&protect_demo_counts, 4);
   return HU_PROTECT_DENY;
 }
 
