@@ -49,8 +49,7 @@ void AddReclaimCommands(CLI::App& app, Context& ctx, int& rc) {
   mib->excludes(frames);
   run->callback([&, mib, frames] {
     if (!*mib && !*frames) {
-      rc = Fail(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                  "reclaim run needs --mib or --frames"));
+      rc = Usage("reclaim run needs --mib or --frames");
       return;
     }
     opv1::ReclaimRequest req;

@@ -80,6 +80,7 @@ check policy ctl --json policy get --domain 2
 check policy ctl --json policy set --domain 1 --max-programs 6
 check stats_list ctl --json stats
 check reclaim_scan ctl --json reclaim scan --domain 1 --first 0x100 --count 64
+check reclaim_run ctl --json reclaim run --domain 1 --frames 8
 check event ctl --json events --count 5
 check audit_list ctl --json audit
 check event ctl --json events --since 1 --no-trace --count 3

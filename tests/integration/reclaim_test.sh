@@ -88,7 +88,7 @@ expect "text form: what came back" "$out" "dom1: reclaimed 0.1 MiB (16 frames) i
 expect "text form: what stayed" "$out" ", errors 0, "
 
 out=$(ctl reclaim run --domain alpha 2>&1)
-expect "no amount: INVALID_ARGUMENT" "$out" "INVALID_ARGUMENT: reclaim run needs --mib or --frames"
+expect "no amount: a usage error" "$out" "reclaim run needs --mib or --frames"
 out=$(ctl reclaim run --domain alpha --frames 0 2>&1)
 expect "0 frames: INVALID_ARGUMENT" "$out" "INVALID_ARGUMENT: max_bytes 0 is less than one 4096-byte frame"
 out=$(ctl reclaim run --domain alpha --mib 1 --frames 8 2>&1)
