@@ -32,13 +32,15 @@ class XenBackend : public Backend {
   std::vector<DomainInfo> Domains() override;
   // What XEN_DOMCTL_hyperupcall's install accepts (xen-patches 0002: at
   // most HU_MAX_INSNS_DEFAULT instructions, HU_MAX_PROGS programs per
-  // domain, a budget up to HU_BUDGET_MAX, hooks in HU_HOOKS_SUPPORTED).
+  // domain, a budget up to HU_BUDGET_MAX, hooks in HU_HOOKS_SUPPORTED, which
+  // 0012 extends with mem.protect).
   BackendLimits Limits() const override {
     BackendLimits l;
     l.max_insns = HU_MAX_INSNS_DEFAULT;
     l.max_programs = 16;
     l.max_run_budget = 1u << 20;
-    l.hooks = (1ull << HU_HOOK_TRACE_EXIT) | (1ull << HU_HOOK_MEM_RECLAIM);
+    l.hooks = (1ull << HU_HOOK_TRACE_EXIT) | (1ull << HU_HOOK_MEM_RECLAIM) |
+              (1ull << HU_HOOK_MEM_PROTECT);
     return l;
   }
   Status Install(const ProgramImage& image) override;
