@@ -15,6 +15,7 @@
 #include "channel_relay.hpp"
 #include "hyperupcall/daemon/backend.hpp"
 #include "xen_domctl.hpp"
+#include "xen_limits.hpp"
 
 struct xs_handle;
 
@@ -27,22 +28,10 @@ class XenBackend : public Backend {
   ~XenBackend() override;
 
   std::string Name() const override { return "xen"; }
-  // Xen's HU_BUDGET_DEFAULT (xen-patches 0002), used when a program's is 0.
-  uint64_t DefaultRunBudget() const override { return 100000; }
+  uint64_t DefaultRunBudget() const override { return kXenDefaultRunBudget; }
   std::vector<DomainInfo> Domains() override;
-  // What XEN_DOMCTL_hyperupcall's install accepts (xen-patches 0002: at
-  // most HU_MAX_INSNS_DEFAULT instructions, HU_MAX_PROGS programs per
-  // domain, a budget up to HU_BUDGET_MAX, hooks in HU_HOOKS_SUPPORTED, which
-  // 0012 extends with mem.protect).
-  BackendLimits Limits() const override {
-    BackendLimits l;
-    l.max_insns = HU_MAX_INSNS_DEFAULT;
-    l.max_programs = 16;
-    l.max_run_budget = 1u << 20;
-    l.hooks = (1ull << HU_HOOK_TRACE_EXIT) | (1ull << HU_HOOK_MEM_RECLAIM) |
-              (1ull << HU_HOOK_MEM_PROTECT);
-    return l;
-  }
+  // What Xen installs (xen_limits.hpp).
+  BackendLimits Limits() const override { return XenLimits(); }
   Status Install(const ProgramImage& image) override;
   Status Uninstall(uint32_t domid, uint64_t prog_id) override;
   Result<ProgramStats> Stats(uint32_t domid, uint64_t prog_id) override;

@@ -75,6 +75,11 @@ std::optional<DomainInfo> SimBackend::Domain(uint32_t domid) {
 BackendLimits SimBackend::Limits() const {
   BackendLimits l;
   l.max_insns = kMaxInsns;
+  // The model has a hook point for each (model.cpp's RunAll calls); a hook
+  // new to the ABI stays refused here until the model runs it.
+  l.hooks = (1ull << HU_HOOK_MEM_RECLAIM) | (1ull << HU_HOOK_TLB_FLUSH) |
+            (1ull << HU_HOOK_SCHED_PREEMPT) | (1ull << HU_HOOK_TRACE_EXIT) |
+            (1ull << HU_HOOK_MEM_PROTECT);
   return l;
 }
 
