@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace hu::channel {
 namespace {
@@ -70,8 +71,9 @@ ConsoleBridge::~ConsoleBridge() {
   }
 }
 
-void ConsoleBridge::Start(std::function<void()> on_stop) {
+void ConsoleBridge::Start(std::function<void()> on_stop, std::function<void()> on_connected) {
   on_stop_ = std::move(on_stop);
+  on_connected_ = std::move(on_connected);
   if (!alive_) return;
   thread_ = std::thread([this] {
     Run();
@@ -190,6 +192,7 @@ void ConsoleBridge::Run() {
         }
         if (!guest && !to_tty(kConsoleReady.data(), kConsoleReady.size())) return;
         connected_ = true;
+        if (on_connected_) on_connected_();
         data = std::string_view(handshake_buf).substr(at + want.size());
         std::string out = from_tty.Feed(data);
         handshake_buf.clear();
@@ -230,6 +233,13 @@ void ConsoleHost::Stop() {
     last = std::move(bridge_);
   }
   last.reset();
+  std::lock_guard lk(mu_);
+  CloseUnattached();
+}
+
+void ConsoleHost::CloseUnattached() {
+  if (unattached_ >= 0) ::close(unattached_);
+  unattached_ = -1;
 }
 
 void ConsoleHost::Start() {
@@ -258,16 +268,25 @@ bool ConsoleHost::NewSession() {
     // Recorded before it starts, so an instant failure finds it here.
     std::lock_guard lk(mu_);
     bridge_ = std::move(bridge);
+    unattached_ = sv[0];
     ++sessions_;
   }
-  attach_(sv[0]);
-  started->Start([this] {
-    {
-      std::lock_guard lk(mu_);
-      session_ended_ = true;
-    }
-    cv_.notify_all();
-  });
+  started->Start(
+      [this] {
+        {
+          std::lock_guard lk(mu_);
+          session_ended_ = true;
+        }
+        cv_.notify_all();
+      },
+      [this] {
+        int fd;
+        {
+          std::lock_guard lk(mu_);
+          fd = std::exchange(unattached_, -1);
+        }
+        if (fd >= 0) attach_(fd);
+      });
   return true;
 }
 
@@ -283,6 +302,7 @@ void ConsoleHost::Supervise() {
     lk.unlock();
     old.reset();
     lk.lock();
+    CloseUnattached();  // a session that ended before its hello
     // Stop() may have come while the old bridge was joined: attaching a new
     // socket to a server that is shutting down is what Stop() prevents.
     if (stop_) return;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -176,6 +177,45 @@ TEST(ConsoleHost, ServesOneGuestSessionAfterAnother) {
   // and a host still running would attach a new one to the dying server.
   host.Stop();
   // Connections over a console do not end by themselves: cancel them.
+  server->Shutdown(std::chrono::system_clock::now());
+}
+
+// A guest that comes long after its session began, twice. The server here
+// closes a connection idle for 300 ms (the daemon: after 30 s): a session
+// whose socket the server held from before the hello would greet the
+// guest with that GOAWAY. The first run's connection, idle after it, is
+// closed too, and its GOAWAY reaches the console before the second run's
+// handshake, which must leave it behind.
+TEST(ConsoleHost, AGuestLongAfterItsSessionBeganIsServed) {
+  Watchdog watchdog;
+  Pty pty;
+  OneProgramService service;
+  grpc::ServerBuilder builder;
+  builder.RegisterService(&service);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 300);
+  auto server = builder.BuildAndStart();
+  ASSERT_TRUE(server);
+  std::atomic<int> attached{0};
+  ConsoleHost host(pty.master, [&](int fd) {
+    ++attached;
+    grpc::AddInsecureChannelFromFd(server.get(), fd);
+  });
+  host.Start();
+  for (int run = 0; run < 2; ++run) {
+    SCOPED_TRACE(run);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    // gRPC retries a call whose connection said GOAWAY before the call was
+    // sent, which a slow guest's call is not: so the socket itself must
+    // not have reached the server before this run's hello.
+    EXPECT_EQ(attached.load(), run) << "a session's socket reached the server before a hello";
+    auto transport = OpenTransport("hvc:" + pty.slave_path);
+    ASSERT_TRUE(transport.ok());
+    GuestClient client(std::move(transport).value(), kCallTimeout);
+    auto res = client.List(gv1::ListProgramsRequest());
+    ASSERT_FALSE(res.error) << res.error->message;
+    ASSERT_EQ(res.value.programs_size(), 1);
+  }
+  host.Stop();
   server->Shutdown(std::chrono::system_clock::now());
 }
 

@@ -42,8 +42,10 @@ class ConsoleBridge {
   ConsoleBridge(const ConsoleBridge&) = delete;
   ConsoleBridge& operator=(const ConsoleBridge&) = delete;
 
-  // `on_stop` runs on the bridge's thread when it stops by itself.
-  void Start(std::function<void()> on_stop = {});
+  // `on_stop` runs on the bridge's thread when it stops by itself;
+  // `on_connected` runs on it when the handshake ends, before any byte
+  // goes to the socket.
+  void Start(std::function<void()> on_stop = {}, std::function<void()> on_connected = {});
   bool alive() const { return alive_; }
   bool connected() const { return connected_; }
   std::string LastError() const;
@@ -68,12 +70,17 @@ class ConsoleBridge {
   mutable std::mutex mu_;
   std::string error_;
   std::function<void()> on_stop_;
+  std::function<void()> on_connected_;
   std::thread thread_;
 };
 
 // The host end of one guest's console, for the daemon: runs one bridge per
 // guest session, back to back. Each session's local socket (non-blocking)
-// goes to `attach`, typically grpc::AddInsecureChannelFromFd(server, fd).
+// goes to `attach`, typically grpc::AddInsecureChannelFromFd(server, fd),
+// when the session's hello arrives and not before: a connection the
+// server held while no guest was there is one it may have closed as idle
+// (gRPC's GRPC_ARG_MAX_CONNECTION_IDLE_MS), and its GOAWAY, waiting in the
+// socket, would be the first thing the guest's new stream got.
 // A session ends when gRPC closes its socket (the guest went away; a new
 // guest's hello is not HTTP/2, so the server drops the old connection) or
 // the console fails; the next session then waits for the next hello.
@@ -97,6 +104,7 @@ class ConsoleHost {
  private:
   void Supervise();
   bool NewSession();
+  void CloseUnattached();  // with mu_ held
 
   int tty_;
   std::function<void(int)> attach_;
@@ -105,6 +113,7 @@ class ConsoleHost {
   bool session_ended_ = false;
   bool stop_ = false;
   int sessions_ = 0;
+  int unattached_ = -1;  // the session's socket until its hello, then attach_'s
   std::unique_ptr<ConsoleBridge> bridge_;
   std::thread thread_;
 };
