@@ -12,7 +12,8 @@ set -uo pipefail
 mode=$1 log=$2
 # Every check dom0-init makes; one missing from a patched log is a failure.
 checks=(daemon-up busy-up bench-up module-loaded load-tlb tlb-deferred tlb-errors tlb-host-acked
-	load-preempt credit2-grants preempt-errors credit1-pool credit1-grants
+	load-preempt-credit2 credit2-grants preempt-errors-credit2 credit1-pool load-preempt-credit1
+	credit1-grants preempt-errors-credit1
 	install-defer-forever install-greedy hostile-shootdown-completes hostile-lockbench-completes
 	hostile-tlb-nothing-lost greedy-capped greedy-budget greedy-overridden programs-gone)
 bad=0

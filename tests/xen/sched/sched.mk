@@ -72,6 +72,16 @@ $(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(E2E_L
 		file:$(KERNEL):/hu/vmlinuz file:$(DOMU_SCHED_IMG):/hu/domU-sched.cpio.gz \
 		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
 
+# Seconds per benchmark run and rounds of without/with pairs (dom0-init);
+# the QEMU limit of one boot (TCG on a loaded 2-core host: a patched boot
+# took ~15 minutes with these).
+SHOOT_S ?= 6
+LOCK_S ?= 6
+ROUNDS ?= 2
+SCHED_QEMU_TIMEOUT ?= 2400
+boot-sched boot-sched-debian: DOM0_CMDLINE += SHOOT_S=$(SHOOT_S) LOCK_S=$(LOCK_S) ROUNDS=$(ROUNDS)
+boot-sched boot-sched-debian: QEMU_TIMEOUT = $(SCHED_QEMU_TIMEOUT)
+
 boot-sched: $(OUT)/xen.elf $(DOM0_SCHED_IMG)
 	$(call run_qemu,$(OUT)/xen.elf,$(OUT)/e2e-sched.log,$(DOM0_SCHED_IMG))
 
