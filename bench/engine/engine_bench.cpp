@@ -375,6 +375,17 @@ void BM_StackHeavy_Native(benchmark::State& state) {
       20);
 }
 
+// The same program as a hook runs it: the hook's context is registered as
+// the first (read-only) region, so reads through a pointer are compared
+// with the context first and stack reads through a pointer miss it.
+void BM_StackHeavyHook(benchmark::State& state, Engine e) {
+  static const std::array<uint8_t, 64> ctx{};
+  RunEngine(
+      state, kStackHeavy, e, nullptr, [](Vm& vm) { vm.AddRegion(ctx.data(), ctx.size()); },
+      [] { return NativeStackHeavy(3, kStackReps); }, 3, kStackReps, 20);
+}
+void BM_StackHeavyHook_Native(benchmark::State& state) { BM_StackHeavy_Native(state); }
+
 void BM_HelperHeavy(benchmark::State& state, Engine e) {
   RunEngine(
       state, kHelperHeavy, e, nullptr, NoSetup,
@@ -462,6 +473,7 @@ void BM_RegionSum_Native(benchmark::State& state) {
 
 ENGINES(AluLoop);
 ENGINES(StackHeavy);
+ENGINES(StackHeavyHook);
 ENGINES(HelperHeavy);
 ENGINES(HookListWalk);
 BENCHMARK(BM_HookListWalk_NativeHelper)->Name("HookListWalk_NativeHelper");

@@ -664,7 +664,14 @@ static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
                             unsigned int *base, int32_t *disp)
 {
     unsigned int k = size_class(size) * 2 + (write ? 1 : 0);
-    int32_t fast = write ? HU_JIT_OFF(fastw) : HU_JIT_OFF(tbl);
+    /*
+     * Writes, and reads through a pointer derived from r10, compare with
+     * the stack buffer first; other reads with the first region (the
+     * context, in a hook). Only the order of the comparisons depends on
+     * it: a miss still scans every region.
+     */
+    int32_t fast = write || ((j->stk[pc] >> breg) & 1) ? HU_JIT_OFF(fastw)
+                                                        : HU_JIT_OFF(tbl);
 
     if ( breg == HU_REG_FP )
     {
@@ -948,6 +955,113 @@ static void find_leads(struct hu_jit *j)
             j->lead[t] = 1;
         if ( op == HU_JMP_JA || op == HU_JMP_EXIT )
             j->lead[pc + 1] = 1;
+    }
+}
+
+/*
+ * Which registers hold an address derived from r10 (a copy of r10, then
+ * only constants or registers added or subtracted) on every path into
+ * each pc: j->stk. A forward dataflow to a fixed point, at most
+ * STK_ROUNDS sweeps; it is only a hint (the first region compared), so a
+ * sweep limit or a wrong guess costs time, never a check.
+ */
+#define STK_ROUNDS 32
+#define STK_ALL ((1u << HU_NREGS) - 1)
+#define STK_R0_R5 0x3fu
+
+static uint32_t stk_after(uint32_t m, const struct hu_insn *insn)
+{
+    unsigned int op = HU_OP(insn->code);
+    uint32_t d = 1u << (insn->dst & 15);
+
+    switch ( HU_CLASS(insn->code) )
+    {
+    case HU_CLS_ALU64:
+        if ( op == HU_ALU_MOV && (insn->code & HU_SRC_X) && insn->off == 0 &&
+             insn->src <= HU_REG_FP )
+            return (m & ~d) | (((m >> insn->src) & 1) << insn->dst);
+        if ( op == HU_ALU_ADD || op == HU_ALU_SUB )
+            return m;
+        return m & ~d;
+    case HU_CLS_ALU:
+    case HU_CLS_LD:
+    case HU_CLS_LDX:
+        return m & ~d;
+    case HU_CLS_STX:
+        if ( HU_MODE(insn->code) != HU_MODE_ATOMIC )
+            return m;
+        if ( insn->imm == HU_ATOMIC_CMPXCHG )
+            return m & ~1u;
+        if ( insn->imm & HU_ATOMIC_FETCH )
+            return m & ~(1u << (insn->src & 15));
+        return m;
+    case HU_CLS_JMP:
+    case HU_CLS_JMP32:
+        return op == HU_JMP_CALL ? m & ~STK_R0_R5 : m;
+    default: /* HU_CLS_ST */
+        return m;
+    }
+}
+
+static int stk_meet(struct hu_jit *j, int64_t t, uint32_t m)
+{
+    uint32_t v;
+
+    if ( !in_prog(j, t) )
+        return 0;
+    v = j->stk[t] & (m | (1u << HU_REG_FP));
+    if ( v == j->stk[t] )
+        return 0;
+    j->stk[t] = v;
+    return 1;
+}
+
+static void find_stack_pointers(struct hu_jit *j)
+{
+    uint32_t pc, round;
+    int changed = 1;
+
+    for ( pc = 0; pc <= j->n; pc++ )
+        j->stk[pc] = STK_ALL;
+    j->stk[0] = 1u << HU_REG_FP;
+    for ( pc = 0; pc < j->n; pc++ )
+    {
+        const struct hu_insn *insn = &j->insns[pc];
+
+        /* A callee's arguments: whatever its callers pass. */
+        if ( HU_CLASS(insn->code) == HU_CLS_JMP &&
+             HU_OP(insn->code) == HU_JMP_CALL &&
+             insn->src == HU_CALL_LOCAL && !(insn->code & HU_SRC_X) &&
+             in_prog(j, (int64_t)pc + 1 + insn->imm) )
+            j->stk[pc + 1 + insn->imm] = 1u << HU_REG_FP;
+    }
+    for ( round = 0; changed && round < STK_ROUNDS; round++ )
+    {
+        changed = 0;
+        for ( pc = 0; pc < j->n; pc++ )
+        {
+            const struct hu_insn *insn = &j->insns[pc];
+            unsigned int cls = HU_CLASS(insn->code), op = HU_OP(insn->code);
+            uint32_t m = stk_after(j->stk[pc], insn);
+
+            if ( cls == HU_CLS_LD )
+                changed |= stk_meet(j, (int64_t)pc + 2, m);
+            else if ( cls != HU_CLS_JMP && cls != HU_CLS_JMP32 )
+                changed |= stk_meet(j, (int64_t)pc + 1, m);
+            else if ( op == HU_JMP_EXIT )
+                continue;
+            else if ( op == HU_JMP_CALL )
+                changed |= stk_meet(j, (int64_t)pc + 1, m);
+            else if ( op == HU_JMP_JA )
+                changed |= stk_meet(j, (int64_t)pc + 1 +
+                                       (cls == HU_CLS_JMP ? insn->off
+                                                          : insn->imm), m);
+            else
+            {
+                changed |= stk_meet(j, (int64_t)pc + 1 + insn->off, m);
+                changed |= stk_meet(j, (int64_t)pc + 1, m);
+            }
+        }
     }
 }
 
@@ -1248,6 +1362,7 @@ int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
     j->cur = scratch + n + 1;
     j->resume = scratch + 2 * (n + 1);
     j->lead = scratch + 3 * (n + 1);
+    j->stk = scratch + 4 * (n + 1);
     j->out = NULL;
     j->cap = 0;
     j->rx = 0;
@@ -1255,6 +1370,7 @@ int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
     j->err = 0;
     j->size = 0;
     find_leads(j);
+    find_stack_pointers(j);
     for ( j->pass = 0; j->pass < MAX_PASSES; j->pass++ )
     {
         uint32_t *t;

@@ -4,10 +4,13 @@
 // check. An image with no run-time check at all does not need the region
 // table (hu_jit_image.needs_regions), which is how these tests see whether
 // a check was emitted. Every program also runs in both engines, which must
-// agree on r0, the error and its pc.
+// agree on r0, the error and its pc. JitStackHint: reads through a
+// pointer derived from r10 compare with the stack before the context; the
+// order must never change an outcome.
 #include <gtest/gtest.h>
 
 #include <array>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,9 +45,19 @@ Engines Compile(std::string_view text) {
   return Engines{std::move(*p), std::move(*img), checked};
 }
 
+// A context of 16 bytes, registered as the first region as in a hook: r1
+// points to it.
+struct Ctx {
+  uint64_t a = 40, b = 2;
+};
+
 Outcome Run(const Engines& e, bool jit) {
   alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
+  Ctx ctx;
+  hu_mem_region region{reinterpret_cast<uintptr_t>(&ctx), sizeof ctx, 0, 0};
   hu_run run{};
+  run.regions = &region;
+  run.nregions = 1;
   run.insns = e.prog.data();
   run.ninsns = static_cast<uint32_t>(e.prog.size());
   run.helpers = kHelpers.data();
@@ -52,7 +65,8 @@ Outcome Run(const Engines& e, bool jit) {
   run.stack = stack.data();
   run.stack_size = stack.size();
   run.budget = 10'000;
-  int err = jit ? e.img.Run(&run, 0, 0, 0) : hu_interp_run(&run, 0, 0, 0);
+  uint64_t r1 = reinterpret_cast<uintptr_t>(&ctx);
+  int err = jit ? e.img.Run(&run, r1, 0, 0) : hu_interp_run(&run, r1, 0, 0);
   return {err, run.err_pc, run.r0};
 }
 
@@ -237,6 +251,74 @@ TEST(JitElide, NotAfterALoadIntoIt) {
   Outcome o = Same(e);
   EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
   EXPECT_EQ(o.err_pc, 4u);
+}
+
+// Reads through a pointer the dataflow finds derived from r10 on every
+// path compare with the stack before the context (a hint only: these
+// check that the order never changes an outcome). A loop's pointer into
+// the stack, with the context registered first:
+TEST(JitStackHint, LoopReadsThroughAStackPointer) {
+  auto e = Compile(R"(
+    mov %r0, 0
+    mov %r2, %r10
+    add %r2, -64
+    mov %r3, 8
+  fill:
+    stxdw [%r2+0], %r3
+    add %r2, 8
+    sub %r3, 1
+    jne %r3, 0, fill
+    mov %r2, %r10
+    add %r2, -64
+    mov %r3, 8
+  sum:
+    ldxdw %r4, [%r2+0]
+    add %r0, %r4
+    add %r2, 8
+    sub %r3, 1
+    jne %r3, 0, sum
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  EXPECT_EQ(Same(e).r0, 36u);
+}
+
+// A register that is the stack on one path and the context on the other:
+// no hint, and both reads are right.
+TEST(JitStackHint, PathsThatDisagree) {
+  for (const char* pick : {"0", "1"}) {
+    std::string text = std::string(R"(
+      stdw [%r10-16], 7
+      mov %r2, %r10
+      add %r2, -16
+      mov %r3, )") + pick +
+                       R"(
+      jeq %r3, 0, read
+      mov %r2, %r1
+    read:
+      ldxdw %r0, [%r2+0]
+      exit
+    )";
+    auto e = Compile(text);
+    EXPECT_TRUE(e.checked);
+    EXPECT_EQ(Same(e).r0, pick[0] == '0' ? 7u : 40u);
+  }
+}
+
+// The context read through a pointer the hint calls a stack pointer (it
+// was, then a register was added to it): the stack compare misses and the
+// scan finds the context.
+TEST(JitStackHint, WrongHintStillFindsTheRegion) {
+  auto e = Compile(R"(
+    mov %r2, %r10
+    mov %r3, %r1
+    sub %r3, %r10
+    add %r2, %r3
+    ldxdw %r0, [%r2+8]
+    exit
+  )");
+  EXPECT_TRUE(e.checked);
+  EXPECT_EQ(Same(e).r0, 2u);
 }
 
 }  // namespace

@@ -79,6 +79,11 @@ struct hu_jit {
 	uint32_t *resume; /* per pc: where a slow region check returns to */
 	uint32_t *lead; /* per pc: 1 when a jump or call may enter there */
 	/*
+	 * Per pc: bit i when r_i holds an address derived from r10 on every
+	 * path there (a hint: reads through it compare with the stack first).
+	 */
+	uint32_t *stk;
+	/*
 	 * Within a basic block: bit i of fp_known says r_i holds r10 + fp_off[i]
 	 * (set by mov from r10, kept by add/sub of constants), so an access
 	 * through it is checked at translation like one through r10.
@@ -108,7 +113,7 @@ struct hu_jit_image {
 };
 
 /* uint32_t words of scratch hu_jit_plan needs for `ninsns` slots. */
-#define HU_JIT_SCRATCH_WORDS(ninsns) (4 * ((uint64_t)(ninsns) + 1))
+#define HU_JIT_SCRATCH_WORDS(ninsns) (5 * ((uint64_t)(ninsns) + 1))
 
 /*
  * Lays the program out (several passes, until jump sizes settle) and sets
