@@ -22,6 +22,12 @@ _Static_assert(__HYPERVISOR_domctl == HU_XEN_HYPERVISOR_domctl, "hypercall");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_trace_read == HU_XEN_OP_trace_read, "ops");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_reclaim == HU_XEN_OP_reclaim, "reclaim op");
 _Static_assert(XEN_DOMCTL_HYPERUPCALL_RECLAIM_MAX == HU_XEN_RECLAIM_MAX, "max");
+_Static_assert(XEN_DOMCTL_HYPERUPCALL_JIT == HU_XEN_JIT, "jit");
+_Static_assert(XEN_DOMCTL_HYPERUPCALL_JIT_PLAIN == HU_XEN_JIT_PLAIN, "jit plain");
+_Static_assert(XEN_HYPERUPCALL_PROG_JIT == HU_XEN_PROG_JIT, "prog jit");
+_Static_assert(XEN_HYPERUPCALL_PROG_JIT_PLAIN == HU_XEN_PROG_JIT_PLAIN, "prog jit plain");
+_Static_assert(sizeof(struct xen_hyperupcall_prog_info) == sizeof(struct hu_xen_prog_info),
+               "prog_info size");
 _Static_assert(sizeof(struct xen_domctl) == sizeof(struct hu_xen_domctl), "domctl size");
 _Static_assert(sizeof(struct xen_domctl_hyperupcall) == sizeof(struct hu_xen_domctl_hyperupcall),
                "op size");
@@ -31,10 +37,13 @@ SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, id);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.budget);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.regions);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.max_grace_us);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.jit);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.install.jit_seed);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.list.progs);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.last_err_pc);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.cycles);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.overridden);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.stats.jit_runs);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.map.key);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.map.value);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim.nr_errors);
@@ -43,6 +52,8 @@ SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim_frames.max_rec
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.reclaim_frames.nr_errors);
 SAME(xen_hyperupcall_region, hu_xen_region, flags);
 SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, nregions);
+SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, flags);
+SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, jit_bytes);
 SAME(xen_hyperupcall_trace_hdr, hu_xen_trace_hdr, len);
 
 int main(void) { return 0; }

@@ -31,6 +31,14 @@
 
 #define HU_XEN_RECLAIM_MAX (1u << 16)
 
+/* install.jit: run the program as x86-64 code (interpreted if Xen cannot
+ * translate it); PLAIN: without constant blinding (measurements only). */
+#define HU_XEN_JIT (1u << 0)
+#define HU_XEN_JIT_PLAIN (1u << 1)
+/* prog_info.flags: which engine runs the program. */
+#define HU_XEN_PROG_JIT (1u << 0)
+#define HU_XEN_PROG_JIT_PLAIN (1u << 1)
+
 struct hu_xen_map_def {
   uint32_t type;
   uint32_t key_size;
@@ -51,6 +59,8 @@ struct hu_xen_prog_info {
   uint32_t ninsns;
   uint32_t nmaps;
   uint32_t nregions;
+  uint32_t flags;     /* HU_XEN_PROG_* */
+  uint32_t jit_bytes; /* size of the program's x86-64 code, 0 without */
 };
 
 struct hu_xen_trace_hdr {
@@ -75,7 +85,8 @@ struct hu_xen_domctl_hyperupcall {
       uint64_t maps;
       uint64_t regions;
       uint32_t max_grace_us; /* sched.preempt only: operator cap, 0: Xen's */
-      uint32_t pad;
+      uint32_t jit;          /* HU_XEN_JIT* */
+      uint64_t jit_seed;     /* mixed into Xen's blinding key */
     } install;
     struct {
       uint32_t max;
@@ -96,6 +107,7 @@ struct hu_xen_domctl_hyperupcall {
       uint64_t acted;       /* tlb.flush deferrals, sched.preempt grants */
       uint64_t acted_units; /* sched.preempt: microseconds granted */
       uint64_t overridden;  /* verdicts Xen did not follow */
+      uint64_t jit_runs;    /* runs as x86-64 code */
     } stats;
     struct {
       uint32_t map;

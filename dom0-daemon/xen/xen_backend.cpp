@@ -87,8 +87,12 @@ Status XenBackend::Install(const ProgramImage& image) {
   // The operator's grace cap means something to sched.preempt only; Xen
   // refuses it on any other hook.
   const uint32_t grace = image.hook == HU_HOOK_SCHED_PREEMPT ? image.max_grace_us : 0;
+  // Policy jit=off keeps Xen's interpreter; auto and on ask for x86-64
+  // code (Xen interprets what it cannot translate; list and stats say
+  // which engine runs it).
   auto st = dc_->Install(xen::InstallArgs{image.domid, image.id, image.hook, image.insns, defs,
-                                          image.regions, image.run_budget, grace});
+                                          image.regions, image.run_budget, grace,
+                                          image.jit != JitMode::kOff});
   if (st) programs_[{image.domid, image.id}] = image.maps;
   return st;
 }
@@ -104,8 +108,10 @@ Result<ProgramStats> XenBackend::Stats(uint32_t domid, uint64_t prog_id) {
   std::lock_guard lock(mu_);
   auto s = dc_->Stats(domid, prog_id);
   if (!s) return s.error();
-  return ProgramStats{s->runs,        s->insns,  s->run_ns, s->budget_aborts, s->errors,
-                      s->last_result, s->cycles, s->acted,  s->acted_units,   s->overridden};
+  ProgramStats out{s->runs,        s->insns,  s->run_ns, s->budget_aborts, s->errors,
+                   s->last_result, s->cycles, s->acted,  s->acted_units,   s->overridden};
+  out.jit_runs = s->jit_runs;
+  return out;
 }
 
 Result<hu_map_def> XenBackend::MapDef(uint32_t domid, uint64_t prog_id, uint32_t map_index) {

@@ -5,6 +5,8 @@ extern "C" {
 #include <xencall.h>
 }
 
+#include <sys/random.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -122,6 +124,14 @@ Status Domctl::Install(const InstallArgs& a) {
   op.u.install.insns = insns.addr();
   op.u.install.maps = maps.addr();
   op.u.install.regions = regions.addr();
+  if (a.jit) {
+    op.u.install.jit = HU_XEN_JIT | (a.jit_plain ? HU_XEN_JIT_PLAIN : 0);
+    // Xen mixes this into the key of its constant blinding: its own
+    // random source is weak on a CPU without RDRAND.
+    if (getrandom(&op.u.install.jit_seed, sizeof op.u.install.jit_seed, 0) !=
+        sizeof op.u.install.jit_seed)
+      return ErrnoError("install: getrandom", errno);
+  }
   return Call(a.domid, op, "install");
 }
 
@@ -154,7 +164,7 @@ Result<ProgStats> Domctl::Stats(uint32_t domid, uint64_t id) {
   const auto& s = op.u.stats;
   return ProgStats{s.runs,        s.insns,       s.run_ns,      s.budget_aborts, s.errors,
                    s.last_result, s.last_err,    s.last_err_pc, s.cycles,        s.nested,
-                   s.acted,       s.acted_units, s.overridden};
+                   s.acted,       s.acted_units, s.overridden,  s.jit_runs};
 }
 
 Result<std::vector<MapSlot>> Domctl::MapDump(uint32_t domid, uint64_t id, uint32_t map,

@@ -27,6 +27,11 @@ struct InstallArgs {
   std::span<const hu_region> regions;
   uint64_t budget = 0;        // 0: Xen's default
   uint32_t max_grace_us = 0;  // sched.preempt only; 0: Xen's cap (500 us)
+  // Run it as x86-64 code (Xen falls back to its interpreter when it
+  // cannot translate it; List says which). plain: without constant
+  // blinding, for measurements only.
+  bool jit = false;
+  bool jit_plain = false;
 };
 
 struct ProgStats {
@@ -38,6 +43,7 @@ struct ProgStats {
   uint64_t acted = 0;        // tlb.flush: deferrals; sched.preempt: grants
   uint64_t acted_units = 0;  // sched.preempt: microseconds granted
   uint64_t overridden = 0;   // verdicts Xen did not follow (caps, faults)
+  uint64_t jit_runs = 0;     // runs as x86-64 code
 };
 
 struct MapSlot {

@@ -145,6 +145,11 @@ int main(int argc, char** argv) {
   uint32_t max_grace_us = 0;
   install->add_option("--max-grace-us", max_grace_us,
                       "sched.preempt: cap on one grace period (0: Xen's, 500 us)");
+  std::string jit = "off";
+  install
+      ->add_option("--jit", jit,
+                   "engine: off (interpreter), on (x86-64 code, blinded), plain (unblinded)")
+      ->check(CLI::IsMember({"off", "on", "plain"}));
   install->add_flag("--no-verify", no_verify,
                     "skip the verifier (tests that Xen bounds an unsafe program)");
 
@@ -217,11 +222,11 @@ int main(int argc, char** argv) {
     }
     auto dc = Domctl::Open();
     if (!dc) return Fail(dc.error().message);
-    auto st = (*dc)->Install(
-        hu::xen::InstallArgs{domid, id, hook, *insns, maps, regions, budget, max_grace_us});
+    auto st = (*dc)->Install(hu::xen::InstallArgs{domid, id, hook, *insns, maps, regions, budget,
+                                                  max_grace_us, jit != "off", jit == "plain"});
     if (!st) return Fail(st.error().message);
-    std::printf("hu-xenctl: installed dom=%u id=%" PRIu64 " hook=%s insns=%zu\n", domid, id,
-                hook_name.c_str(), insns->size());
+    std::printf("hu-xenctl: installed dom=%u id=%" PRIu64 " hook=%s insns=%zu jit=%s\n", domid, id,
+                hook_name.c_str(), insns->size(), jit.c_str());
     return 0;
   }
 
@@ -235,9 +240,13 @@ int main(int argc, char** argv) {
     if (!progs) return Fail(progs.error().message);
     std::printf("hu-xenctl: dom=%u programs=%zu\n", domid, progs->size());
     for (const auto& p : *progs) {
-      std::printf("hu-xenctl: prog id=%" PRIu64 " hook=%s insns=%u maps=%u regions=%u\n", p.id,
-                  hu::verifier::HookName(static_cast<hu_hook_id>(p.hook)), p.ninsns, p.nmaps,
-                  p.nregions);
+      const char* engine = !(p.flags & HU_XEN_PROG_JIT)        ? "interpreter"
+                           : (p.flags & HU_XEN_PROG_JIT_PLAIN) ? "jit-plain"
+                                                               : "jit";
+      std::printf("hu-xenctl: prog id=%" PRIu64
+                  " hook=%s insns=%u maps=%u regions=%u engine=%s jit_bytes=%u\n",
+                  p.id, hu::verifier::HookName(static_cast<hu_hook_id>(p.hook)), p.ninsns, p.nmaps,
+                  p.nregions, engine, p.jit_bytes);
     }
   } else if (stats->parsed()) {
     auto s = (*dc)->Stats(domid, id);
@@ -246,10 +255,10 @@ int main(int argc, char** argv) {
         "hu-xenctl: stats dom=%u id=%" PRIu64 " runs=%" PRIu64 " insns=%" PRIu64 " run_ns=%" PRIu64
         " budget_aborts=%" PRIu64 " errors=%" PRIu64 " last_result=%" PRIu64
         " last_err=%u last_err_pc=%u cycles=%" PRIu64 " cycles_per_run=%" PRIu64 " nested=%" PRIu64
-        " acted=%" PRIu64 " acted_units=%" PRIu64 " overridden=%" PRIu64 "\n",
+        " acted=%" PRIu64 " acted_units=%" PRIu64 " overridden=%" PRIu64 " jit_runs=%" PRIu64 "\n",
         domid, id, s->runs, s->insns, s->run_ns, s->budget_aborts, s->errors, s->last_result,
         s->last_err, s->last_err_pc, s->cycles, s->runs ? s->cycles / s->runs : 0, s->nested,
-        s->acted, s->acted_units, s->overridden);
+        s->acted, s->acted_units, s->overridden, s->jit_runs);
   } else if (dump->parsed()) {
     auto slots = (*dc)->MapDump(domid, id, map_index, key_size, value_size);
     if (!slots) return Fail(slots.error().message);

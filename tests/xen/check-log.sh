@@ -15,6 +15,7 @@ mode=$1 log=$2
 grep -a 'HU-HOST: boot took' "$log"
 grep -a 'HU-E2E: hook counts' "$log" || true
 grep -a 'HU-E2E: exit cost' "$log" || true
+grep -a 'HU-E2E: trace.exit cycles per run' "$log" || true
 # Domains that died before they were ready and were created again.
 grep -a 'HU-E2E: retr' "$log" || true
 result=$(grep -a 'HU-E2E: result ' "$log" | tail -1)
@@ -33,7 +34,11 @@ patched)
 	[ "$fail" = 0 ] || errs+=("$fail checks failed")
 	[ "$pass" -ge 20 ] || errs+=("only $pass checks passed")
 	grep -aq 'hyperupcall 0x1 installed on hook 4' "$log" || errs+=("Xen did not log the trace.exit install")
-	grep -aq 'hyperupcall: released 2 programs' "$log" || errs+=("Xen did not log the release of 2 programs")
+	grep -aq 'hyperupcall 0x5 installed on hook 4 (.*, jit)' "$log" || errs+=("Xen did not log the JIT install")
+	grep -aq 'HU-E2E: check jit-ring-same ok' "$log" || errs+=("the JIT's trace records were not compared")
+	grep -aq 'HU-E2E: trace.exit cycles per run (one boot, the same exits): interpreter=[1-9][0-9]* jit=[1-9]' "$log" ||
+		errs+=("no cycles per run for both engines")
+	grep -aq 'hyperupcall: released 3 programs' "$log" || errs+=("Xen did not log the release of 3 programs")
 	# The HVM half: trace.exit at VM exit on the PVH domU, every tagged
 	# hypercall seen as a VM exit, and its program released on destroy.
 	grep -aq 'HU-E2E: check pvh-trace-tagged ok' "$log" || errs+=("no exact tagged count at HVM VM exit")
