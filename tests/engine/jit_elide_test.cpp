@@ -79,9 +79,27 @@ Outcome Same(const Engines& e) {
   return j;
 }
 
+// A program that ends with r0 in both engines, with (checked) or without
+// a run-time check in its image.
+void ExpectR0(std::string_view text, bool checked, uint64_t r0) {
+  auto e = Compile(text);
+  EXPECT_EQ(e.checked, checked);
+  EXPECT_EQ(Same(e).r0, r0);
+}
+
+// A program whose access keeps its run-time check and faults there with
+// HU_RUN_OOB_MEM at pc, in both engines.
+void ExpectKeptAndFaults(std::string_view text, uint32_t pc) {
+  auto e = Compile(text);
+  EXPECT_TRUE(e.checked);
+  Outcome o = Same(e);
+  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
+  EXPECT_EQ(o.err_pc, pc);
+}
+
 // Elided: the block moved r10 into r1 and added constants.
 TEST(JitElide, FrameOffsetThroughAddAndSub) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r1, %r10
     add %r1, -16
     stdw [%r1+0], 7
@@ -91,14 +109,13 @@ TEST(JitElide, FrameOffsetThroughAddAndSub) {
     ldxdw %r2, [%r1+16]
     add %r0, %r2
     exit
-  )");
-  EXPECT_FALSE(e.checked);
-  EXPECT_EQ(Same(e).r0, 42u);
+  )",
+           false, 42);
 }
 
 // Elided: copies of a tracked register, and atomics through them.
 TEST(JitElide, FrameOffsetThroughCopiesAndAtomics) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r2, %r10
     mov %r3, %r2
     sub %r3, 8
@@ -107,14 +124,13 @@ TEST(JitElide, FrameOffsetThroughCopiesAndAtomics) {
     lock add [%r3+0], %r4
     ldxdw %r0, [%r2-8]
     exit
-  )");
-  EXPECT_FALSE(e.checked);
-  EXPECT_EQ(Same(e).r0, 42u);
+  )",
+           false, 42);
 }
 
 // Kept: the offset is no longer a constant once a register is added.
 TEST(JitElide, NotAfterAddingARegister) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r2, 8
     mov %r1, %r10
     add %r1, -16
@@ -122,30 +138,26 @@ TEST(JitElide, NotAfterAddingARegister) {
     stdw [%r1+0], 42
     ldxdw %r0, [%r10-8]
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  EXPECT_EQ(Same(e).r0, 42u);
+  )",
+           true, 42);
 }
 
 // Kept: a 32-bit operation on the register (it truncates the address).
 TEST(JitElide, NotAfterA32BitOperation) {
-  auto e = Compile(R"(
+  ExpectKeptAndFaults(R"(
     mov %r1, %r10
     add32 %r1, -8
     stdw [%r1+0], 42
     mov %r0, 0
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  Outcome o = Same(e);
-  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
-  EXPECT_EQ(o.err_pc, 2u);
+  )",
+                      2);
 }
 
 // Kept: a jump target starts a new block (another path may reach it with
 // anything in r1).
 TEST(JitElide, NotAcrossAJumpTarget) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r1, %r10
     add %r1, -8
     jeq %r2, 0, store
@@ -154,15 +166,14 @@ TEST(JitElide, NotAcrossAJumpTarget) {
     stdw [%r1+0], 42
     ldxdw %r0, [%r10-8]
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  EXPECT_EQ(Same(e).r0, 42u);
+  )",
+           true, 42);
 }
 
 // Kept: a loop's accesses through its induction pointer (the back edge
 // enters the body with another offset each time).
 TEST(JitElide, NotInALoopBody) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r1, %r10
     add %r1, -64
     mov %r2, 8
@@ -173,15 +184,14 @@ TEST(JitElide, NotInALoopBody) {
     jne %r2, 0, loop
     ldxdw %r0, [%r10-8]
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  EXPECT_EQ(Same(e).r0, 5u);
+  )",
+           true, 5);
 }
 
 // Kept: a helper leaves r0-r5 as it likes; here r0 is its result, 0, so
 // the store faults at run time in both engines.
 TEST(JitElide, NotAfterAHelperCall) {
-  auto e = Compile(R"(
+  ExpectKeptAndFaults(R"(
     mov %r0, %r10
     add %r0, -8
     mov %r1, 0
@@ -189,17 +199,14 @@ TEST(JitElide, NotAfterAHelperCall) {
     call 1
     stdw [%r0-8], 42
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  Outcome o = Same(e);
-  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
-  EXPECT_EQ(o.err_pc, 5u);
+  )",
+                      5);
 }
 
 // Kept: a callee gets the caller's frame pointer in r1; its own r10 is
 // another frame, so the access is checked at run time (and is fine).
 TEST(JitElide, NotInACalleeThroughTheCallersPointer) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r1, %r10
     add %r1, -8
     call local fill
@@ -208,24 +215,20 @@ TEST(JitElide, NotInACalleeThroughTheCallersPointer) {
   fill:
     stdw [%r1+0], 42
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  EXPECT_EQ(Same(e).r0, 42u);
+  )",
+           true, 42);
 }
 
 // Kept: a known offset outside the current frame is not proven; above
 // the outermost frame there is no stack, and both engines say so.
 TEST(JitElide, NotOutsideTheFrame) {
-  auto e = Compile(R"(
+  ExpectKeptAndFaults(R"(
     mov %r1, %r10
     add %r1, 8
     ldxdw %r0, [%r1+0]
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  Outcome o = Same(e);
-  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
-  EXPECT_EQ(o.err_pc, 2u);
+  )",
+                      2);
 
   auto below = Compile(R"(
     mov %r1, %r10
@@ -239,18 +242,15 @@ TEST(JitElide, NotOutsideTheFrame) {
 
 // Kept: a load into the register replaces what the block knew.
 TEST(JitElide, NotAfterALoadIntoIt) {
-  auto e = Compile(R"(
+  ExpectKeptAndFaults(R"(
     mov %r1, %r10
     add %r1, -8
     stdw [%r1+0], 0
     ldxdw %r1, [%r1+0]
     stdw [%r1+0], 42
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  Outcome o = Same(e);
-  EXPECT_EQ(o.err, HU_RUN_OOB_MEM);
-  EXPECT_EQ(o.err_pc, 4u);
+  )",
+                      4);
 }
 
 // Reads through a pointer the dataflow finds derived from r10 on every
@@ -258,7 +258,7 @@ TEST(JitElide, NotAfterALoadIntoIt) {
 // check that the order never changes an outcome). A loop's pointer into
 // the stack, with the context registered first:
 TEST(JitStackHint, LoopReadsThroughAStackPointer) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r0, 0
     mov %r2, %r10
     add %r2, -64
@@ -278,9 +278,8 @@ TEST(JitStackHint, LoopReadsThroughAStackPointer) {
     sub %r3, 1
     jne %r3, 0, sum
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  EXPECT_EQ(Same(e).r0, 36u);
+  )",
+           true, 36);
 }
 
 // A register that is the stack on one path and the context on the other:
@@ -309,16 +308,15 @@ TEST(JitStackHint, PathsThatDisagree) {
 // was, then a register was added to it): the stack compare misses and the
 // scan finds the context.
 TEST(JitStackHint, WrongHintStillFindsTheRegion) {
-  auto e = Compile(R"(
+  ExpectR0(R"(
     mov %r2, %r10
     mov %r3, %r1
     sub %r3, %r10
     add %r2, %r3
     ldxdw %r0, [%r2+8]
     exit
-  )");
-  EXPECT_TRUE(e.checked);
-  EXPECT_EQ(Same(e).r0, 2u);
+  )",
+           true, 2);
 }
 
 }  // namespace
