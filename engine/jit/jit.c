@@ -41,6 +41,9 @@ static const uint8_t R[HU_NREGS] = {
 
 #define MAX_PASSES 32
 
+/* j->stk: bit i for stack pointers, bit STK_CTX + i for context ones. */
+#define STK_CTX 16
+
 /* Tails: tail[e] sets err = e (0: already set) and returns. */
 #define TAIL_STOPPED 12
 
@@ -665,13 +668,18 @@ static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
 {
     unsigned int k = size_class(size) * 2 + (write ? 1 : 0);
     /*
-     * Writes, and reads through a pointer derived from r10, compare with
-     * the stack buffer first; other reads with the first region (the
-     * context, in a hook). Only the order of the comparisons depends on
-     * it: a miss still scans every region.
+     * An access through a pointer derived from r10 compares with the
+     * stack buffer first, a read through one derived from the context
+     * with the first region (the context, in a hook), any other access
+     * with the first writable region after the stack (a map value). Only
+     * the order of the comparisons depends on it: a miss still scans
+     * every region.
      */
-    int32_t fast = write || ((j->stk[pc] >> breg) & 1) ? HU_JIT_OFF(fastw)
-                                                        : HU_JIT_OFF(tbl);
+    uint32_t hint = j->stk[pc];
+    int32_t fast = ((hint >> breg) & 1)                      ? HU_JIT_OFF(fastw)
+                   : write                                   ? HU_JIT_OFF(fastm)
+                   : ((hint >> (STK_CTX + breg)) & 1) != 0u ? HU_JIT_OFF(tbl)
+                                                             : HU_JIT_OFF(fastr);
 
     if ( breg == HU_REG_FP )
     {
@@ -959,27 +967,32 @@ static void find_leads(struct hu_jit *j)
 }
 
 /*
- * Which registers hold an address derived from r10 (a copy of r10, then
- * only constants or registers added or subtracted) on every path into
+ * Which registers hold an address derived from r10 (bit i: a copy of r10,
+ * then only constants or registers added or subtracted), or from the
+ * context r1 held at entry (bit 16 + i, the same way), on every path into
  * each pc: j->stk. A forward dataflow to a fixed point, at most
- * STK_ROUNDS sweeps; it is only a hint (the first region compared), so a
- * sweep limit or a wrong guess costs time, never a check.
+ * STK_ROUNDS sweeps; a callee starts with its callers' r1-r9. It is only
+ * a hint (the first region compared), so a sweep limit or a wrong guess
+ * costs time, never a check.
  */
 #define STK_ROUNDS 32
-#define STK_ALL ((1u << HU_NREGS) - 1)
-#define STK_R0_R5 0x3fu
+#define STK_ALL ((((1u << HU_NREGS) - 1) << STK_CTX) | ((1u << HU_NREGS) - 1))
+#define STK_R0_R5 ((0x3fu << STK_CTX) | 0x3fu)
+#define STK_R(i) ((1u << (STK_CTX + (i))) | (1u << (i)))
 
 static uint32_t stk_after(uint32_t m, const struct hu_insn *insn)
 {
     unsigned int op = HU_OP(insn->code);
-    uint32_t d = 1u << (insn->dst & 15);
+    uint32_t d = STK_R(insn->dst & 15);
 
     switch ( HU_CLASS(insn->code) )
     {
     case HU_CLS_ALU64:
         if ( op == HU_ALU_MOV && (insn->code & HU_SRC_X) && insn->off == 0 &&
              insn->src <= HU_REG_FP )
-            return (m & ~d) | (((m >> insn->src) & 1) << insn->dst);
+            return (m & ~d) | (((m >> insn->src) & 1) << insn->dst) |
+                   (((m >> (STK_CTX + insn->src)) & 1)
+                    << (STK_CTX + insn->dst));
         if ( op == HU_ALU_ADD || op == HU_ALU_SUB )
             return m;
         return m & ~d;
@@ -991,9 +1004,9 @@ static uint32_t stk_after(uint32_t m, const struct hu_insn *insn)
         if ( HU_MODE(insn->code) != HU_MODE_ATOMIC )
             return m;
         if ( insn->imm == HU_ATOMIC_CMPXCHG )
-            return m & ~1u;
+            return m & ~STK_R(0);
         if ( insn->imm & HU_ATOMIC_FETCH )
-            return m & ~(1u << (insn->src & 15));
+            return m & ~STK_R(insn->src & 15);
         return m;
     case HU_CLS_JMP:
     case HU_CLS_JMP32:
@@ -1023,18 +1036,7 @@ static void find_stack_pointers(struct hu_jit *j)
 
     for ( pc = 0; pc <= j->n; pc++ )
         j->stk[pc] = STK_ALL;
-    j->stk[0] = 1u << HU_REG_FP;
-    for ( pc = 0; pc < j->n; pc++ )
-    {
-        const struct hu_insn *insn = &j->insns[pc];
-
-        /* A callee's arguments: whatever its callers pass. */
-        if ( HU_CLASS(insn->code) == HU_CLS_JMP &&
-             HU_OP(insn->code) == HU_JMP_CALL &&
-             insn->src == HU_CALL_LOCAL && !(insn->code & HU_SRC_X) &&
-             in_prog(j, (int64_t)pc + 1 + insn->imm) )
-            j->stk[pc + 1 + insn->imm] = 1u << HU_REG_FP;
-    }
+    j->stk[0] = (1u << HU_REG_FP) | (1u << (STK_CTX + 1));
     for ( round = 0; changed && round < STK_ROUNDS; round++ )
     {
         changed = 0;
@@ -1051,7 +1053,13 @@ static void find_stack_pointers(struct hu_jit *j)
             else if ( op == HU_JMP_EXIT )
                 continue;
             else if ( op == HU_JMP_CALL )
+            {
                 changed |= stk_meet(j, (int64_t)pc + 1, m);
+                /* A callee starts with the caller's r1-r9. */
+                if ( insn->src == HU_CALL_LOCAL && !(insn->code & HU_SRC_X) )
+                    changed |= stk_meet(j, (int64_t)pc + 1 + insn->imm,
+                                        j->stk[pc] & ~STK_R(0));
+            }
             else if ( op == HU_JMP_JA )
                 changed |= stk_meet(j, (int64_t)pc + 1 +
                                        (cls == HU_CLS_JMP ? insn->off

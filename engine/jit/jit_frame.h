@@ -36,7 +36,15 @@ struct hu_jit_frame {
     uint32_t err_pc;
     uint32_t depth; /* local calls active */
     uint32_t pad;
-    struct hu_jit_region fastw; /* a copy of *wr: writes compare it first */
+    struct hu_jit_region fastw; /* a copy of *wr: the stack buffer */
+    /*
+     * The first writable region after the stack buffer (a map value, in a
+     * hook), or the stack buffer when there is none: writes through a
+     * pointer not derived from r10 compare it first.
+     */
+    struct hu_jit_region fastm;
+    /* The same region for reads, or the first region when there is none. */
+    struct hu_jit_region fastr;
     /*
      * Where a checked access may go: read-only regions first, then the
      * stack buffer and the writable regions; reads scan [tbl, end), writes

@@ -42,6 +42,7 @@ static void build_table(struct hu_jit_frame *f)
 {
     const struct hu_run *run = &f->run;
     struct hu_jit_region *e = f->tbl;
+    const struct hu_jit_region *m;
     uint32_t i;
 
     for ( i = 0; i < run->nregions; i++ )
@@ -57,6 +58,14 @@ static void build_table(struct hu_jit_frame *f)
     f->fastw.base = f->wr->base;
     for ( i = 0; i < 4; i++ )
         f->fastw.cnt[i] = f->wr->cnt[i];
+    m = f->wr + 1 < f->end ? f->wr + 1 : f->wr;
+    f->fastm.base = m->base;
+    for ( i = 0; i < 4; i++ )
+        f->fastm.cnt[i] = m->cnt[i];
+    m = f->wr + 1 < f->end ? f->wr + 1 : f->tbl;
+    f->fastr.base = m->base;
+    for ( i = 0; i < 4; i++ )
+        f->fastr.cnt[i] = m->cnt[i];
 }
 
 int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,

@@ -54,10 +54,16 @@ struct Ctx {
 Outcome Run(const Engines& e, bool jit) {
   alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
   Ctx ctx;
-  hu_mem_region region{reinterpret_cast<uintptr_t>(&ctx), sizeof ctx, 0, 0};
+  // A writable region, as a map value is in a hook: r2 points to it.
+  static std::array<uint64_t, 2> value;
+  value = {};
+  std::array<hu_mem_region, 2> regions{{
+      {reinterpret_cast<uintptr_t>(&ctx), sizeof ctx, 0, 0},
+      {reinterpret_cast<uintptr_t>(value.data()), sizeof value, 1, 0},
+  }};
   hu_run run{};
-  run.regions = &region;
-  run.nregions = 1;
+  run.regions = regions.data();
+  run.nregions = regions.size();
   run.insns = e.prog.data();
   run.ninsns = static_cast<uint32_t>(e.prog.size());
   run.helpers = kHelpers.data();
@@ -66,7 +72,8 @@ Outcome Run(const Engines& e, bool jit) {
   run.stack_size = stack.size();
   run.budget = 10'000;
   uint64_t r1 = reinterpret_cast<uintptr_t>(&ctx);
-  int err = jit ? e.img.Run(&run, r1, 0, 0) : hu_interp_run(&run, r1, 0, 0);
+  uint64_t r2 = reinterpret_cast<uintptr_t>(value.data());
+  int err = jit ? e.img.Run(&run, r1, r2, 0) : hu_interp_run(&run, r1, r2, 0);
   return {err, run.err_pc, run.r0};
 }
 
@@ -160,7 +167,7 @@ TEST(JitElide, NotAcrossAJumpTarget) {
   ExpectR0(R"(
     mov %r1, %r10
     add %r1, -8
-    jeq %r2, 0, store
+    jeq %r3, 0, store
     mov %r1, 0
   store:
     stdw [%r1+0], 42
@@ -317,6 +324,26 @@ TEST(JitStackHint, WrongHintStillFindsTheRegion) {
     exit
   )",
            true, 2);
+}
+
+// Writes through a pointer that is not the stack compare with the first
+// writable region (the map value) first; a callee's writes through its
+// caller's stack pointer with the stack (the hint follows the call).
+TEST(JitStackHint, WritesToAMapValueAndThroughACallersStackPointer) {
+  ExpectR0(R"(
+    stdw [%r2+8], 5
+    ldxdw %r0, [%r2+8]
+    mov %r1, %r10
+    add %r1, -8
+    call local fill
+    ldxdw %r3, [%r10-8]
+    add %r0, %r3
+    exit
+  fill:
+    stdw [%r1+0], 37
+    exit
+  )",
+           true, 42);
 }
 
 }  // namespace
