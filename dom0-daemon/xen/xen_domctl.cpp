@@ -128,7 +128,11 @@ Status Domctl::Install(const InstallArgs& a) {
     op.u.install.jit = HU_XEN_JIT | (a.jit_plain ? HU_XEN_JIT_PLAIN : 0);
     // Xen mixes this into the key of its constant blinding: its own
     // random source is weak on a CPU without RDRAND.
-    if (getrandom(&op.u.install.jit_seed, sizeof op.u.install.jit_seed, 0) !=
+    // GRND_INSECURE: never block. Early in dom0's boot the pool may not be
+    // initialised yet and a blocking getrandom() stalled the first install
+    // for over a minute (the guest's request timed out); Xen mixes this
+    // with its own RDRAND and TSC, so a best-effort value is what it needs.
+    if (getrandom(&op.u.install.jit_seed, sizeof op.u.install.jit_seed, GRND_INSECURE) !=
         sizeof op.u.install.jit_seed)
       return ErrnoError("install: getrandom", errno);
   }
