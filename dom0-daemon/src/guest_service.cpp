@@ -66,6 +66,21 @@ void GuestService::Register(uint32_t domid, std::string_view request, Reply repl
     core_.RefuseMalformed(domid, req.name(), req.hook(), e);
     return reply(ToGrpc(e), "");
   }
+  if (std::string why = RequestMemo::CheckToken(req.request_id()); !why.empty()) {
+    Error e = MakeError(ErrorCode::kInvalidArgument, why);
+    core_.RefuseMalformed(domid, req.name(), req.hook(), e);
+    return reply(ToGrpc(e), "");
+  }
+  const std::string token = req.request_id();
+  if (!token.empty()) {
+    if (!memo_.Begin(domid, token, reply)) return;
+    // Every answer of this call also answers its retries.
+    reply = [this, domid, token, first = std::move(reply)](const grpc::Status& st,
+                                                           std::string response) {
+      memo_.Finish(domid, token, st, response);
+      first(st, std::move(response));
+    };
+  }
   RawProgram raw;
   raw.hook = std::move(*req.mutable_hook());
   raw.name = std::move(*req.mutable_name());

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core.hpp"
+#include "request_memo.hpp"
 
 namespace hu::daemon {
 
@@ -44,6 +45,7 @@ class GuestService {
   void Trace(uint32_t domid, std::string_view request, Reply reply);
 
   Core& core_;
+  RequestMemo memo_;
 };
 
 }  // namespace hu::daemon

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <optional>
 #include <random>
 #include <thread>
@@ -44,6 +45,14 @@ std::optional<std::chrono::milliseconds> RetryAfter(const grpc::ClientContext& c
   static thread_local std::minstd_rand rng(std::random_device{}());
   ms = std::clamp<int64_t>(ms, 5, 1000);
   return std::chrono::milliseconds(ms + static_cast<int64_t>(rng() % (ms / 2 + 1)));
+}
+
+// 128 random bits as hex: unique among a guest's requests.
+std::string NewRequestId() {
+  std::random_device rd;
+  char out[33];
+  snprintf(out, sizeof out, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  return out;
 }
 
 }  // namespace
@@ -113,8 +122,13 @@ CallResult<Resp> GuestClient::Call(const char* what, const Req& req, bool idempo
 
 CallResult<gv1::RegisterProgramResponse> GuestClient::Register(
     const gv1::RegisterProgramRequest& req) {
+  // A token makes the call safe to repeat: the daemon answers a retry with
+  // the first call's answer instead of registering the program again.
+  gv1::RegisterProgramRequest with_token = req;
+  if (with_token.request_id().empty()) with_token.set_request_id(NewRequestId());
   return Call<gv1::RegisterProgramRequest, gv1::RegisterProgramResponse>(
-      "register", req, /*idempotent=*/false, [](auto& stub, auto* ctx, const auto& r, auto* resp) {
+      "register", with_token, /*idempotent=*/true,
+      [](auto& stub, auto* ctx, const auto& r, auto* resp) {
         return stub.RegisterProgram(ctx, r, resp);
       });
 }

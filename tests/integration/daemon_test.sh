@@ -158,6 +158,26 @@ expect "unsafe program rejected" "$out" '"verdict":"VERDICT_REJECTED"'
 expect "unsafe program: instruction named" "$out" 'insn 0'
 expect "unsafe program: stage verifier" "$out" '"stage":"verifier"'
 
+# A retried registration (same request token) is the first one's answer,
+# not a second program; another token is another registration.
+retry() {
+	"$probe" --socket "$gdir/1.sock" register --hook trace.exit --name retry-oob \
+		--request-id "$1" --asm 'ldxdw %r0, [%r10+8]
+exit' | json 'd.get("id", d)'
+}
+id1=$(retry tok-1)
+id2=$(retry tok-1)
+id3=$(retry tok-2)
+if [ "$id1" = "$id2" ] && [ "$id1" != "$id3" ]; then ok "retry with the same token: same id ($id1), another token: $id3"; else bad "request tokens: ids $id1 $id2 $id3"; fi
+out=$("$probe" --socket "$gdir/1.sock" list)
+n=$(grep -o '"retry-oob"' <<<"$out" | wc -l)
+if [ "$n" = 2 ]; then ok "two tokens, two records"; else bad "request tokens: $n records of retry-oob in: $out"; fi
+out=$("$probe" --socket "$gdir/1.sock" register --hook trace.exit --name x --request-id 'a b' \
+	--asm 'mov %r0, 0
+exit')
+expect "bad request token: INVALID_ARGUMENT" "$out" '"code":3'
+expect "bad request token: says which byte" "$out" "request_id: byte 1 (0x20) is not printable ASCII"
+
 out=$("$probe" --socket "$gdir/1.sock" register --hook trace.exit --name loop \
 	--asm 'top:
 mov %r0, 0

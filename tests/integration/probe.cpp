@@ -4,6 +4,7 @@
 // can check the daemon's answers to hostile input.
 //   hu_guest_probe --socket PATH register --hook H --name N --asm TEXT
 //                  [--map name:type:key:value:entries]... [--region start:len:flags]...
+//                  [--request-id TOKEN]
 //   hu_guest_probe --socket PATH list | unregister ID | health [--service NAME]
 //   hu_guest_probe --socket PATH flood BYTES     (one huge request; for kill -9 mid-send)
 #include <fmt/format.h>
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
   reg->add_option("--asm", asm_text)->required();
   reg->add_option("--map", maps);
   reg->add_option("--region", regions);
+  std::string request_id;
+  reg->add_option("--request-id", request_id);
   auto* list = app.add_subcommand("list");
   auto* unreg = app.add_subcommand("unregister");
   unreg->add_option("ID", id)->required();
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
     gv1::RegisterProgramRequest req;
     req.set_hook(hook);
     req.set_name(name);
+    req.set_request_id(request_id);
     if (*flood) {
       req.set_hook("trace.exit");
       req.set_name("flood");
