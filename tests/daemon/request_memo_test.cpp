@@ -92,7 +92,7 @@ TEST_F(RequestMemoTest, ADomainKeepsAtMostItsEntriesAndBytes) {
   }
   EXPECT_EQ(memo.Size(1), 4u);  // entries_per_domain
   auto old = a.Reply();
-  EXPECT_TRUE(memo.Begin(1, "t0", old));  // evicted: decided again
+  EXPECT_TRUE(memo.Begin(1, "t0", old));                         // evicted: decided again
   memo.Finish(1, "t0", grpc::Status::OK, std::string(65, 'x'));  // over bytes: not kept
   auto again = a.Reply();
   EXPECT_TRUE(memo.Begin(1, "t0", again));
