@@ -57,20 +57,18 @@ bool GuestService::ParseOrRefuse(uint32_t domid, std::string_view request,
 void GuestService::Register(uint32_t domid, std::string_view request, Reply reply) {
   gv1::RegisterProgramRequest req;
   if (!ParseOrRefuse(domid, request, &req, reply)) return;
+  // Refused before copying anything: audited, and the guest hears why.
+  auto refuse = [&](std::string why) {
+    Error e = MakeError(ErrorCode::kInvalidArgument, std::move(why));
+    core_.RefuseMalformed(domid, req.name(), req.hook(), e);
+    reply(ToGrpc(e), "");
+  };
   if (req.maps_size() > HU_MAX_MAPS || req.regions_size() > HU_MAX_REGIONS) {
-    // Refused before copying: the counts alone are over the ABI's caps.
-    Error e =
-        MakeError(ErrorCode::kInvalidArgument,
-                  fmt::format("at most {} maps and {} regions per program, got {} and {}",
+    return refuse(fmt::format("at most {} maps and {} regions per program, got {} and {}",
                               HU_MAX_MAPS, HU_MAX_REGIONS, req.maps_size(), req.regions_size()));
-    core_.RefuseMalformed(domid, req.name(), req.hook(), e);
-    return reply(ToGrpc(e), "");
   }
-  if (std::string why = RequestMemo::CheckToken(req.request_id()); !why.empty()) {
-    Error e = MakeError(ErrorCode::kInvalidArgument, why);
-    core_.RefuseMalformed(domid, req.name(), req.hook(), e);
-    return reply(ToGrpc(e), "");
-  }
+  if (std::string why = RequestMemo::CheckToken(req.request_id()); !why.empty())
+    return refuse(std::move(why));
   const std::string token = req.request_id();
   if (!token.empty()) {
     if (!memo_.Begin(domid, token, reply)) return;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <iterator>
+
 namespace hu::daemon {
 
 std::string RequestMemo::CheckToken(std::string_view token) {
@@ -15,11 +17,17 @@ std::string RequestMemo::CheckToken(std::string_view token) {
   return {};
 }
 
-void RequestMemo::ExpireLocked(Domain& d, Clock::time_point now) {
-  while (!d.answered.empty()) {
-    auto it = d.entries.find(d.answered.front());
-    if (it != d.entries.end() && it->second.expires > now) break;
-    DropOldestLocked(d);
+void RequestMemo::ExpireLocked(Clock::time_point now) {
+  // Every domain's, not only the caller's: a domain that is gone never
+  // calls again, and its answers must not stay for the daemon's lifetime.
+  for (auto dit = domains_.begin(); dit != domains_.end();) {
+    Domain& d = dit->second;
+    while (!d.answered.empty()) {
+      auto it = d.entries.find(d.answered.front());
+      if (it != d.entries.end() && it->second.expires > now) break;
+      DropOldestLocked(d);
+    }
+    dit = d.entries.empty() ? domains_.erase(dit) : std::next(dit);
   }
 }
 
@@ -36,8 +44,8 @@ bool RequestMemo::Begin(uint32_t domid, const std::string& token, Reply& reply) 
   std::string answer;
   {
     std::lock_guard lk(mu_);
+    ExpireLocked(now_());
     Domain& d = domains_[domid];
-    ExpireLocked(d, now_());
     auto [it, fresh] = d.entries.try_emplace(token);
     if (fresh) return true;
     if (!it->second.done) {
@@ -55,7 +63,9 @@ void RequestMemo::Finish(uint32_t domid, const std::string& token, const grpc::S
   std::vector<Reply> waiters;
   {
     std::lock_guard lk(mu_);
-    Domain& d = domains_[domid];
+    auto dit = domains_.find(domid);
+    if (dit == domains_.end()) return;
+    Domain& d = dit->second;
     auto it = d.entries.find(token);
     if (it == d.entries.end()) return;
     waiters = std::move(it->second.waiters);

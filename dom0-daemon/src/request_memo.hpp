@@ -4,8 +4,9 @@
 // (or waits for it) instead of registering the program twice.
 //
 // Bounded per domain in entries and bytes, and in time: a token is kept
-// for `ttl` after its answer, long enough for a client's retries. A guest
-// can only evict its own tokens.
+// for `ttl` after its answer, long enough for a client's retries (every
+// call expires old answers of all domains, so a dead domain's go too). A
+// guest can only evict its own tokens.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -64,7 +65,7 @@ class RequestMemo {
     std::deque<std::string> answered;  // oldest first
     size_t bytes = 0;
   };
-  void ExpireLocked(Domain& d, Clock::time_point now);
+  void ExpireLocked(Clock::time_point now);
   void DropOldestLocked(Domain& d);
 
   Limits limits_;

@@ -82,6 +82,20 @@ TEST_F(RequestMemoTest, AnswersExpireAfterTheirTtl) {
   EXPECT_TRUE(memo.Begin(1, "tok", r3));
 }
 
+TEST_F(RequestMemoTest, AGoneDomainsAnswersExpireOnAnotherDomainsCall) {
+  Answers a;
+  auto r = a.Reply();
+  ASSERT_TRUE(memo.Begin(1, "tok", r));
+  memo.Finish(1, "tok", grpc::Status::OK, "x");
+  auto pending = a.Reply();
+  ASSERT_TRUE(memo.Begin(3, "waiting", pending));  // still being decided
+  t += std::chrono::seconds(301);
+  auto other = a.Reply();
+  EXPECT_TRUE(memo.Begin(2, "tok", other));
+  EXPECT_EQ(memo.Size(1), 0u);  // domain 1 never called again
+  EXPECT_EQ(memo.Size(3), 1u);  // a call in progress is never expired
+}
+
 TEST_F(RequestMemoTest, ADomainKeepsAtMostItsEntriesAndBytes) {
   Answers a;
   for (int i = 0; i < 10; i++) {
