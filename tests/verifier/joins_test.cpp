@@ -12,15 +12,12 @@
 #include "cfg.hpp"
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/verifier.hpp"
+#include "table.hpp"
 
 namespace hu::verifier {
 namespace {
 
-std::vector<hu_insn> Build(const std::string& text) {
-  auto prog = Assemble(text);
-  EXPECT_TRUE(prog.ok()) << (prog.ok() ? "" : prog.error().message) << "\n" << text;
-  return prog.ok() ? *prog : std::vector<hu_insn>{};
-}
+using table::Build;
 
 Report Check(const std::string& text) {
   Options opts;

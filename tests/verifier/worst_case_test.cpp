@@ -10,15 +10,12 @@
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/interp.h"
 #include "hyperupcall/verifier.hpp"
+#include "table.hpp"
 
 namespace hu::verifier {
 namespace {
 
-std::vector<hu_insn> Build(const std::string& text) {
-  auto prog = Assemble(text);
-  EXPECT_TRUE(prog.ok()) << (prog.ok() ? "" : prog.error().message) << "\n" << text;
-  return prog.ok() ? *prog : std::vector<hu_insn>{};
-}
+using table::Build;
 
 uint64_t Worst(const std::string& text) {
   Options opts;
