@@ -56,4 +56,27 @@ SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, flags);
 SAME(xen_hyperupcall_prog_info, hu_xen_prog_info, jit_bytes);
 SAME(xen_hyperupcall_trace_hdr, hu_xen_trace_hdr, len);
 
+/* Save, restore and migration (xen-patches/0030). */
+_Static_assert(XEN_DOMCTL_HYPERUPCALL_save == HU_XEN_OP_save, "save");
+_Static_assert(XEN_DOMCTL_HYPERUPCALL_load == HU_XEN_OP_load, "load");
+_Static_assert(XEN_DOMCTL_HYPERUPCALL_annotate == HU_XEN_OP_annotate, "annotate");
+_Static_assert(XEN_HYPERUPCALL_ANNOTATION_MAX == HU_XEN_ANNOTATION_MAX, "annotation");
+_Static_assert(XEN_HYPERUPCALL_STATE_MAGIC == HU_XEN_STATE_MAGIC, "magic");
+_Static_assert(XEN_HYPERUPCALL_STATE_VERSION == HU_XEN_STATE_VERSION, "version");
+_Static_assert(XEN_HYPERUPCALL_STATE_MAX == HU_XEN_STATE_MAX, "state max");
+_Static_assert(sizeof(struct xen_hyperupcall_state) == sizeof(struct hu_xen_state), "state");
+_Static_assert(sizeof(struct xen_hyperupcall_state_prog) == sizeof(struct hu_xen_state_prog),
+               "state prog");
+_Static_assert(sizeof(struct xen_hyperupcall_state_map) == sizeof(struct hu_xen_state_map),
+               "state map");
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.state.nprogs);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.state.buf);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.annotate.buf);
+SAME(xen_hyperupcall_state, hu_xen_state, nprogs);
+SAME(xen_hyperupcall_state, hu_xen_state, pad);
+SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, annotation_len);
+SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, runs);
+SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, last_err_pc);
+SAME(xen_hyperupcall_state_map, hu_xen_state_map, value_size);
+
 int main(void) { return 0; }

@@ -28,6 +28,10 @@
 #define HU_XEN_OP_reclaim_scan 6
 #define HU_XEN_OP_trace_read 7
 #define HU_XEN_OP_reclaim 8
+/* xen-patches/0030: save, restore and migration. */
+#define HU_XEN_OP_save 32
+#define HU_XEN_OP_load 33
+#define HU_XEN_OP_annotate 34
 
 #define HU_XEN_RECLAIM_MAX (1u << 16)
 
@@ -67,6 +71,54 @@ struct hu_xen_trace_hdr {
   uint64_t id;
   uint64_t time_ns;
   uint32_t len;
+  uint32_t pad;
+};
+
+#define HU_XEN_ANNOTATION_MAX 256
+
+/*
+ * The blob of save and load (public/domctl.h, struct xen_hyperupcall_state):
+ * this header, then per program a hu_xen_state_prog, its instructions,
+ * map definitions, regions and annotation (padded to 8), and per map a
+ * hu_xen_state_map with its entries (padded to 8). state_blob.hpp reads and
+ * writes it.
+ */
+#define HU_XEN_STATE_MAGIC 0x54534855u /* "HUST" */
+#define HU_XEN_STATE_VERSION 1
+#define HU_XEN_STATE_MAX (32u << 20)
+
+struct hu_xen_state {
+  uint32_t magic;
+  uint32_t version;
+  uint32_t size;
+  uint32_t nprogs;
+  uint32_t flags;
+  uint32_t pad;
+};
+
+struct hu_xen_state_prog {
+  uint32_t size;
+  uint32_t hook;
+  uint64_t id;
+  uint64_t budget;
+  uint32_t ninsns;
+  uint32_t nmaps;
+  uint32_t nregions;
+  uint32_t annotation_len;
+  uint64_t runs;
+  uint64_t insns;
+  uint64_t run_ns;
+  uint64_t budget_aborts;
+  uint64_t errors;
+  uint64_t last_result;
+  uint32_t last_err;
+  uint32_t last_err_pc;
+};
+
+struct hu_xen_state_map {
+  uint32_t nentries;
+  uint32_t key_size;
+  uint32_t value_size; /* of one entry: all per-vCPU copies */
   uint32_t pad;
 };
 
@@ -142,6 +194,15 @@ struct hu_xen_domctl_hyperupcall {
       uint64_t nr_busy;
       uint64_t nr_errors;
     } reclaim_frames;
+      uint32_t size;   /* IN: bytes in buf; OUT: bytes of the blob */
+      uint32_t nprogs; /* OUT */
+      uint64_t buf;
+    } state;
+    struct {
+      uint32_t len;
+      uint32_t pad;
+      uint64_t buf;
+    } annotate;
   } u;
 };
 

@@ -7,6 +7,7 @@ extern "C" {
 
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -96,7 +97,10 @@ Status Domctl::Call(uint32_t domid, hu_xen_domctl_hyperupcall& op, const char* w
   d->interface_version = HU_XEN_DOMCTL_INTERFACE_VERSION;
   d->domain = static_cast<uint16_t>(domid);
   d->u.hyperupcall = op;
-  if (xencall1(xc_, HU_XEN_HYPERVISOR_domctl, buf.addr()) < 0) return ErrnoError(what, errno);
+  if (xencall1(xc_, HU_XEN_HYPERVISOR_domctl, buf.addr()) < 0) {
+    last_errno_ = errno;
+    return ErrnoError(what, last_errno_);
+  }
   op = d->u.hyperupcall;
   return Status::Ok();
 }
@@ -293,6 +297,56 @@ Result<TraceBatch> Domctl::TraceRead(uint32_t domid) {
     off += rec;
   }
   return batch;
+}
+
+Result<std::vector<uint8_t>> Domctl::Save(uint32_t domid) {
+  hu_xen_domctl_hyperupcall op{};
+  op.op = HU_XEN_OP_save;
+  if (auto st = Call(domid, op, "save"); !st) return st.error();
+  // The domain may run between the size query and the save: a blob that
+  // grew meanwhile gets ENOBUFS and its new size, and is asked for again.
+  for (int tries = 0; tries < 4; tries++) {
+    uint32_t size = op.u.state.size;
+    HBuf buf(xc_, size);
+    if (!buf.ok()) return NoMemory("save");
+    op = hu_xen_domctl_hyperupcall{};
+    op.op = HU_XEN_OP_save;
+    op.u.state.size = size;
+    op.u.state.buf = buf.addr();
+    auto st = Call(domid, op, "save");
+    if (st) {
+      size = std::min(size, op.u.state.size);
+      return std::vector<uint8_t>(buf.data(), buf.data() + size);
+    }
+    if (last_errno_ != ENOBUFS) return st.error();
+  }
+  return MakeError(ErrorCode::kUnavailable,
+                   "XEN_DOMCTL_hyperupcall save: the state kept growing while it was saved");
+}
+
+Result<uint32_t> Domctl::Load(uint32_t domid, std::span<const uint8_t> blob) {
+  if (blob.size() > UINT32_MAX) return ErrnoError("load", E2BIG);
+  HBuf buf(xc_, blob.size());
+  if (!buf.ok()) return NoMemory("load");
+  std::memcpy(buf.data(), blob.data(), blob.size());
+  hu_xen_domctl_hyperupcall op{};
+  op.op = HU_XEN_OP_load;
+  op.u.state.size = static_cast<uint32_t>(blob.size());
+  op.u.state.buf = buf.addr();
+  if (auto st = Call(domid, op, "load"); !st) return st.error();
+  return op.u.state.nprogs;
+}
+
+Status Domctl::Annotate(uint32_t domid, uint64_t id, std::span<const uint8_t> note) {
+  HBuf buf(xc_, note.size());
+  if (!buf.ok()) return NoMemory("annotate");
+  std::memcpy(buf.data(), note.data(), note.size());
+  hu_xen_domctl_hyperupcall op{};
+  op.op = HU_XEN_OP_annotate;
+  op.id = id;
+  op.u.annotate.len = static_cast<uint32_t>(note.size());
+  op.u.annotate.buf = buf.addr();
+  return Call(domid, op, "annotate");
 }
 
 }  // namespace hu::xen

@@ -103,12 +103,22 @@ class Domctl {
   Result<ReclaimFramesResult> ReclaimFrames(uint32_t domid, uint64_t id, uint64_t first_gfn,
                                             uint64_t nr_frames, uint64_t max_reclaim);
 
+  // Save, restore and migration (xen-patches/0030). Save: the domain's
+  // programs, maps and statistics as one blob (state_blob.hpp), taken with
+  // the domain paused. Load: makes the domain's programs exactly those of
+  // the blob; returns how many there are.
+  Result<std::vector<uint8_t>> Save(uint32_t domid);
+  Result<uint32_t> Load(uint32_t domid, std::span<const uint8_t> blob);
+  // Opaque bytes Xen keeps with program `id` and carries in save and load.
+  Status Annotate(uint32_t domid, uint64_t id, std::span<const uint8_t> note);
+
  private:
   explicit Domctl(xencall_handle* xc) : xc_(xc) {}
   // Issues the domctl; on failure the error names the sub-op and errno.
   Status Call(uint32_t domid, hu_xen_domctl_hyperupcall& op, const char* what);
 
   xencall_handle* xc_;
+  int last_errno_ = 0;  // of the last failed Call
 };
 
 }  // namespace hu::xen

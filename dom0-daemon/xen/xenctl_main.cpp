@@ -13,6 +13,7 @@
 
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/verifier.hpp"
+#include "state_blob.hpp"
 #include "xen_domctl.hpp"
 
 namespace {
@@ -121,6 +122,45 @@ std::string Words(const std::vector<uint8_t>& bytes) {
   return out.empty() ? Hex(bytes) : out;
 }
 
+hu::Result<std::vector<uint8_t>> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return hu::MakeError(hu::ErrorCode::kNotFound, "cannot read " + path);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+}
+
+bool WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  return bool(out.flush());
+}
+
+// Printable annotation: what the daemon writes is text; anything else as hex.
+std::string Printable(const std::vector<uint8_t>& bytes) {
+  for (uint8_t c : bytes)
+    if (c < 0x20 || c > 0x7e) return Hex(bytes);
+  return std::string(bytes.begin(), bytes.end());
+}
+
+// One line per program and per map entry, the entries as map-dump prints them.
+void PrintState(const hu::xen::SavedState& s) {
+  std::printf("hu-xenctl: state programs=%zu\n", s.programs.size());
+  for (const auto& p : s.programs) {
+    std::printf("hu-xenctl: state prog id=%" PRIu64
+                " hook=%s insns=%zu maps=%zu regions=%zu"
+                " budget=%" PRIu64 " runs=%" PRIu64 " errors=%" PRIu64 " annotation=%s\n",
+                p.id, hu::verifier::HookName(p.hook), p.insns.size(), p.maps.size(),
+                p.regions.size(), p.budget, p.stats.runs, p.stats.errors,
+                Printable(p.annotation).c_str());
+    for (size_t m = 0; m < p.maps.size(); m++) {
+      for (const auto& e : p.maps[m].entries) {
+        std::printf("hu-xenctl: state map id=%" PRIu64 " map=%zu key=%s value=%s\n", p.id, m,
+                    Hex(e.key).c_str(), Words(e.value).c_str());
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -188,7 +228,34 @@ int main(int argc, char** argv) {
   auto* trace = app.add_subcommand("trace", "drain the domain's trace ring");
   trace->add_option("--dom", domid)->required();
 
+  auto* save = app.add_subcommand("save", "the domain's programs, maps and statistics to a file");
+  std::string state_file;
+  save->add_option("--dom", domid)->required();
+  save->add_option("--out", state_file, "blob file")->required();
+
+  auto* load = app.add_subcommand("load", "make a domain's programs those of a saved blob");
+  load->add_option("--dom", domid)->required();
+  load->add_option("--in", state_file, "blob file")->required();
+
+  auto* annotate = app.add_subcommand("annotate", "attach a note to a program (carried by save)");
+  std::string note;
+  annotate->add_option("--dom", domid)->required();
+  annotate->add_option("--id", id)->required();
+  annotate->add_option("--text", note, "the note (empty clears it)")->required();
+
+  auto* state_dump = app.add_subcommand("state-dump", "print a saved blob (no Xen needed)");
+  state_dump->add_option("--in", state_file, "blob file")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (state_dump->parsed()) {
+    auto blob = ReadFile(state_file);
+    if (!blob) return Fail(blob.error().message);
+    auto state = hu::xen::ParseState(*blob);
+    if (!state) return Fail(state_file + ": " + state.error().message);
+    PrintState(*state);
+    return 0;
+  }
 
   if (install->parsed() || verify->parsed()) {
     std::ifstream in(asm_file);
@@ -272,6 +339,24 @@ int main(int argc, char** argv) {
     std::printf("hu-xenctl: reclaim dom=%u first=%#" PRIx64 " count=%" PRIu64 " scanned=%" PRIu64
                 " free=%" PRIu64 " errors=%" PRIu64 " bitmap=%s\n",
                 domid, first, count, r->frames, r->nr_free, r->nr_errors, Hex(r->bitmap).c_str());
+  } else if (save->parsed()) {
+    auto blob = (*dc)->Save(domid);
+    if (!blob) return Fail(blob.error().message);
+    if (!WriteFile(state_file, *blob)) return Fail("cannot write " + state_file);
+    auto state = hu::xen::ParseState(*blob);
+    if (!state) return Fail("Xen's blob does not parse: " + state.error().message);
+    std::printf("hu-xenctl: saved dom=%u programs=%zu bytes=%zu to %s\n", domid,
+                state->programs.size(), blob->size(), state_file.c_str());
+  } else if (load->parsed()) {
+    auto blob = ReadFile(state_file);
+    if (!blob) return Fail(blob.error().message);
+    auto n = (*dc)->Load(domid, *blob);
+    if (!n) return Fail(n.error().message);
+    std::printf("hu-xenctl: loaded dom=%u programs=%u from %s\n", domid, *n, state_file.c_str());
+  } else if (annotate->parsed()) {
+    std::vector<uint8_t> bytes(note.begin(), note.end());
+    if (auto st = (*dc)->Annotate(domid, id, bytes); !st) return Fail(st.error().message);
+    std::printf("hu-xenctl: annotated dom=%u id=%" PRIu64 "\n", domid, id);
   } else if (trace->parsed()) {
     auto t = (*dc)->TraceRead(domid);
     if (!t) return Fail(t.error().message);
