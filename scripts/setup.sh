@@ -32,7 +32,8 @@ xen=(
 	qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 qemu-system-xen
 	linux-image-amd64 linux-headers-amd64 busybox-static cpio gzip kmod
 	flex bison dpkg-dev libxen-dev python3-dev acpica-tools uuid-dev libvirt-daemon-driver-xen
-	xenstore-utils checkpolicy linux-headers-amd64
+	xenstore-utils checkpolicy
+	autoconf libyajl-dev libncurses-dev liblzma-dev libzstd-dev
 )
 
 pkgs=("${base[@]}")
