@@ -18,6 +18,7 @@ struct BackendConfig {
   uint32_t sim_guests = 0;       // 0: the sim's default (two guests); at most kMaxSimGuests
   std::string sim_kallsyms_dir;  // where the sim writes each guest's kallsyms
   std::string guest_socket_dir;  // xen: each domain's channel is joined to DIR/<domid>.sock
+  std::string toolstack_socket;  // xen: libxenguest's socket for save/restore; empty: none
 };
 
 // Simulated guests' memory is allocated on touch, so thousands fit.

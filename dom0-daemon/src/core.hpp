@@ -107,7 +107,7 @@ struct StatsRow {
   ProgramStats stats;
 };
 
-class Core {
+class Core : public ArrivalPolicy {
  public:
   Core(Backend& backend, Store& store, EventBus& bus, CoreConfig cfg = {});
 
@@ -193,6 +193,17 @@ class Core {
   // An audit row (and a policy-changed event) for an operator decision the
   // core does not make itself, e.g. policy written to a libvirt domain XML.
   void AuditNote(uint32_t domid, const std::string& decision, const std::string& reason);
+
+  // Programs that arrive with their domain (restore, migration) pass this
+  // host's structural checks, policy and verifier, as a guest's would, and
+  // are recorded under it; those that leave are closed, when the domain
+  // goes, naming where they went (core_migration.cpp).
+  Result<std::vector<ProgramImage>> Adopt(uint32_t domid,
+                                          const std::vector<ArrivingProgram>& progs) override;
+  void AdoptionFailed(uint32_t domid, const std::vector<uint64_t>& ids,
+                      const std::string& why) override;
+  void Leaving(uint32_t domid, const std::string& destination) override;
+  void Stayed(uint32_t domid) override;
 
   // From the pump thread.
   void OnDomainEvent(const DomainEvent& ev);
@@ -306,6 +317,12 @@ class Core {
   const FleetLayer* fleet_ = nullptr;
   std::map<uint64_t, ProgramRecord> programs_;
   std::map<uint32_t, DomainIndex> index_;
+  // Where a domain's programs went with a save or migration stream, until
+  // the domain is gone (or resumes).
+  std::map<uint32_t, std::string> departures_;
+  // Per domain, the program each arriving one became (source id -> id): a
+  // checkpointed stream hands the same programs over again.
+  std::map<uint32_t, std::map<uint64_t, uint64_t>> adopted_;
   // Last: its thread runs Done callbacks that use everything above, so it
   // is stopped (and drained) first.
   std::unique_ptr<GroupCommit> commit_;

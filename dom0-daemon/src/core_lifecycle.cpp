@@ -179,8 +179,12 @@ void Core::OnDomainEvent(const DomainEvent& ev) {
          fmt::format("domain {} '{}' started", domid, ev.domain.name));
     return;
   }
-  // The hypervisor dropped the domain's programs with the domain; one
+  // The hypervisor dropped the domain's programs with the domain; if a
+  // save or migration stream took them, they live on where it went. One
   // commit records them all.
+  auto departed = departures_.find(domid);
+  const bool left = departed != departures_.end();
+  const std::string why = left ? "left with the domain for " + departed->second : "domain stopped";
   std::vector<std::pair<ProgramRecord, AuditRow>> updates;
   if (auto ix = index_.find(domid); ix != index_.end()) {
     const std::vector<uint64_t> ids(ix->second.ids.begin(), ix->second.ids.end());
@@ -192,8 +196,8 @@ void Core::OnDomainEvent(const DomainEvent& ev) {
         // Nothing to uninstall: the program went with the domain.
         rec.state = ProgState::kPending;
       }
-      Verdict v{VerdictKind::kRejected, "domain", "domain stopped", -1, 0};
-      updates.push_back(FinishLocked(rec, ProgState::kDetached, v, "detached"));
+      Verdict v{VerdictKind::kRejected, "domain", why, -1, 0};
+      updates.push_back(FinishLocked(rec, ProgState::kDetached, v, left ? "migrated" : "detached"));
     }
   }
   if (!updates.empty()) {
@@ -212,6 +216,8 @@ void Core::OnDomainEvent(const DomainEvent& ev) {
         });
   }
   trace_window_.Forget(domid);
+  if (left) departures_.erase(departed);
+  adopted_.erase(domid);
   Emit(opv1::EVENT_KIND_DOMAIN_STOPPED, nullptr, domid,
        fmt::format("domain {} '{}' stopped", domid, ev.domain.name));
 }

@@ -292,6 +292,7 @@ int RunDaemon(const DaemonOptions& o, const ReadOptions& reread) {
   GuestEndpoints endpoints(core, o.guest_socket_dir, o.guest_limits);
   Pump pump(*be, core, endpoints);
   be->SetDomainEventSink([&pump](const DomainEvent& ev) { pump.OnDomainEvent(ev); });
+  be->SetArrivalPolicy(&core);
   if (auto st = be->Start(); !st) {
     spdlog::error("backend {} did not start: {}", o.backend, st.error().message);
     return 1;

@@ -53,6 +53,11 @@ int ParseOptions(int argc, char** argv, DaemonOptions* o, std::string* error) {
   app.add_option("--sim-kallsyms-dir", o->backend_cfg.sim_kallsyms_dir,
                  "sim: where each guest's kallsyms is written, DIR/<domid>/kallsyms "
                  "(default: STATE/kallsyms)");
+  o->backend_cfg.toolstack_socket = "/run/hyperupcall/toolstack.sock";
+  app.add_option("--toolstack-socket", o->backend_cfg.toolstack_socket,
+                 "xen: where the patched libxenguest hands over the programs of a restored or "
+                 "migrated domain (mode 0600, root only); empty: no save/restore of programs")
+      ->capture_default_str();
   app.add_option("--libvirt-uri", o->libvirt_uri,
                  "libvirt connection (xen:///system; test:///default in tests): names, UUIDs, "
                  "lifecycle and per-domain policy from the domain XML");

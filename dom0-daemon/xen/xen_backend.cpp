@@ -4,13 +4,18 @@ extern "C" {
 #include <xenstore.h>
 }
 
+#include <fmt/format.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "program_note.hpp"
+#include "state_blob.hpp"
 
 namespace hu::daemon {
 namespace {
@@ -18,6 +23,38 @@ namespace {
 // Per-vCPU arrays come back as one value per vCPU; Xen caps vCPUs far
 // below this, and says ENOBUFS rather than truncating.
 constexpr uint32_t kMaxVcpusForMaps = 128;
+
+xen::ProgramNote NoteOf(const ProgramImage& image, const std::string& host) {
+  xen::ProgramNote note{image.name, {}, image.id, host};
+  for (const auto& m : image.maps) note.maps.push_back(m.name);
+  return note;
+}
+
+std::string HostName() {
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1)) return "?";
+  return name;
+}
+
+// What the stream says about one program: its note names it and its maps
+// (a program installed without the daemon has none: named by its id).
+ArrivingProgram Arriving(uint32_t domid, const xen::SavedProgram& p) {
+  auto note = xen::DecodeNote(p.annotation);
+  ArrivingProgram a;
+  a.source_id = note.id ? note.id : p.id;
+  a.origin = note.host.empty() ? "a host that did not say" : note.host;
+  a.image.domid = domid;
+  a.image.hook = p.hook;
+  a.image.name = note.name.empty() ? fmt::format("prog-{}", p.id) : note.name;
+  a.image.insns = p.insns;
+  a.image.regions = p.regions;
+  a.image.run_budget = p.budget;
+  for (size_t i = 0; i < p.maps.size(); i++) {
+    std::string name = note.maps.size() == p.maps.size() ? note.maps[i] : fmt::format("map{}", i);
+    a.image.maps.push_back(MapSpec{name, p.maps[i].def});
+  }
+  return a;
+}
 
 std::string Read(xs_handle* xs, const std::string& path) {
   unsigned int len = 0;
@@ -38,7 +75,42 @@ Result<std::unique_ptr<XenBackend>> XenBackend::Open() {
     return MakeError(ErrorCode::kUnavailable,
                      std::string("xs_open: ") + std::strerror(errno) + " (is xenstored running?)");
   }
-  return std::unique_ptr<XenBackend>(new XenBackend(std::move(*dc), xs));
+  auto be = std::unique_ptr<XenBackend>(new XenBackend(std::move(*dc), xs));
+  be->host_ = HostName();
+  return be;
+}
+
+Result<uint32_t> XenBackend::Restore(uint32_t domid, const std::vector<uint8_t>& blob) {
+  auto state = xen::ParseState(blob);
+  if (!state) return MakeError(state.error().code, "the stream's " + state.error().message);
+  if (!arrivals_) {
+    return MakeError(ErrorCode::kUnavailable, "the daemon is not ready to adopt programs");
+  }
+  std::vector<ArrivingProgram> arriving;
+  for (const auto& p : state->programs) arriving.push_back(Arriving(domid, p));
+  // Policy and verifier first, without this backend's lock (they ask it
+  // about domains): nothing the daemon refuses ever reaches Xen.
+  auto images = arrivals_->Adopt(domid, arriving);
+  if (!images) return images.error();
+  std::vector<uint64_t> ids;
+  for (size_t i = 0; i < images->size(); i++) {
+    const ProgramImage& img = (*images)[i];
+    auto& p = state->programs[i];
+    p.id = img.id;
+    p.budget = img.run_budget;
+    p.annotation = xen::EncodeNote(NoteOf(img, host_));
+    ids.push_back(img.id);
+  }
+  Result<uint32_t> n = 0u;
+  {
+    std::lock_guard lock(mu_);
+    n = dc_->Load(domid, xen::SerializeState(*state));
+    if (n) {
+      for (const auto& img : *images) programs_[{domid, img.id}] = img.maps;
+    }
+  }
+  if (!n) arrivals_->AdoptionFailed(domid, ids, n.error().message);
+  return n;
 }
 
 XenBackend::~XenBackend() {
@@ -93,7 +165,14 @@ Status XenBackend::Install(const ProgramImage& image) {
   auto st = dc_->Install(xen::InstallArgs{image.domid, image.id, image.hook, image.insns, defs,
                                           image.regions, image.run_budget, grace,
                                           image.jit != JitMode::kOff});
-  if (st) programs_[{image.domid, image.id}] = image.maps;
+  if (!st) return st;
+  programs_[{image.domid, image.id}] = image.maps;
+  // The note travels with the program through save and migration. Xen
+  // without it (an older series) still runs the program: say so, go on.
+  if (auto a = dc_->Annotate(image.domid, image.id, xen::EncodeNote(NoteOf(image, host_))); !a) {
+    spdlog::warn("dom{}: program {}: no note for save/restore: {}", image.domid, image.id,
+                 a.error().message);
+  }
   return st;
 }
 
@@ -327,12 +406,29 @@ Status XenBackend::Start() {
     }
     SyncRelaysLocked();
   }
+  if (!toolstack_path_.empty()) {
+    xen::ToolstackHandlers h;
+    h.leaving = [this](uint32_t domid, const std::string& dest) {
+      if (arrivals_) arrivals_->Leaving(domid, dest);
+    };
+    h.stayed = [this](uint32_t domid) {
+      if (arrivals_) arrivals_->Stayed(domid);
+    };
+    h.restore = [this](uint32_t domid, const std::vector<uint8_t>& state) {
+      return Restore(domid, state);
+    };
+    auto server = xen::ToolstackServer::Listen(toolstack_path_, std::move(h));
+    if (!server) return server.error();
+    toolstack_ = std::move(*server);
+    spdlog::info("toolstack socket {}: save, restore and migration of programs", toolstack_path_);
+  }
   stop_ = false;
   watcher_ = std::thread([this] { WatchLoop(); });
   return Status::Ok();
 }
 
 void XenBackend::Stop() {
+  toolstack_.reset();
   stop_ = true;
   if (watcher_.joinable()) watcher_.join();
   std::lock_guard lock(mu_);

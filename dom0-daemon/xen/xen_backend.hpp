@@ -14,6 +14,7 @@
 
 #include "channel_relay.hpp"
 #include "hyperupcall/daemon/backend.hpp"
+#include "toolstack_server.hpp"
 #include "xen_domctl.hpp"
 #include "xen_limits.hpp"
 
@@ -42,6 +43,7 @@ class XenBackend : public Backend {
   std::vector<TraceRecord> DrainTrace() override;
   uint64_t TraceRecordsLost() override { return trace_lost_; }
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
+  void SetArrivalPolicy(ArrivalPolicy* policy) override { arrivals_ = policy; }
   // Through the domain's installed mem.reclaim program, in chunks of at
   // most HU_XEN_RECLAIM_MAX frames (and fewer when Xen stops at its work cap).
   Result<ReclaimReport> Reclaim(uint32_t domid, uint64_t max_frames) override;
@@ -56,6 +58,16 @@ class XenBackend : public Backend {
   // goes. Call before Start(); without it no channel is joined.
   void JoinGuestChannels(std::string guest_socket_dir,
                          std::string channel_name = "org.hyperupcall.guest");
+
+  // Serves libxenguest's toolstack socket at `path` from Start() on (see
+  // toolstack_server.hpp): programs that leave with a save or migration
+  // stream, and those a restored domain brings, which go through the
+  // ArrivalPolicy before Xen loads them. Call before Start().
+  void ServeToolstack(std::string path) { toolstack_path_ = std::move(path); }
+
+  // A restored domain's programs (the stream's state blob): adopted through
+  // the ArrivalPolicy, renumbered with the daemon's ids, loaded into Xen.
+  Result<uint32_t> Restore(uint32_t domid, const std::vector<uint8_t>& state);
 
  private:
   XenBackend(std::unique_ptr<xen::Domctl> dc, xs_handle* xs) : dc_(std::move(dc)), xs_(xs) {}
@@ -81,6 +93,10 @@ class XenBackend : public Backend {
   std::string channel_name_;
   std::map<uint32_t, std::unique_ptr<xen::ChannelRelay>> relays_;
   std::function<void(const DomainEvent&)> sink_;
+  ArrivalPolicy* arrivals_ = nullptr;
+  std::string toolstack_path_;  // empty: no toolstack socket
+  std::unique_ptr<xen::ToolstackServer> toolstack_;
+  std::string host_;  // this host's name, for the notes programs carry
   std::atomic<bool> stop_{false};
   std::thread watcher_;
 };

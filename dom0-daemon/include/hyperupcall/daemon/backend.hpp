@@ -111,6 +111,33 @@ struct DomainEvent {
   DomainInfo domain;
 };
 
+// A program that arrived with its domain (restore, migration): the
+// hypervisor's state carried it from where the domain was.
+struct ArrivingProgram {
+  uint64_t source_id = 0;  // its id where it came from
+  std::string origin;      // where that was, as far as the state says
+  ProgramImage image;      // id 0 until adopted; name and map names from the source
+};
+
+// The daemon's say over arriving and leaving programs. A backend that can
+// save and restore domains asks it before an arriving domain first runs.
+class ArrivalPolicy {
+ public:
+  virtual ~ArrivalPolicy() = default;
+  // Checks all of domid's arriving programs against this host's policy
+  // and verifier and records them: the images to load (the daemon's ids,
+  // this host's budgets), in order; or why not, naming the program.
+  virtual Result<std::vector<ProgramImage>> Adopt(uint32_t domid,
+                                                  const std::vector<ArrivingProgram>& progs) = 0;
+  // The backend could not load what Adopt accepted.
+  virtual void AdoptionFailed(uint32_t domid, const std::vector<uint64_t>& ids,
+                              const std::string& why) = 0;
+  // domid's programs are leaving with a save or migration stream bound for
+  // `destination`; or, after all, they stayed (the domain resumed).
+  virtual void Leaving(uint32_t domid, const std::string& destination) = 0;
+  virtual void Stayed(uint32_t domid) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -144,6 +171,9 @@ class Backend {
   virtual uint64_t TraceRecordsLost() { return 0; }
   // Called from a backend thread; set once, before Start().
   virtual void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) = 0;
+  // For backends whose domains can be saved, restored and migrated with
+  // their programs; set once, before Start(). Others ignore it.
+  virtual void SetArrivalPolicy(ArrivalPolicy* policy) { (void)policy; }
   virtual Status Start() = 0;
   virtual void Stop() = 0;
 

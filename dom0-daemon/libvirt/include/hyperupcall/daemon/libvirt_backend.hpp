@@ -50,6 +50,7 @@ class LibvirtNamedBackend : public Backend {
   std::vector<TraceRecord> DrainTrace() override;
   uint64_t TraceRecordsLost() override { return inner_.TraceRecordsLost(); }
   void SetDomainEventSink(std::function<void(const DomainEvent&)> sink) override;
+  void SetArrivalPolicy(ArrivalPolicy* policy) override { inner_.SetArrivalPolicy(policy); }
   Status Start() override;
   void Stop() override;
   Result<std::vector<uint64_t>> ReclaimScan(uint32_t domid, uint64_t first_gfn,
