@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -82,12 +83,14 @@ std::string UnixPeer(const std::string& table, unsigned long inode) {
   return {};
 }
 
-// The processes that hold pipe `inode` open for reading: the receiver.
+// The process that holds pipe `inode` open for reading: the receiver. When
+// several do (a shell and the command it started), the newest, highest pid.
 std::string PipeReader(const std::string& proc, pid_t self, int self_fd, unsigned long inode) {
   std::error_code ec;
+  long reader = -1;
   for (const auto& p : fs::directory_iterator(proc, ec)) {
     const std::string pid = p.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
     std::error_code fec;
     for (const auto& f : fs::directory_iterator(p.path() / "fd", fec)) {
       const std::string fd = f.path().filename().string();
@@ -104,12 +107,11 @@ std::string PipeReader(const std::string& proc, pid_t self, int self_fd, unsigne
           break;
         }
       }
-      if ((flags & O_ACCMODE) == O_RDONLY) {
-        return fmt::format("pipe to `{}` (pid {})", Cmdline(proc, pid), pid);
-      }
+      if ((flags & O_ACCMODE) == O_RDONLY) reader = std::max(reader, std::stol(pid));
     }
   }
-  return {};
+  if (reader < 0) return {};
+  return fmt::format("pipe to `{}` (pid {})", Cmdline(proc, std::to_string(reader)), reader);
 }
 
 }  // namespace

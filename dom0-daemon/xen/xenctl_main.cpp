@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -142,6 +143,51 @@ std::string Printable(const std::vector<uint8_t>& bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// The last HYPERUPCALL record (xen-patches/0031, type 0x48550001) of a
+// save file or stream: its 8-byte header (type, length) followed by a blob
+// whose own header repeats the length. A test's tool: it scans rather than
+// parses the stream, so a guest could plant a look-alike in its memory.
+hu::Result<std::vector<uint8_t>> StateFromStream(const std::string& path) {
+  static const uint8_t kType[4] = {0x01, 0x00, 0x55, 0x48};  // 0x48550001, little-endian
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return hu::MakeError(hu::ErrorCode::kNotFound, "cannot read " + path);
+  std::vector<uint8_t> window, found;
+  std::vector<char> chunk(1 << 20);
+  for (;;) {
+    in.read(chunk.data(), std::streamsize(chunk.size()));
+    size_t got = size_t(in.gcount());
+    if (!got) break;
+    window.insert(window.end(), chunk.begin(), chunk.begin() + std::ptrdiff_t(got));
+    // xl's own header is not 8-byte aligned: look at every offset.
+    size_t keep =
+        window.size() > 8 + sizeof(hu_xen_state) ? window.size() - 8 - sizeof(hu_xen_state) : 0;
+    for (size_t i = 0; i < keep;) {
+      auto* hit = static_cast<const uint8_t*>(
+          memmem(window.data() + i, window.size() - i, kType, sizeof(kType)));
+      if (!hit || size_t(hit - window.data()) >= keep) break;
+      i = size_t(hit - window.data());
+      uint32_t len;
+      hu_xen_state h;
+      std::memcpy(&len, &window[i + 4], 4);
+      std::memcpy(&h, &window[i + 8], sizeof(h));
+      if (h.magic == HU_XEN_STATE_MAGIC && h.size == len && len <= HU_XEN_STATE_MAX) {
+        if (i + 8 + len > window.size()) {
+          keep = i;  // the rest is in the next chunk
+          break;
+        }
+        found.assign(window.begin() + std::ptrdiff_t(i + 8),
+                     window.begin() + std::ptrdiff_t(i + 8 + len));
+      }
+      i++;
+    }
+    window.erase(window.begin(), window.begin() + std::ptrdiff_t(keep));
+  }
+  if (found.empty()) {
+    return hu::MakeError(hu::ErrorCode::kNotFound, "no HYPERUPCALL record in " + path);
+  }
+  return found;
+}
+
 // One line per program and per map entry, the entries as map-dump prints them.
 void PrintState(const hu::xen::SavedState& s) {
   std::printf("hu-xenctl: state programs=%zu\n", s.programs.size());
@@ -246,8 +292,22 @@ int main(int argc, char** argv) {
   auto* state_dump = app.add_subcommand("state-dump", "print a saved blob (no Xen needed)");
   state_dump->add_option("--in", state_file, "blob file")->required();
 
+  auto* from_stream =
+      app.add_subcommand("state-from-stream", "the programs' blob in a save file (no Xen needed)");
+  std::string stream_file;
+  from_stream->add_option("--in", stream_file, "xl save file or migration stream")->required();
+  from_stream->add_option("--out", state_file, "blob file")->required();
+
   CLI11_PARSE(app, argc, argv);
 
+  if (from_stream->parsed()) {
+    auto blob = StateFromStream(stream_file);
+    if (!blob) return Fail(blob.error().message);
+    if (!WriteFile(state_file, *blob)) return Fail("cannot write " + state_file);
+    std::printf("hu-xenctl: HYPERUPCALL record of %zu bytes in %s\n", blob->size(),
+                stream_file.c_str());
+    return 0;
+  }
   if (state_dump->parsed()) {
     auto blob = ReadFile(state_file);
     if (!blob) return Fail(blob.error().message);

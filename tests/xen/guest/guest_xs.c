@@ -26,7 +26,9 @@ const char* xs_base(const char* dir) {
   if (!xs) die("xs_open");
   domid = xs_read(xs, XBT_NULL, "domid", &len);
   if (!domid) die("read domid");
-  snprintf(base, sizeof(base), "/local/domain/%s/%s", domid, dir);
+  /* Relative: xenstore resolves it in whatever domain the guest is now
+   * (it keeps working after the guest is saved, restored or migrated). */
+  snprintf(base, sizeof(base), "%s", dir);
   return domid;
 }
 

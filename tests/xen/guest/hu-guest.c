@@ -37,6 +37,12 @@
  * trace records, so Xen's per-domain trace ring (64 KiB, about 1100 of
  * trace.bpf.c's records) never overflows however fast the calls come.
  *
+ * With --rounds R, after reporting done it waits for dom0 to write go=2,
+ * makes `calls` more calls (their indices continuing where the last round
+ * stopped), reports done=2*calls, and so on up to round R. Its xenstore
+ * paths are relative to its own domain, so the rounds follow the guest
+ * through save/restore and migration, where its domain id changes.
+ *
  * With --kallsyms FILE (before the four numbers) it also writes FILE, a
  * kallsyms table with one symbol, page_free_bitmap, for policies/reclaim.bpf.c:
  * that program reads bit (gfn & 7) of byte gfn / 8 of the bitmap by guest-
@@ -198,8 +204,36 @@ static void write_kallsyms(const char* path, uint64_t addr) {
   if (fclose(f) || rename(tmp, path)) die(path);
 }
 
+/* Tagged calls with indices [from, from + n), batched as --batch asks,
+ * timed into t when it is not NULL. */
+static void make_calls(int priv, int memory_op, unsigned long batch, unsigned long from,
+                       unsigned long n, struct timing* t) {
+  unsigned long i;
+
+  for (i = from; i < from + n; i++) {
+    struct privcmd_hypercall h = {
+        .op = memory_op ? HYPERVISOR_memory_op : HYPERVISOR_xen_version,
+        .arg = {memory_op ? TAG_MEMORY_OP : TAG_SUBOP, i},
+    };
+
+    /* Xen refuses the sub-op; the hook runs before it does. */
+    if (ioctl(priv, IOCTL_PRIVCMD_HYPERCALL, &h) >= 0)
+      printf("hu-guest: note: tagged hypercall %lu succeeded\n", i);
+    if (t) timing_call_done(t);
+    if (batch && (i + 1) % batch == 0 && i + 1 < from + n) wait_ack(i + 1);
+  }
+}
+
+static void put_number(const char* key, unsigned long n) {
+  char v[32];
+
+  snprintf(v, sizeof(v), "%lu", n);
+  put(key, v);
+}
+
 int main(int argc, char** argv) {
   const char* kallsyms = NULL;
+  unsigned long rounds = 1, round;
   int memory_op = 0;
   unsigned long batch = 0;
   unsigned long first, count, calls, touch, i;
@@ -217,6 +251,10 @@ int main(int argc, char** argv) {
       argc--;
     } else if (!strcmp(argv[1], "--memory-op")) {
       memory_op = 1;
+    } else if (argc > 2 && !strcmp(argv[1], "--rounds")) {
+      rounds = strtoul(argv[2], NULL, 0);
+      argv++;
+      argc--;
     } else if (argc > 2 && !strcmp(argv[1], "--batch")) {
       batch = strtoul(argv[2], NULL, 0);
       argv++;
@@ -228,9 +266,11 @@ int main(int argc, char** argv) {
     argc--;
   }
   if (argc != 5) {
-    fprintf(stderr,
-            "usage: hu-guest [--kallsyms FILE] [--memory-op] [--batch N] FIRST_PFN COUNT CALLS "
-            "TOUCH\n");
+    fprintf(
+        stderr,
+        "usage: hu-guest [--kallsyms FILE] [--memory-op] [--batch N] [--rounds R] FIRST_PFN COUNT "
+        "CALLS "
+        "TOUCH\n");
     return 2;
   }
   first = strtoul(argv[1], NULL, 0);
@@ -324,20 +364,8 @@ int main(int argc, char** argv) {
   wait_at_least("go", 1, 100000, 3000);
 
   timing_start(&t_calls);
-  for (i = 0; i < calls; i++) {
-    struct privcmd_hypercall h = {
-        .op = memory_op ? HYPERVISOR_memory_op : HYPERVISOR_xen_version,
-        .arg = {memory_op ? TAG_MEMORY_OP : TAG_SUBOP, i},
-    };
-
-    /* Xen refuses the sub-op; the hook runs before it does. */
-    if (ioctl(priv, IOCTL_PRIVCMD_HYPERCALL, &h) >= 0)
-      printf("hu-guest: note: tagged hypercall %lu succeeded\n", i);
-    timing_call_done(&t_calls);
-    if (batch && (i + 1) % batch == 0 && i + 1 < calls) wait_ack(i + 1);
-  }
+  make_calls(priv, memory_op, batch, 0, calls, &t_calls);
   if (!batch) put_timing("exit_ns_prog", &t_calls);
-  close(priv);
 
   if (touch) {
     volatile uint8_t* fresh =
@@ -347,14 +375,18 @@ int main(int argc, char** argv) {
     for (i = 0; i < touch; i++) fresh[i * 4096] = 1;
   }
 
-  {
-    char v[32];
-
-    snprintf(v, sizeof(v), "%lu", calls);
-    put("done", v);
-  }
+  put_number("done", calls);
   printf("hu-guest: done calls=%lu touched=%lu\n", calls, touch);
   fflush(stdout);
+
+  /* Later rounds may come after a save/restore or a migration: wait long. */
+  for (round = 2; round <= rounds; round++) {
+    wait_at_least("go", round, 100000, 36000);
+    make_calls(priv, memory_op, batch, (round - 1) * calls, calls, NULL);
+    put_number("done", round * calls);
+    printf("hu-guest: round %lu done calls=%lu\n", round, round * calls);
+    fflush(stdout);
+  }
 
   for (;;) pause();
 }

@@ -1,0 +1,52 @@
+# The migration end-to-end test (issue #17), included by Makefile.xen:
+# programs follow their domain through save/restore and migration.
+#
+#   make -f Makefile.xen e2e-migrate     images, boot, judge the log
+#                                        ($(OUT)/e2e-migrate.log)
+#
+# Uses Makefile.xen's variables (OUT, BUILD_DIR, KVER, KERNEL, MKINITRAMFS,
+# STRIPPED, XEN_TEST, HU_GUEST, E2E_LIB), its daemon-tools target and run_qemu.
+# See tests/xen/migrate/README.md.
+
+MIG_TEST := $(XEN_TEST)/migrate
+MIG_DOMU_IMG := $(OUT)/domU-migrate.cpio.gz
+MIG_DOM0_IMG := $(OUT)/dom0-migrate.cpio.gz
+MIG_LOG := $(OUT)/e2e-migrate.log
+# The image gets the patched libxenguest where Debian's was (DEB_XENGUEST,
+# Makefile.xen), and Debian's aside for the test's "unpatched host" (a
+# receiver run with LD_LIBRARY_PATH=/usr/lib/hu/debian-xen).
+
+.PHONY: images-migrate e2e-migrate
+
+images-migrate: $(MIG_DOM0_IMG)
+
+$(MIG_DOMU_IMG): daemon-tools $(HU_GUEST) $(MIG_TEST)/domU-init $(MKINITRAMFS)
+	$(MKINITRAMFS) $@ $(KVER) bin:$(HU_GUEST) file:$(HU_GUEST):/bin/hu-guest \
+		bin:$(STRIPPED)/hyperupcall file:$(STRIPPED)/hyperupcall:/usr/bin/hyperupcall \
+		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write \
+		file:$(BUILD_DIR)/policies/trace.bpf.o:/hu/trace.bpf.o \
+		file:$(TOP)/policies/trace.manifest.json:/hu/trace.manifest.json \
+		file:$(BUILD_DIR)/policies/reclaim.bpf.o:/hu/reclaim.bpf.o \
+		file:$(TOP)/policies/reclaim.manifest.json:/hu/reclaim.manifest.json \
+		file:$(MIG_TEST)/domU-init:/init mod:xen-privcmd
+
+$(MIG_DOM0_IMG): $(MIG_DOMU_IMG) daemon-tools $(XENGUEST) $(MIG_TEST)/dom0-init $(E2E_LIB) \
+		$(MIG_TEST)/domU.cfg $(MKINITRAMFS)
+	[ -n "$(DEB_XENGUEST)" ] || { echo "e2e-migrate: Debian's libxenguest not found" >&2; exit 1; }
+	$(MKINITRAMFS) $@ $(KVER) \
+		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
+		file:$(XENGUEST):$(DEB_XENGUEST) \
+		file:$(DEB_XENGUEST):/usr/lib/hu/debian-xen/libxenguest.so.4.17 \
+		bin:/usr/libexec/xen-qemu-system-i386 \
+		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
+		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
+		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
+		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
+		file:$(MIG_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
+		file:$(MIG_TEST)/domU.cfg:/etc/hu/domU.cfg \
+		file:$(KERNEL):/hu/vmlinuz file:$(MIG_DOMU_IMG):/hu/domU.cpio.gz \
+		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
+
+e2e-migrate: $(OUT)/xen.elf $(MIG_DOM0_IMG)
+	$(call run_qemu,$(OUT)/xen.elf,$(MIG_LOG),$(MIG_DOM0_IMG))
+	$(MIG_TEST)/check-log.sh $(MIG_LOG)
