@@ -5,10 +5,10 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -83,11 +83,14 @@ std::string UnixPeer(const std::string& table, unsigned long inode) {
   return {};
 }
 
-// The process that holds pipe `inode` open for reading: the receiver. When
-// several do (a shell and the command it started), the newest, highest pid.
-std::string PipeReader(const std::string& proc, pid_t self, int self_fd, unsigned long inode) {
+// The processes that hold pipe `inode` open for reading, oldest first: the
+// receiver. Often several share it (xl migrate-receive and the
+// libxl-save-helper it started, or `ssh host xl migrate-receive`), and which
+// one names the destination best depends on the toolstack: all are named.
+std::string PipeReaders(const std::string& proc, pid_t self, int self_fd, unsigned long inode) {
+  constexpr size_t kMaxNamed = 4;
   std::error_code ec;
-  long reader = -1;
+  std::set<long> readers;
   for (const auto& p : fs::directory_iterator(proc, ec)) {
     const std::string pid = p.path().filename().string();
     if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -107,11 +110,21 @@ std::string PipeReader(const std::string& proc, pid_t self, int self_fd, unsigne
           break;
         }
       }
-      if ((flags & O_ACCMODE) == O_RDONLY) reader = std::max(reader, std::stol(pid));
+      if ((flags & O_ACCMODE) == O_RDONLY) readers.insert(std::stol(pid));
     }
   }
-  if (reader < 0) return {};
-  return fmt::format("pipe to `{}` (pid {})", Cmdline(proc, std::to_string(reader)), reader);
+  if (readers.empty()) return {};
+  std::string named;
+  size_t n = 0;
+  for (long pid : readers) {
+    if (n++ == kMaxNamed) {
+      named += fmt::format(" and {} more", readers.size() - kMaxNamed);
+      break;
+    }
+    named += fmt::format("{}`{}` (pid {})", named.empty() ? "" : ", ",
+                         Cmdline(proc, std::to_string(pid)), pid);
+  }
+  return "pipe to " + named;
 }
 
 }  // namespace
@@ -129,7 +142,7 @@ std::string DescribeStreamPeer(pid_t pid, int fd, const std::string& proc) {
     return "socket " + link;
   }
   if (auto ino = Inode(link, "pipe")) {
-    if (auto peer = PipeReader(proc, pid, fd, ino); !peer.empty()) return peer;
+    if (auto peer = PipeReaders(proc, pid, fd, ino); !peer.empty()) return peer;
     return "pipe (no reader found)";
   }
   return "unknown (" + link + ")";

@@ -3,7 +3,8 @@
 // which told the daemon its fd):
 //   a file          "file /var/lib/xen/save/web.save"
 //   a TCP socket    "tcp 10.0.0.2:49152"      (libvirt's migration: the destination)
-//   a pipe          "pipe to `ssh b xl migrate-receive` (pid 812)"  (xl migrate)
+//   a pipe          "pipe to `ssh b xl migrate-receive` (pid 812)"  (xl migrate;
+//                   every reader, in pid order)
 //   a unix socket   "unix socket /run/x.sock" (or without a path)
 // Best effort: "unknown (...)" when /proc does not say.
 #pragma once

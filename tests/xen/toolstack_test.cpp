@@ -3,6 +3,7 @@
 // process's own /proc), and the toolstack socket's protocol.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -10,10 +11,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "domctl_abi.h"
 #include "program_note.hpp"
@@ -103,6 +106,38 @@ TEST(StreamPeer, APipeIsNamedByItsReader) {
   EXPECT_EQ(got, "pipe to `sleep 30` (pid " + std::to_string(child) + ")");
   kill(child, SIGKILL);
   waitpid(child, nullptr, 0);
+  close(p[1]);
+}
+
+// xl migrate-receive and the libxl-save-helper it starts both read the
+// stream: every reader is named, in pid order.
+TEST(StreamPeer, EveryReaderOfAPipeIsNamed) {
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  std::vector<pid_t> children;
+  for (int i = 0; i < 2; i++) {
+    pid_t child = fork();
+    if (child == 0) {
+      close(p[1]);
+      execlp("sleep", "sleep", "30", nullptr);
+      _exit(127);
+    }
+    children.push_back(child);
+  }
+  close(p[0]);
+  std::sort(children.begin(), children.end());
+  const std::string want =
+      fmt::format("pipe to `sleep 30` (pid {}), `sleep 30` (pid {})", children[0], children[1]);
+  std::string got;
+  for (int i = 0; i < 100 && got != want; i++) {
+    usleep(20000);  // until both children have exec'd
+    got = DescribeStreamPeer(getpid(), p[1]);
+  }
+  EXPECT_EQ(got, want);
+  for (pid_t c : children) {
+    kill(c, SIGKILL);
+    waitpid(c, nullptr, 0);
+  }
   close(p[1]);
 }
 
