@@ -90,6 +90,25 @@ TEST_F(CoreTest, ArrivingProgramsPassThisHostsVerifierAndRequestChecks) {
   EXPECT_TRUE(core_->Programs(1, true).empty());
 }
 
+// The verifier's budget is this host's policy for the domain, as for a
+// guest's registration: too low refuses the arrival naming the budget.
+TEST_F(CoreTest, ArrivingProgramsGetThisHostsVerifierBudget) {
+  constexpr const char* kLoop =
+      "mov %r0, 0\nmov %r6, 300\nloop:\nadd %r0, 1\nsub %r6, 1\njne %r6, 0, loop\nexit\n";
+  Policy p = DefaultPolicy();
+  p.verifier_budget = 500;
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  auto low = core_->Adopt(1, {Arriving(1, "mem.reclaim", "loop", kLoop)});
+  ASSERT_FALSE(low.ok());
+  EXPECT_NE(low.error().message.find("verifier: "), std::string::npos) << low.error().message;
+  EXPECT_NE(low.error().message.find("budget of 500 instructions"), std::string::npos)
+      << low.error().message;
+  p.verifier_budget = 5000;
+  ASSERT_TRUE(core_->SetPolicy(1, p).ok());
+  auto raised = core_->Adopt(1, {Arriving(1, "mem.reclaim", "loop", kLoop)});
+  ASSERT_TRUE(raised.ok()) << raised.error().message;
+}
+
 TEST_F(CoreTest, ArrivingProgramsCountAgainstThisHostsLimits) {
   Policy p = DefaultPolicy();
   p.max_programs = 1;
