@@ -194,6 +194,7 @@ struct hu_xen_domctl_hyperupcall {
       uint64_t nr_busy;
       uint64_t nr_errors;
     } reclaim_frames;
+    struct {
       uint32_t size;   /* IN: bytes in buf; OUT: bytes of the blob */
       uint32_t nprogs; /* OUT */
       uint64_t buf;
