@@ -101,12 +101,16 @@ Result<std::vector<ProgramImage>> Core::Adopt(uint32_t domid,
   std::vector<verifier::Report> reports;
   for (size_t i = 0; i < progs.size(); i++) {
     const auto& a = progs[i];
-    RawProgram raw{HookName(a.image.hook), a.image.name,
+    RawProgram raw{HookName(a.image.hook),
+                   a.image.name,
                    std::string(reinterpret_cast<const char*>(a.image.insns.data()),
                                a.image.insns.size() * sizeof(hu_insn)),
-                   a.image.maps, a.image.regions,
+                   a.image.maps,
+                   a.image.regions,
                    // Xen's blob carries what runs, not the names for people.
-                   {}, {}, {}};
+                   {},
+                   {},
+                   {}};
     auto d = DecodeProgram(raw);
     if (!d) return refuse(a, "request", d.error().message);
     Policy policy;
