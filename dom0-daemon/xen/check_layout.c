@@ -71,12 +71,15 @@ _Static_assert(sizeof(struct xen_hyperupcall_state_map) == sizeof(struct hu_xen_
                "state map");
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.state.nprogs);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.state.buf);
+SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.state.jit_seed);
 SAME(xen_domctl_hyperupcall, hu_xen_domctl_hyperupcall, u.annotate.buf);
 SAME(xen_hyperupcall_state, hu_xen_state, nprogs);
 SAME(xen_hyperupcall_state, hu_xen_state, pad);
 SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, annotation_len);
 SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, runs);
 SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, last_err_pc);
+SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, max_grace_us);
+SAME(xen_hyperupcall_state_prog, hu_xen_state_prog, jit);
 SAME(xen_hyperupcall_state_map, hu_xen_state_map, value_size);
 
 int main(void) { return 0; }

@@ -113,6 +113,8 @@ struct hu_xen_state_prog {
   uint64_t last_result;
   uint32_t last_err;
   uint32_t last_err_pc;
+  uint32_t max_grace_us; /* sched.preempt's cap as installed, else 0 */
+  uint32_t jit;          /* HU_XEN_JIT* asked for at install (the code never travels) */
 };
 
 struct hu_xen_state_map {
@@ -198,6 +200,7 @@ struct hu_xen_domctl_hyperupcall {
       uint32_t size;   /* IN: bytes in buf; OUT: bytes of the blob */
       uint32_t nprogs; /* OUT */
       uint64_t buf;
+      uint64_t jit_seed; /* load: mixed into the JIT's blinding key */
     } state;
     struct {
       uint32_t len;

@@ -106,9 +106,18 @@ Status ParseProgram(Reader& r, uint32_t index, SavedProgram& p) {
                            h.nmaps, h.nregions, h.annotation_len, HU_MAX_MAPS, HU_MAX_REGIONS,
                            HU_XEN_ANNOTATION_MAX));
   }
+  if (h.jit & ~(HU_XEN_JIT | HU_XEN_JIT_PLAIN)) {
+    return Bad(fmt::format("{}: unknown engine flags {:#x}", where, h.jit));
+  }
+  if (h.max_grace_us && h.hook != HU_HOOK_SCHED_PREEMPT) {
+    return Bad(fmt::format("{}: a grace cap ({} us) on a hook other than sched.preempt", where,
+                           h.max_grace_us));
+  }
   p.id = h.id;
   p.hook = static_cast<hu_hook_id>(h.hook);
   p.budget = h.budget;
+  p.max_grace_us = h.max_grace_us;
+  p.jit = h.jit;
   p.stats = ProgStats{h.runs,   h.insns,       h.run_ns,   h.budget_aborts,
                       h.errors, h.last_result, h.last_err, h.last_err_pc};
   p.insns.resize(h.ninsns);
@@ -206,6 +215,8 @@ std::vector<uint8_t> SerializeState(const SavedState& s) {
     h.hook = p.hook;
     h.id = p.id;
     h.budget = p.budget;
+    h.max_grace_us = p.max_grace_us;
+    h.jit = p.jit;
     h.ninsns = static_cast<uint32_t>(p.insns.size());
     h.nmaps = static_cast<uint32_t>(p.maps.size());
     h.nregions = static_cast<uint32_t>(p.regions.size());

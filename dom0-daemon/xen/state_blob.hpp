@@ -29,6 +29,8 @@ struct SavedProgram {
   uint64_t id = 0;
   hu_hook_id hook = HU_HOOK_NONE;
   uint64_t budget = 0;
+  uint32_t max_grace_us = 0;   // sched.preempt only; 0: Xen's cap
+  uint32_t jit = 0;            // HU_XEN_JIT*: the engine, not the code (load translates again)
   std::vector<hu_insn> insns;  // as installed: map references in lddw form
   std::vector<hu_region> regions;
   std::vector<SavedMap> maps;

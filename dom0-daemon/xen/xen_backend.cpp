@@ -97,7 +97,10 @@ Result<uint32_t> XenBackend::Restore(uint32_t domid, const std::vector<uint8_t>&
     const ProgramImage& img = (*images)[i];
     auto& p = state->programs[i];
     p.id = img.id;
+    // This host's policy sets budget, grace cap and engine, as at install.
     p.budget = img.run_budget;
+    p.max_grace_us = img.hook == HU_HOOK_SCHED_PREEMPT ? img.max_grace_us : 0;
+    p.jit = img.jit != JitMode::kOff ? HU_XEN_JIT : 0;
     p.annotation = xen::EncodeNote(NoteOf(img, host_));
     ids.push_back(img.id);
   }

@@ -76,6 +76,18 @@ Error NoMemory(const char* what) {
                    std::string("XEN_DOMCTL_hyperupcall ") + what + ": no hypercall buffer");
 }
 
+// Xen mixes this into the key of its constant blinding (install and load
+// both translate programs): its own random source is weak on a CPU without
+// RDRAND. GRND_INSECURE: never block. Early in dom0's boot the pool may not
+// be initialised yet and a blocking getrandom() stalled the first install
+// for over a minute (the guest's request timed out); Xen mixes this with
+// its own RDRAND and TSC, so a best-effort value is what it needs.
+Status JitSeed(uint64_t* seed, const char* what) {
+  if (getrandom(seed, sizeof *seed, GRND_INSECURE) != sizeof *seed)
+    return ErrnoError((std::string(what) + ": getrandom").c_str(), errno);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Domctl>> Domctl::Open() {
@@ -130,15 +142,7 @@ Status Domctl::Install(const InstallArgs& a) {
   op.u.install.regions = regions.addr();
   if (a.jit) {
     op.u.install.jit = HU_XEN_JIT | (a.jit_plain ? HU_XEN_JIT_PLAIN : 0);
-    // Xen mixes this into the key of its constant blinding: its own
-    // random source is weak on a CPU without RDRAND.
-    // GRND_INSECURE: never block. Early in dom0's boot the pool may not be
-    // initialised yet and a blocking getrandom() stalled the first install
-    // for over a minute (the guest's request timed out); Xen mixes this
-    // with its own RDRAND and TSC, so a best-effort value is what it needs.
-    if (getrandom(&op.u.install.jit_seed, sizeof op.u.install.jit_seed, GRND_INSECURE) !=
-        sizeof op.u.install.jit_seed)
-      return ErrnoError("install: getrandom", errno);
+    if (auto st = JitSeed(&op.u.install.jit_seed, "install"); !st) return st;
   }
   return Call(a.domid, op, "install");
 }
@@ -333,6 +337,9 @@ Result<uint32_t> Domctl::Load(uint32_t domid, std::span<const uint8_t> blob) {
   op.op = HU_XEN_OP_load;
   op.u.state.size = static_cast<uint32_t>(blob.size());
   op.u.state.buf = buf.addr();
+  // Every load gets its own seed: programs saved to run as code are
+  // translated again here, never with the source's key.
+  if (auto st = JitSeed(&op.u.state.jit_seed, "load"); !st) return st.error();
   if (auto st = Call(domid, op, "load"); !st) return st.error();
   return op.u.state.nprogs;
 }

@@ -194,10 +194,14 @@ void PrintState(const hu::xen::SavedState& s) {
   for (const auto& p : s.programs) {
     std::printf("hu-xenctl: state prog id=%" PRIu64
                 " hook=%s insns=%zu maps=%zu regions=%zu"
-                " budget=%" PRIu64 " runs=%" PRIu64 " errors=%" PRIu64 " annotation=%s\n",
+                " budget=%" PRIu64 " max_grace_us=%u jit=%s runs=%" PRIu64 " errors=%" PRIu64
+                " annotation=%s\n",
                 p.id, hu::verifier::HookName(p.hook), p.insns.size(), p.maps.size(),
-                p.regions.size(), p.budget, p.stats.runs, p.stats.errors,
-                Printable(p.annotation).c_str());
+                p.regions.size(), p.budget, p.max_grace_us,
+                !(p.jit & HU_XEN_JIT)        ? "off"
+                : (p.jit & HU_XEN_JIT_PLAIN) ? "plain"
+                                             : "on",
+                p.stats.runs, p.stats.errors, Printable(p.annotation).c_str());
     for (size_t m = 0; m < p.maps.size(); m++) {
       for (const auto& e : p.maps[m].entries) {
         std::printf("hu-xenctl: state map id=%" PRIu64 " map=%zu key=%s value=%s\n", p.id, m,

@@ -19,6 +19,7 @@ SavedState Sample() {
   trace.id = 7;
   trace.hook = HU_HOOK_TRACE_EXIT;
   trace.budget = 100000;
+  trace.jit = HU_XEN_JIT | HU_XEN_JIT_PLAIN;
   trace.insns = {hu_insn{0xb7, 0, 0, 0, 0}, hu_insn{0x95, 0, 0, 0, 0}};
   SavedMap counts;
   counts.def = hu_map_def{HU_MAP_HASH, 16, 8, 256};
@@ -39,9 +40,17 @@ SavedState Sample() {
   SavedProgram reclaim;
   reclaim.id = 9;
   reclaim.hook = HU_HOOK_MEM_RECLAIM;
+  reclaim.jit = HU_XEN_JIT;
   reclaim.insns = {hu_insn{0x95, 0, 0, 0, 0}};
   reclaim.regions.push_back(hu_region{0x1234000, 4096, HU_REGION_READ | HU_REGION_GPA, 0});
   s.programs.push_back(reclaim);
+
+  SavedProgram preempt;  // interpreted, with the operator's grace cap
+  preempt.id = 11;
+  preempt.hook = HU_HOOK_SCHED_PREEMPT;
+  preempt.max_grace_us = 120;
+  preempt.insns = {hu_insn{0x95, 0, 0, 0, 0}};
+  s.programs.push_back(preempt);
   return s;
 }
 
@@ -50,7 +59,7 @@ TEST(StateBlob, RoundTrips) {
   ASSERT_EQ(blob.size() % 8, 0u);
   auto s = ParseState(blob);
   ASSERT_TRUE(s) << s.error().message;
-  ASSERT_EQ(s->programs.size(), 2u);
+  ASSERT_EQ(s->programs.size(), 3u);
   const auto& t = s->programs[0];
   EXPECT_EQ(t.id, 7u);
   EXPECT_EQ(t.hook, HU_HOOK_TRACE_EXIT);
@@ -63,6 +72,12 @@ TEST(StateBlob, RoundTrips) {
   EXPECT_EQ(std::string(t.annotation.begin(), t.annotation.end()), "trace");
   EXPECT_EQ(t.stats.runs, 4242u);
   EXPECT_EQ(s->programs[1].regions.at(0).start, 0x1234000u);
+  // The engine travels, not the code; sched.preempt keeps its cap.
+  EXPECT_EQ(t.jit, HU_XEN_JIT | HU_XEN_JIT_PLAIN);
+  EXPECT_EQ(s->programs[1].jit, HU_XEN_JIT);
+  EXPECT_EQ(s->programs[2].jit, 0u);
+  EXPECT_EQ(t.max_grace_us, 0u);
+  EXPECT_EQ(s->programs[2].max_grace_us, 120u);
   EXPECT_EQ(SerializeState(*s), blob);
 }
 
@@ -119,6 +134,8 @@ TEST(StateBlob, DamageIsNamed) {
       {"insns", [](auto& b) { Prog0(b).ninsns = 0; }, "0 instructions"},
       {"maps", [](auto& b) { Prog0(b).nmaps = HU_MAX_MAPS + 1; }, "maps"},
       {"annotation", [](auto& b) { Prog0(b).annotation_len = 4096; }, "annotation"},
+      {"engine", [](auto& b) { Prog0(b).jit = 4; }, "program 0: unknown engine flags 0x4"},
+      {"grace", [](auto& b) { Prog0(b).max_grace_us = 50; }, "grace cap (50 us) on a hook other"},
       {"prog size", [](auto& b) { Prog0(b).size += 8; }, "program 0: says"},
       {"odd size", [](auto& b) { Prog0(b).size += 1; }, "multiple of 8"},
       {"duplicate id",

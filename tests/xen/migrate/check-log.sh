@@ -6,11 +6,12 @@
 set -euo pipefail
 log=${1:?usage: check-log.sh LOG}
 checks=(daemon-up guest-loads round-1 reclaim-before
-	saved-two-programs saved-note saved-counts load-twice-same
+	saved-two-programs saved-note saved-counts saved-engine load-twice-same load-translates-again
 	load-refuses-cut load-refuses-magic load-refuses-version damage-changed-nothing
 	xl-save save-record saved-rows-closed xl-restore restore-adopted restored-state-same
-	restored-rows counts-after-restore reclaim-after-restore
+	restored-rows counts-after-restore restored-runs-as-code reclaim-after-restore
 	xl-migrate migrate-adopted migrated-rows-closed migrated-rows counts-after-migrate
+	migrated-runs-as-code
 	reclaim-after-migrate
 	unpatched-refused unpatched-still-here unpatched-programs-stay unpatched-rows-stay
 	counts-after-unpatched
