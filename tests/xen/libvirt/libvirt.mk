@@ -18,7 +18,7 @@ LV_STAGE_IMG := $(OUT)/libvirt-stage.cpio.gz
 LV_DOM0_IMG := $(OUT)/dom0-libvirt.cpio.gz
 LV_LOG := $(OUT)/e2e-libvirt.log
 # The checks dom0-init makes; a run that stops early reports fewer passes.
-LV_CHECKS := 16
+LV_CHECKS := 21
 
 .PHONY: images-libvirt e2e-libvirt
 
@@ -40,6 +40,7 @@ $(LV_BASE_IMG): $(LV_DOMU_IMG) daemon-tools $(LV_TEST)/dom0-init $(E2E_LIB) $(LV
 		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
 		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
 		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
+		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
 		file:$(LV_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
 		file:$(LV_TEST)/domain.xml:/etc/hu/domain.xml \
 		file:$(KERNEL):/hu/vmlinuz file:$(LV_DOMU_IMG):/hu/domU-libvirt.cpio.gz \
@@ -55,7 +56,9 @@ $(LV_STAGE_IMG): $(LV_STAGE_SH) $(LV_HOOK)
 	rm -rf $(OUT)/libvirt-stage
 	echo "libvirt-stage: $$(du -h $@ | cut -f1)"
 
-$(LV_DOM0_IMG): $(LV_BASE_IMG) $(LV_STAGE_IMG)
+# Last, the patched libxenguest (issue #17: virsh save/restore carry the
+# programs) over the Debian one libvirt's part brought.
+$(LV_DOM0_IMG): $(LV_BASE_IMG) $(LV_STAGE_IMG) $(XENGUEST_IMG)
 	cat $^ >$@.tmp
 	mv $@.tmp $@
 	echo "dom0-libvirt: $$(du -h $@ | cut -f1) (libvirt part $$(du -h $(LV_STAGE_IMG) | cut -f1))"
