@@ -91,13 +91,30 @@ static uint32_t rnd32(struct hu_jit *j)
 }
 
 /*
- * Whether imm must not appear in the code. 0 never does: it is emitted as
- * an immediate-free form (xor r, r; test r, r) or as a zero byte no
- * attacker chose.
+ * Whether a constant in [-128, 127] may appear in the code as it is. Its
+ * encoding is one chosen byte and, in the wider forms, copies of its sign:
+ * one attacker-chosen byte followed by bytes the JIT chose. The program's
+ * jump and memory displacements already give an attacker exactly that
+ * (a rel8 or disp8 of its choice before an instruction of its choice),
+ * and no JIT blinds those, so blinding these constants would take no
+ * gadget away; JIT spraying needs runs of chosen bytes (an instruction
+ * and a byte that swallows the JIT's next opcode), which every wider
+ * constant would give and blinding keeps out. Not blinding them keeps
+ * the induction variables of loops (add 1, add 8, compare with 32) one
+ * instruction, instead of two dependent ones on the loop's chain.
+ */
+static int small_imm(int64_t v)
+{
+    return v >= -128 && v <= 127;
+}
+
+/*
+ * Whether imm must not appear in the code: with HU_JIT_BLIND, every
+ * constant outside [-128, 127] (small_imm).
  */
 static int blinded(const struct hu_jit *j, int32_t imm)
 {
-    return (j->o.flags & HU_JIT_BLIND) != 0 && imm != 0;
+    return (j->o.flags & HU_JIT_BLIND) != 0 && !small_imm(imm);
 }
 
 /* reg = imm (sign-extended to 64 bits when w64), blinded: imm ^ r, then
@@ -243,6 +260,11 @@ static void mul(struct hu_jit *j, int w64, const struct hu_insn *insn)
     {
         load_imm(j, w64, AX, insn->imm);
         x86_rr(j, flags, 0x0faf, d, AX);
+    }
+    else if ( small_imm(insn->imm) )
+    {
+        x86_rr(j, flags, 0x6b, d, d); /* imul d, d, imm8 */
+        x86_byte(j, (uint8_t)insn->imm);
     }
     else
     {
@@ -1089,7 +1111,7 @@ static unsigned int lddw(struct hu_jit *j, uint32_t pc,
         return HU_RUN_BAD_INSN;
     v = (uint64_t)(uint32_t)insn->imm |
         ((uint64_t)(uint32_t)j->insns[pc + 1].imm << 32);
-    if ( (j->o.flags & HU_JIT_BLIND) && v != 0 )
+    if ( (j->o.flags & HU_JIT_BLIND) && !small_imm((int64_t)v) )
     {
         uint64_t r = (uint64_t)rnd32(j) << 32;
 

@@ -136,6 +136,37 @@ TEST(Jit, BlindingHidesEveryImmediate) {
   EXPECT_EQ(std::memcmp(a.stack.data(), b.stack.data(), a.stack.size()), 0);
 }
 
+// The line blinding draws: constants in [-128, 127] stay as they are (one
+// chosen byte, which jump and memory displacements give an attacker anyway;
+// jit.c, small_imm), the first ones outside it are blinded in every form.
+TEST(Jit, BlindingSparesOnlyOneByteConstants) {
+  auto small = Asm(R"(
+    mov %r0, 127
+    add %r0, -128
+    mul %r0, 3
+    and32 %r0, 100
+    stw [%r10-8], -1
+    jlt %r0, 32, +0
+    lddw %r1, -5
+    exit
+  )");
+  EXPECT_EQ(Bytes(Jit(small, {.blind = true, .seed = 1})), Bytes(Jit(small, {.blind = false})));
+  for (const char* text : {"add %r0, 128\nexit", "mov32 %r0, 128\nexit", "mul %r0, 128\nexit",
+                           "jeq %r0, 128, +0\nexit", "stdw [%r10-8], 128\nexit"}) {
+    const std::string needle("\x80\x00\x00\x00", 4);
+    auto prog = Asm(text);
+    EXPECT_NE(Bytes(Jit(prog, {.blind = false})).find(needle), std::string::npos) << text;
+    EXPECT_EQ(Bytes(Jit(prog, {.blind = true, .seed = 1})).find(needle), std::string::npos) << text;
+  }
+  for (const char* text : {"add %r0, -129\nexit", "lddw %r0, -129\nexit"}) {
+    // With its ModRM byte (rax): a jump of -129 bytes would match the rest.
+    const std::string needle("\xc0\x7f\xff\xff\xff", 5);
+    auto prog = Asm(text);
+    EXPECT_NE(Bytes(Jit(prog, {.blind = false})).find(needle), std::string::npos) << text;
+    EXPECT_EQ(Bytes(Jit(prog, {.blind = true, .seed = 1})).find(needle), std::string::npos) << text;
+  }
+}
+
 TEST(Jit, BlindingValuesComeFromTheSeed) {
   auto prog = Asm(kConstants);
   auto a = Jit(prog, {.blind = true, .seed = 42});

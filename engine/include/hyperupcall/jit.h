@@ -27,9 +27,10 @@
  * them), and run->insns is not read (the image is the program).
  *
  * Hardening: the entry starts with ENDBR64 (the only indirect entry);
- * with HU_JIT_BLIND every immediate of the program is emitted as
- * `imm ^ r` and `r`, with a fresh r per instruction from a generator keyed
- * by hu_jit_opts.seed.
+ * with HU_JIT_BLIND every immediate of the program outside [-128, 127] is
+ * emitted as `imm ^ r` and `r` (or `imm - r` and `r`), with a fresh r per
+ * instruction from a generator keyed by hu_jit_opts.seed (jit.c,
+ * small_imm, says why the small ones are not).
  */
 #ifndef HYPERUPCALL_JIT_H
 #define HYPERUPCALL_JIT_H
