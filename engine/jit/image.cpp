@@ -66,6 +66,7 @@ Result<Image> Image::Compile(std::span<const hu_insn> prog, const hu_helper_fn* 
   o.nhelpers = nhelpers;
   o.flags = opts.blind ? HU_JIT_BLIND : 0;
   o.seed = opts.blind ? (opts.seed ? opts.seed : FreshSeed()) : 0;
+  o.ret_thunk = opts.ret_thunk;
 
   std::vector<uint32_t> scratch(HU_JIT_SCRATCH_WORDS(prog.size()));
   hu_jit j{};

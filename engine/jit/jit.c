@@ -564,18 +564,41 @@ static void cond_jump(struct hu_jit *j, uint32_t pc,
 /* ------------------------------------------------------------------ */
 /* Calls. */
 
+/*
+ * call or jmp rel32 (opcode e8 or e9) to an address outside the image; one
+ * out of reach fails the translation (HU_JIT_E_RANGE).
+ */
+static void branch_out(struct hu_jit *j, uint8_t opcode, uint64_t target)
+{
+    int64_t d = (int64_t)target - (int64_t)(j->rx + j->len + 5);
+
+    if ( j->out != NULL && !j->mute && d != (int64_t)(int32_t)d )
+        j->err = HU_JIT_E_RANGE;
+    x86_byte(j, opcode);
+    x86_u32(j, (uint32_t)d);
+}
+
+/*
+ * Every return of the image: `ret`, or with hu_jit_opts.ret_thunk a jmp to
+ * the host's return thunk, as the host's own compiled code returns (Xen's
+ * __x86_return_thunk sits where a `ret` is safe from Indirect Target
+ * Selection; a `ret` anywhere in the image might not be). It changes no
+ * flag: the region checks return their answer in CF.
+ */
+static void ret(struct hu_jit *j)
+{
+    if ( j->o.ret_thunk )
+        branch_out(j, 0xe9, j->o.ret_thunk);
+    else
+        x86_byte(j, 0xc3);
+}
+
 /* A helper: run in rdi, r1-r5 already in place, r11 saved around it. */
 static void call_helper(struct hu_jit *j, hu_helper_fn fn)
 {
-    int64_t d;
-
     x86_push(j, LEFT);
     x86_mov_rr(j, 1, TMP, FRAME);
-    d = (int64_t)(uintptr_t)fn - (int64_t)(j->rx + j->len + 5);
-    if ( j->out != NULL && !j->mute && d != (int64_t)(int32_t)d )
-        j->err = HU_JIT_E_RANGE;
-    x86_byte(j, 0xe8);
-    x86_u32(j, (uint32_t)d);
+    branch_out(j, 0xe8, (uint64_t)(uintptr_t)fn);
     x86_pop(j, LEFT);
     /* A helper may end the run, with its return value as r0. */
     x86_rm(j, 0, 0x83, 7, FRAME, HU_JIT_OFF(run.stop));
@@ -1169,7 +1192,7 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
                 err = call(j, pc, insn);
                 break;
             case HU_JMP_EXIT:
-                x86_byte(j, 0xc3);
+                ret(j);
                 break;
             default:
                 cond_jump(j, pc, insn);
@@ -1234,7 +1257,7 @@ static void prologue(struct hu_jit *j)
     x86_store64(j, FRAME, HU_JIT_OFF(budget), LEFT);
     for ( i = sizeof(saved); i-- > 0; )
         x86_pop(j, saved[i]);
-    x86_byte(j, 0xc3);
+    ret(j);
 }
 
 static void tails(struct hu_jit *j)
@@ -1247,13 +1270,13 @@ static void tails(struct hu_jit *j)
         if ( e )
             x86_store32_i(j, FRAME, HU_JIT_OFF(err),
                           e == TAIL_STOPPED ? HU_JIT_STOPPED : e);
-        x86_byte(j, 0xc3);
+        ret(j);
     }
     /* An error inside a local call: drop the call's saved registers and
      * return from this function as well. */
     j->lc.unwind = j->len;
     x86_alu_ri(j, 1, ALU_ADD, RSP, CALL_SAVE);
-    x86_byte(j, 0xc3);
+    ret(j);
 }
 
 /* Scans regions [from, end) for r10 with size class k; jumps to `found`
@@ -1298,7 +1321,7 @@ static void emit_chk(struct hu_jit *j, unsigned int k, int write)
     x86_mov_rr(j, 1, AX, TMP);
     x86_pop(j, LEFT);
     x86_byte(j, 0xf8); /* clc */
-    x86_byte(j, 0xc3);
+    ret(j);
 
     x86_here8(j, miss);
     if ( write )
@@ -1317,7 +1340,7 @@ static void emit_chk(struct hu_jit *j, unsigned int k, int write)
     x86_alu_rr(j, 0, ALU_XOR, AX, AX);
     x86_pop(j, LEFT);
     x86_byte(j, 0xf9); /* stc */
-    x86_byte(j, 0xc3);
+    ret(j);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1455,7 +1478,7 @@ const char *hu_jit_strerror(int err)
     case HU_JIT_E_SIZE:
         return "image larger than its buffer";
     case HU_JIT_E_RANGE:
-        return "helper out of reach of call rel32";
+        return "helper or return thunk out of reach of rel32";
     case HU_JIT_E_INTERNAL:
         return "layout did not settle";
     default:

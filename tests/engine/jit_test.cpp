@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "hyperupcall/asm.hpp"
@@ -41,6 +42,7 @@ hu::jit::Image Jit(const std::vector<hu_insn>& prog, hu::jit::Options opts = {})
 
 struct Runner {
   alignas(16) std::array<uint8_t, HU_STACK_FRAME * HU_MAX_CALL_DEPTH> stack{};
+  std::vector<hu_mem_region> regions;
   hu_run run{};
   Runner() {
     run.stack = stack.data();
@@ -56,6 +58,25 @@ struct Runner {
 
 std::string Bytes(const hu::jit::Image& img) {
   return std::string(static_cast<const char*>(img.code()), img.code_size());
+}
+
+// objdump's listing of the image.
+std::string Disassemble(const hu::jit::Image& img) {
+  char path[] = "/tmp/hu-jit-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, img.code(), img.code_size()), static_cast<ssize_t>(img.code_size()));
+  close(fd);
+  std::string cmd = std::string("objdump -D -b binary -mi386:x86-64 ") + path;
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string dis;
+  if (p != nullptr) {
+    char buf[512];
+    while (fgets(buf, sizeof buf, p)) dis += buf;
+    EXPECT_EQ(pclose(p), 0);
+  }
+  unlink(path);
+  return dis;
 }
 
 // Every line of /proc/self/maps that maps a JIT memfd.
@@ -200,25 +221,95 @@ TEST(Jit, NoIndirectBranch) {
     mov %r0, 1
     exit
   )"));
-  char path[] = "/tmp/hu-jit-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, img.code(), img.code_size()), static_cast<ssize_t>(img.code_size()));
-  close(fd);
-  std::string cmd = std::string("objdump -D -b binary -mi386:x86-64 ") + path;
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string dis;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p)) dis += buf;
-  EXPECT_EQ(pclose(p), 0);
-  unlink(path);
+  std::string dis = Disassemble(img);
   EXPECT_NE(dis.find("call"), std::string::npos) << "objdump printed no code";
   std::istringstream lines(dis);
   for (std::string line; std::getline(lines, line);) {
     bool branch = line.find("call") != std::string::npos || line.find("jmp") != std::string::npos;
     EXPECT_FALSE(branch && line.find('*') != std::string::npos) << line;
   }
+}
+
+}  // namespace
+
+// A return thunk that counts the returns sent through it (inc leaves CF,
+// which the image's region checks return their answer in).
+extern "C" {
+uint64_t hu_test_thunk_returns = 0;
+void hu_test_ret_thunk();
+}
+asm(R"(
+  .text
+  .globl hu_test_ret_thunk
+  .type hu_test_ret_thunk, @function
+hu_test_ret_thunk:
+  lock incq hu_test_thunk_returns(%rip)
+  ret
+  .size hu_test_ret_thunk, . - hu_test_ret_thunk
+)");
+
+namespace {
+
+// With a return thunk, no `ret` is left in the image, and every way out of
+// every function the image has (exit, a local call, a region check that
+// hits or misses, an error unwinding a local call) goes through it with
+// the same results as plain returns.
+TEST(Jit, ReturnsGoThroughTheThunk) {
+  auto prog = Asm(R"(
+    mov %r6, %r1
+    call local f
+    jeq %r6, 0, +2
+    ldxdw %r1, [%r6+0]
+    add %r0, %r1
+    exit
+  f:
+    ldxdw %r0, [%r2+8]
+    exit
+  )");
+  const auto thunk = reinterpret_cast<uintptr_t>(&hu_test_ret_thunk);
+  for (bool blind : {false, true}) {
+    auto plain = Jit(prog, {.blind = blind, .seed = 1});
+    auto img = Jit(prog, {.blind = blind, .seed = 1, .ret_thunk = thunk});
+    EXPECT_NE(Disassemble(plain).find("\tret"), std::string::npos) << "no ret to replace";
+    std::string dis = Disassemble(img);
+    EXPECT_EQ(dis.find("\tret"), std::string::npos) << dis;
+    // r1: one region's 8 bytes (or 0); r2: the other region, 16 bytes. The
+    // read through r2 is not the first region: its check takes the scan.
+    std::array<uint64_t, 1> a{40};
+    std::array<uint64_t, 2> b{0, 2};
+    const auto pa = reinterpret_cast<uintptr_t>(a.data());
+    const auto pb = reinterpret_cast<uintptr_t>(b.data());
+    // Both reads hit; no first read; the first read misses (an error in
+    // the body); the read in f misses (an error unwinding the call).
+    struct Case {
+      uintptr_t r1, r2;
+      int err;
+    };
+    for (auto [r1, r2, err] :
+         {Case{pa, pb, HU_RUN_OK}, Case{0, pb, HU_RUN_OK}, Case{pa + 8, pb, HU_RUN_OOB_MEM},
+          Case{pa, pb + 8, HU_RUN_OOB_MEM}}) {
+      Runner x, y;
+      for (Runner* r : {&x, &y}) {
+        r->regions = {{reinterpret_cast<uintptr_t>(a.data()), sizeof a, 0, 0},
+                      {reinterpret_cast<uintptr_t>(b.data()), sizeof b, 0, 0}};
+        r->run.regions = r->regions.data();
+        r->run.nregions = 2;
+      }
+      const uint64_t before = hu_test_thunk_returns;
+      int e1 = x.Go(plain, r1, r2);
+      int e2 = y.Go(img, r1, r2);
+      EXPECT_EQ(e1, err);
+      EXPECT_EQ(e2, err);
+      EXPECT_EQ(x.run.r0, y.run.r0);
+      EXPECT_EQ(x.run.err_pc, y.run.err_pc);
+      EXPECT_GE(hu_test_thunk_returns - before, 3u);  // f, the body, the entry
+    }
+  }
+  // Out of reach, like a helper: the translation fails.
+  auto far = hu::jit::Image::Compile(prog, kHelpers.data(), kHelpers.size(),
+                                     {.ret_thunk = thunk ^ (uint64_t{1} << 46)});
+  ASSERT_FALSE(far.ok());
+  EXPECT_NE(far.error().message.find("out of reach"), std::string::npos) << far.error().message;
 }
 
 TEST(Jit, BudgetIsChargedPerBackEdge) {

@@ -27,6 +27,7 @@
  * them), and run->insns is not read (the image is the program).
  *
  * Hardening: the entry starts with ENDBR64 (the only indirect entry);
+ * returns go through the host's return thunk when it names one;
  * with HU_JIT_BLIND every immediate of the program outside [-128, 127] is
  * emitted as `imm ^ r` and `r` (or `imm - r` and `r`), with a fresh r per
  * instruction from a generator keyed by hu_jit_opts.seed (jit.c,
@@ -50,7 +51,7 @@ enum hu_jit_err {
 	HU_JIT_OK = 0,
 	HU_JIT_E_CONFIG = -1, /* no program, too large, NULL table */
 	HU_JIT_E_SIZE = -2, /* the image does not fit the buffer given */
-	HU_JIT_E_RANGE = -3, /* a helper is not reachable by call rel32 */
+	HU_JIT_E_RANGE = -3, /* a helper or the return thunk is out of reach */
 	HU_JIT_E_INTERNAL = -4 /* the layout did not settle (a bug) */
 };
 
@@ -59,6 +60,13 @@ struct hu_jit_opts {
 	uint32_t nhelpers;
 	uint32_t flags; /* HU_JIT_* */
 	uint64_t seed; /* key of the blinding values */
+	/*
+	 * 0, or the address of the host's return thunk (Xen's
+	 * __x86_return_thunk): every return of the image becomes a jmp rel32
+	 * to it, as the host's compiled code returns. Like the helpers it must
+	 * be within reach of the image (else HU_JIT_E_RANGE).
+	 */
+	uint64_t ret_thunk;
 };
 
 /* Where the shared pieces of the image are, in one translation pass. */

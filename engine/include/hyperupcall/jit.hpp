@@ -16,6 +16,9 @@ namespace hu::jit {
 struct Options {
   bool blind = true;  // constant blinding (hyperupcall/jit.h)
   uint64_t seed = 0;  // blinding key; 0: a fresh one from getrandom()
+  // Returns jump to this thunk instead of `ret` (hu_jit_opts.ret_thunk);
+  // it must be within 1.5 GiB of the helpers, as the image is.
+  uint64_t ret_thunk = 0;
 };
 
 // One translated program; runs like hu_interp_run (hu_jit_run).
