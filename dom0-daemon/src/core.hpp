@@ -245,6 +245,9 @@ class Core : public ArrivalPolicy {
   };
 
   Policy EffectivePolicyLocked(uint32_t domid) const;
+  // The policy programs arriving with domain `d` are held to
+  // (core_migration.cpp).
+  Policy ArrivalPolicyLocked(uint32_t domid, const std::optional<DomainInfo>& d) const;
   // The policy a domain without one of its own inherits (the fleet's
   // default for this host when it has one).
   Policy DefaultPolicyLocked() const;
@@ -256,6 +259,7 @@ class Core : public ArrivalPolicy {
   uint32_t LiveProgramsLocked(uint32_t domid) const;
   std::optional<DomainInfo> FindDomain(uint32_t domid);
   ProgramImage ImageLocked(const ProgramRecord& rec) const;
+  ProgramImage ImageLocked(const ProgramRecord& rec, const Policy& p) const;
   // Policy and backend limits for a candidate; the error and its stage.
   std::optional<std::pair<Error, const char*>> CheckCandidateLocked(const ProgramRecord& rec,
                                                                     const Policy& policy,

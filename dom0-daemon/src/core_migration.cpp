@@ -34,6 +34,23 @@ std::string Origin(const ArrivingProgram& a) {
 
 }  // namespace
 
+// A libvirt domain's policy is stored under its UUID, but the daemon learns
+// that a domid is that UUID from libvirt's started event, which comes after
+// a restore has finished and the guest runs: too late for its arriving
+// programs, which would be held to the default policy instead (seen in
+// xen-e2e-libvirt: the XML's run budget lost at virsh restore). The UUID
+// the toolstack recorded for the domain (xenstore's vm path, written by
+// dom0, not by the guest) finds that policy before the guest runs.
+Policy Core::ArrivalPolicyLocked(uint32_t domid, const std::optional<DomainInfo>& d) const {
+  if (fleet_) {
+    if (auto p = fleet_->DomainPolicy(domid)) return *p;
+  }
+  if (!UuidOf(domid) && d && !d->uuid.empty()) {
+    if (auto it = libvirt_policies_.find(d->uuid); it != libvirt_policies_.end()) return it->second;
+  }
+  return EffectivePolicyLocked(domid);
+}
+
 Result<std::vector<ProgramImage>> Core::Adopt(uint32_t domid,
                                               const std::vector<ArrivingProgram>& progs) {
   auto domain = FindDomain(domid);
@@ -48,7 +65,7 @@ Result<std::vector<ProgramImage>> Core::Adopt(uint32_t domid,
         auto id = known->second.find(a.source_id);
         auto rec = id == known->second.end() ? programs_.end() : programs_.find(id->second);
         if (rec == programs_.end() || !rec->second.Live()) break;
-        again.push_back(ImageLocked(rec->second));
+        again.push_back(ImageLocked(rec->second, ArrivalPolicyLocked(domid, domain)));
       }
       if (again.size() == progs.size()) return again;
     }
@@ -116,7 +133,7 @@ Result<std::vector<ProgramImage>> Core::Adopt(uint32_t domid,
     Policy policy;
     {
       std::lock_guard lk(mu_);
-      policy = EffectivePolicyLocked(domid);
+      policy = ArrivalPolicyLocked(domid, domain);
       if (auto no = policy_refusal(i, *d, policy)) return *no;
     }
     verifier::Options opts;
@@ -137,7 +154,7 @@ Result<std::vector<ProgramImage>> Core::Adopt(uint32_t domid,
   // Policy again with what holds now (it may have changed, or others
   // registered, while the verifier ran), then the records.
   std::lock_guard lk(mu_);
-  const Policy policy = EffectivePolicyLocked(domid);
+  const Policy policy = ArrivalPolicyLocked(domid, domain);
   for (size_t i = 0; i < decoded.size(); i++) {
     if (auto no = policy_refusal(i, decoded[i], policy)) return *no;
   }
@@ -167,7 +184,7 @@ Result<std::vector<ProgramImage>> Core::Adopt(uint32_t domid,
     if (!id) return id.error();
     rec.id = *id;
     mine[progs[i].source_id] = rec.id;
-    images.push_back(ImageLocked(rec));
+    images.push_back(ImageLocked(rec, policy));
     Emit(opv1::EVENT_KIND_REGISTERED, &rec, domid, "adopted: " + reason);
     spdlog::info("dom{}: program {} '{}' on {} adopted: {}", domid, rec.id, rec.name,
                  HookName(rec.hook), reason);

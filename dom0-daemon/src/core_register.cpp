@@ -386,7 +386,10 @@ void Core::RetainLocked(uint32_t domid) {
 }
 
 ProgramImage Core::ImageLocked(const ProgramRecord& rec) const {
-  Policy p = EffectivePolicyLocked(rec.domid);
+  return ImageLocked(rec, EffectivePolicyLocked(rec.domid));
+}
+
+ProgramImage Core::ImageLocked(const ProgramRecord& rec, const Policy& p) const {
   ProgramImage img;
   img.id = rec.id;
   img.domid = rec.domid;

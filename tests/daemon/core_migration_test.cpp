@@ -77,6 +77,37 @@ TEST_F(CoreTest, ArrivingProgramsThisHostForbidsAreAllRefusedNamingTheRule) {
   EXPECT_TRUE(AuditHas(*store_, "refused", "trace_output"));
 }
 
+// A libvirt domain's stored policy is found by the UUID the toolstack
+// recorded, before libvirt's started event says which domid it is (it comes
+// after the restore): its budget, and its refusals, not the default's.
+TEST_F(CoreTest, ArrivingProgramsOfALibvirtDomainAreHeldToItsStoredPolicy) {
+  const std::string lenient = "5d1c2a7e-9b3f-4c61-8a2d-3e4f5a6b7c8d";
+  const std::string strict = "0b9e1f5c-2a34-4d8e-9f01-23456789abcd";
+  backend_->domains.push_back({3, "lv", lenient, 1, 64 * 1024, true});
+  backend_->domains.push_back({4, "lv-strict", strict, 1, 64 * 1024, true});
+  Policy p = DefaultPolicy();
+  p.run_budget = 54321;
+  ASSERT_TRUE(core_->SetLibvirtPolicy(lenient, p, "", {}).ok());
+  p.allowed_helpers &= ~(1ull << HU_HELPER_TRACE_OUTPUT);
+  ASSERT_TRUE(core_->SetLibvirtPolicy(strict, p, "", {}).ok());
+
+  auto images = core_->Adopt(3, {Arriving(7, "trace.exit", "trace", kCallTrace)});
+  ASSERT_TRUE(images.ok()) << images.error().message;
+  EXPECT_EQ((*images)[0].run_budget, 54321u);
+  // A checkpointed stream's replay gets the same.
+  auto again = core_->Adopt(3, {Arriving(7, "trace.exit", "trace", kCallTrace)});
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ((*again)[0].run_budget, 54321u);
+
+  // The default policy allows trace_output; this domain's does not.
+  auto refused = core_->Adopt(4, {Arriving(7, "trace.exit", "trace", kCallTrace)});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("policy: insn 4 calls helper trace_output"),
+            std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(core_->Programs(4, true).empty());
+}
+
 TEST_F(CoreTest, ArrivingProgramsPassThisHostsVerifierAndRequestChecks) {
   auto bad = core_->Adopt(1, {Arriving(3, "trace.exit", "oob", "ldxdw %r0, [%r1+4096]\nexit\n")});
   ASSERT_FALSE(bad.ok());

@@ -15,7 +15,8 @@ class FakeBackend final : public Backend {
   BackendLimits Limits() const override { return limits; }
   uint64_t DefaultRunBudget() const override { return default_run_budget; }
   std::vector<DomainInfo> Domains() override {
-    return {{1, "one", "", 2, 64 * 1024, true}, {2, "two", "", 2, 64 * 1024, true}};
+    std::lock_guard lk(mu);
+    return domains;
   }
   Status Install(const ProgramImage& image) override {
     std::lock_guard lk(mu);
@@ -50,6 +51,8 @@ class FakeBackend final : public Backend {
 
   BackendLimits limits;
   std::mutex mu;
+  std::vector<DomainInfo> domains = {{1, "one", "", 2, 64 * 1024, true},
+                                     {2, "two", "", 2, 64 * 1024, true}};
   std::map<uint64_t, ProgramImage> installed;
   uint64_t default_run_budget = 0;
   bool fail_install = false;

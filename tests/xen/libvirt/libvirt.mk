@@ -18,7 +18,7 @@ LV_STAGE_IMG := $(OUT)/libvirt-stage.cpio.gz
 LV_DOM0_IMG := $(OUT)/dom0-libvirt.cpio.gz
 LV_LOG := $(OUT)/e2e-libvirt.log
 # The checks dom0-init makes; a run that stops early reports fewer passes.
-LV_CHECKS := 21
+LV_CHECKS := 22
 
 .PHONY: images-libvirt e2e-libvirt
 
