@@ -40,4 +40,5 @@ unpatched)
 	exit 2
 	;;
 esac
+context_on_failure
 exit $bad

@@ -160,6 +160,20 @@ static uint64_t damaged(const uint64_t* mem, uint64_t pages, uint64_t seed) {
   return bad;
 }
 
+/* MemAvailable of /proc/meminfo in KiB (0 if unreadable): printed with an
+ * allocation, so that a guest that ran short shows it. */
+static uint64_t available_kib(void) {
+  char line[128];
+  uint64_t kib = 0;
+  FILE* f = fopen("/proc/meminfo", "r");
+
+  if (!f) return 0;
+  while (fgets(line, sizeof(line), f))
+    if (sscanf(line, "MemAvailable: %" SCNu64, &kib) == 1) break;
+  fclose(f);
+  return kib;
+}
+
 static __attribute__((noreturn)) void keep(unsigned long mib) {
   uint64_t pages = mib * MIB / PAGE, seed = (uint64_t)time(NULL) * 2654435761u, done = 0;
   uint64_t* mem;
@@ -197,6 +211,9 @@ static __attribute__((noreturn)) void keep(unsigned long mib) {
            pages, pages - bad, bad);
     } else if (sscanf(cmd, "alloc %" SCNu64, &arg) == 1 && arg > 0 && !extra) {
       extra_pages = arg * MIB / PAGE;
+      printf("hu-memcheck: alloc %" PRIu64 " MiB, MemAvailable %" PRIu64 " KiB\n", arg,
+             available_kib());
+      fflush(stdout);
       extra = mmap(NULL, extra_pages * PAGE, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED | MAP_POPULATE, -1, 0);
       if (extra == MAP_FAILED) {

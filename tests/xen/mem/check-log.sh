@@ -17,7 +17,7 @@ checks=(flask-enforcing daemon-up load-reclaim-accepted load-protect-accepted re
 	protect-page-keeps-allowed-value protect-write-gva-log protect-denied-rip-is-stray-writer
 	protect-program-counts helpers-bounded-and-zeroed protect-bench protect-detached
 	protect-restored reclaim-128mib
-	reclaim-back-in-xen reclaim-domain-smaller reclaim-kept-pages-intact reclaim-alloc-after
+	reclaim-back-in-xen reclaim-domain-smaller reclaim-kept-pages-intact reclaim-alloc-after reclaim-frames-repopulated
 	balloon-reached-target gone-xen-released protect-xen-cycles)
 who=check-mem-log
 . "$(dirname "$0")/../want.sh"
@@ -49,4 +49,5 @@ unpatched)
 	exit 2
 	;;
 esac
+context_on_failure
 exit $bad
