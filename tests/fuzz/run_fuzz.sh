@@ -3,7 +3,8 @@
 # them for a bounded time: fuzz_engine (bytes: decode, validate, round trip,
 # run in the interpreter and the JIT, compare) for <seconds>, fuzz_asm
 # (assembler text) for half of that, both seeded from the conformance
-# suite, and fuzz_jit (verified programs generated from the bytes, the two
+# suite (fuzz_engine after the inputs of regress/ that once crashed it),
+# and fuzz_jit (verified programs generated from the bytes, the two
 # engines compared) for <seconds>.
 # Usage: run_fuzz.sh <clang> <clang++> <repo root> <work dir> [seconds]
 set -euo pipefail
@@ -57,6 +58,10 @@ mkdir -p "$work/corpus_asm"
 for f in "$root"/../shared/conformance/bpf_conformance/tests/*.data; do
 	awk '/^-- asm/{a=1;next} /^--/{a=0} a' "$f" >"$work/corpus_asm/$(basename "$f" .data)"
 done
+# Inputs that once crashed fuzz_engine (regress/engine-*), each run once
+# first: a fix that regresses fails here whatever the random run finds.
+echo "fuzz: engine, the $(ls "$here"/regress/engine-* | wc -l) inputs of regress/"
+"$work/fuzz_engine" "$here"/regress/engine-*
 echo "fuzz: engine, $(ls "$work/corpus" | wc -l) seeds, ${secs}s"
 "$work/fuzz_engine" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
 	"$work/corpus"
