@@ -35,9 +35,7 @@ struct {
 } preempt_decisions SEC(".maps");
 
 static __always_inline int count(__u32 what, int grace) {
-  __u64* n = hu_map_lookup_elem(&preempt_decisions, &what);
-
-  if (n) __sync_fetch_and_add(n, 1);
+  hu_count(&preempt_decisions, what);
   return grace;
 }
 

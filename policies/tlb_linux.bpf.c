@@ -28,9 +28,7 @@ struct {
 } tlb_decisions SEC(".maps");
 
 static __always_inline int count(__u32 what, int verdict) {
-  __u64* n = hu_map_lookup_elem(&tlb_decisions, &what);
-
-  if (n) __sync_fetch_and_add(n, 1);
+  hu_count(&tlb_decisions, what);
   return verdict;
 }
 
