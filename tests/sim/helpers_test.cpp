@@ -237,6 +237,64 @@ TEST_F(SimHelpers, WriteGvaToAWritableMappingChangesGuestMemory) {
   EXPECT_EQ(v, 0xfeedfaceu);  // and the guest's own write went through
 }
 
+// abi.h's contract for write_gva, case by case, from a mem.protect program
+// fired by a guest write: write_gva(TARGET, r10 + SRC, SIZE)'s answer is the
+// run's r0. Each error leaves guest memory as it was (all or nothing).
+TEST_F(SimHelpers, WriteGvaAnswersAbiContractAndWritesAllOrNothing) {
+  const uint64_t ro = Sym("__start_ro_after_init");
+  const uint64_t edata = Sym("_edata");  // the last mapped page of data ends here
+  const uint64_t task = Sym("init_task");
+  const uint32_t rw = HU_REGION_READ | HU_REGION_WRITE;
+  struct Case {
+    const char* what;
+    uint64_t target;
+    int src;  // from r10
+    uint64_t size;
+    std::vector<hu_region> regions;
+    int64_t want;
+  };
+  const std::vector<Case> cases = {
+      {"written", task, -16, 16, {{task, 16, rw, 0}}, 0},
+      {"size 0: nothing", task, -16, 0, {{task, 16, rw, 0}}, 0},
+      {"size past the stack",
+       task,
+       -16,
+       HU_STACK_FRAME * HU_MAX_CALL_DEPTH + 1,
+       {{task, 8192, rw, 0}},
+       -HU_EFAULT},
+      {"buffer above the stack", task, 8, 8, {{task, 16, rw, 0}}, -HU_EFAULT},
+      {"no region", task, -16, 16, {}, -HU_EFAULT},
+      {"region read-only", task, -16, 16, {{task, 16, HU_REGION_READ, 0}}, -HU_EFAULT},
+      {"across the region's end", task + 8, -16, 16, {{task, 16, rw, 0}}, -HU_EFAULT},
+      {"mapped read-only", ro + 0x1000, -16, 16, {{ro + 0x1000, 16, rw, 0}}, -HU_EFAULT},
+      {"second page not mapped", edata - 8, -16, 16, {{edata - 8, 16, rw, 0}}, -HU_EFAULT},
+  };
+  uint64_t id = 100;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    const std::string prog =
+        "stdw [%r10-16], 0x11111111\n stdw [%r10-8], 0x22222222\n"
+        " lddw %r1, " +
+        Hex(c.target) + "\n mov %r2, %r10\n add %r2, " + std::to_string(c.src) + "\n mov %r3, " +
+        std::to_string(c.size) + "\n call 6\n exit\n";
+    ASSERT_TRUE(Install(++id, HU_HOOK_MEM_PROTECT, prog, c.regions).ok());
+    const uint64_t first = c.target & ~0xfffull;
+    auto before = sim_.ReadGuestVirtual(1, 0, c.target, 8);  // the first 8 bytes are mapped
+    ASSERT_TRUE(before.ok());
+    ASSERT_TRUE(sim_.GuestWrite(1, 0, ro, 0x1234, 0x42, 8).ok());
+    EXPECT_EQ(static_cast<int64_t>(sim_.Stats(1, id)->last_result), c.want);
+    auto after = sim_.ReadGuestVirtual(1, 0, c.target, 8);
+    if (c.want == 0 && c.size) {
+      uint64_t v;
+      std::memcpy(&v, after->data(), 8);
+      EXPECT_EQ(v, 0x11111111u);
+    } else {
+      EXPECT_EQ(*after, *before) << "guest memory at " << Hex(first) << " changed";
+    }
+    ASSERT_TRUE(sim_.Uninstall(1, id).ok());
+  }
+}
+
 TEST_F(SimHelpers, BudgetAbortsAreCountedAndTheRunHasNoAnswer) {
   ASSERT_TRUE(Install(1, HU_HOOK_TRACE_EXIT, "loop:\n ja loop\n", {}, {}, 1000).ok());
   const uint64_t args[6] = {};

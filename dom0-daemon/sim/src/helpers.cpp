@@ -38,8 +38,10 @@ bool InRegion(const Program& prog, uint64_t addr, uint64_t len, bool physical, u
   return false;
 }
 
-// Copies between a program buffer and guest-virtual memory, page by page
-// through the site's page tables.
+// Walks [gva, gva + size) page by page through the site's page tables and
+// copies between a program buffer and guest memory; with buf null it only
+// checks that every page is there (and writable, for a write), so that a
+// write can be all or nothing (abi.h).
 bool CopyGva(const Program::Env& env, uint64_t gva, uint8_t* buf, uint32_t size, bool write) {
   GuestMemory& mem = env.site->guest->mem();
   uint32_t done = 0;
@@ -48,8 +50,9 @@ bool CopyGva(const Program::Env& env, uint64_t gva, uint8_t* buf, uint32_t size,
     if (!t.ok() || (write && !t->writable)) return false;
     const uint64_t in_page = t->page_size - (t->gpa & (t->page_size - 1));
     const uint32_t chunk = static_cast<uint32_t>(std::min<uint64_t>(in_page, size - done));
-    const bool ok =
-        write ? mem.Write(t->gpa, buf + done, chunk) : mem.Read(t->gpa, buf + done, chunk);
+    const bool ok = !buf    ? mem.Contains(t->gpa, chunk)
+                    : write ? mem.Write(t->gpa, buf + done, chunk)
+                            : mem.Read(t->gpa, buf + done, chunk);
     if (!ok) return false;
     done += chunk;
   }
@@ -117,9 +120,9 @@ uint64_t WriteGva(hu_run* run, uint64_t gva, uint64_t src, uint64_t size, uint64
   if (size == 0) return 0;
   if (size > UINT32_MAX || hu_interp_check(run, src, size, 0) != HU_RUN_OK) return Neg(HU_EFAULT);
   if (!InRegion(*env.prog, gva, size, false, HU_REGION_WRITE)) return Neg(HU_EFAULT);
-  // Check the whole range is mapped writable before changing a byte.
-  std::vector<uint8_t> probe(size);
-  if (!CopyGva(env, gva, probe.data(), static_cast<uint32_t>(size), false)) return Neg(HU_EFAULT);
+  // Every page mapped writable before a byte changes (its probe read
+  // before, which let a write stop at a read-only page half done).
+  if (!CopyGva(env, gva, nullptr, static_cast<uint32_t>(size), true)) return Neg(HU_EFAULT);
   auto* buf = reinterpret_cast<uint8_t*>(src);
   return CopyGva(env, gva, buf, static_cast<uint32_t>(size), true) ? 0 : Neg(HU_EFAULT);
 }

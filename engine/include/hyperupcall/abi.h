@@ -186,6 +186,14 @@ struct hu_ctx_mem_protect {
  * is valid: zeros when it fails, as Linux's probe_read does. The verifier
  * counts the buffer as written, so stale bytes (of an earlier run, or a
  * host address) must never be left there.
+ *
+ * The guest-memory helpers (read_gva, read_gpa, write_gva) answer the same
+ * on every backend: size 0 is 0 (nothing read or written); -HU_EPERM is
+ * write_gva from a hook that may not write guest memory; every other
+ * failure is -HU_EFAULT: the program's buffer, a range not inside one
+ * region registered with the permission, a page not there (not mapped,
+ * not writable for write_gva, not pinned by the host). write_gva writes
+ * all size bytes or none.
  * ------------------------------------------------------------------- */
 enum hu_helper_id {
 	/* void *map_lookup_elem(map, const void *key): value or NULL */
