@@ -15,7 +15,7 @@ checks=(flask-enforcing daemon-up load-reclaim-accepted load-protect-accepted re
 	protect-installed xen-holds-reclaim xen-holds-protect guest-domctl-denied
 	flask-avc-hyperupcall-query protect-expected-allowed protect-stray-denied
 	protect-page-keeps-allowed-value protect-write-gva-log protect-denied-rip-is-stray-writer
-	protect-program-counts helpers-bounded-and-zeroed protect-bench protect-detached
+	protect-program-counts helpers-bounded-and-zeroed write-gva-size-zero protect-bench protect-detached
 	protect-restored reclaim-128mib
 	reclaim-back-in-xen reclaim-domain-smaller reclaim-kept-pages-intact reclaim-alloc-after reclaim-frames-repopulated
 	balloon-reached-target gone-xen-released protect-xen-cycles)

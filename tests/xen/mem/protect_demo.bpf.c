@@ -11,9 +11,10 @@
  * Regions (the guest's init passes them): the guarded page,
  * gpa:GPA:4096:protect; the log, hu_protect_log:16:rw.
  *
- * Each denial also tries what the host must refuse, and counts the
- * refusals the end-to-end test checks: write_gva just past the writable
- * region, and read_gva there, whose buffer must come back zeroed.
+ * Each denial also tries what abi.h's contract for the guest-memory
+ * helpers says, and counts the answers the end-to-end test checks:
+ * write_gva just past the writable region and read_gva there are -EFAULT
+ * (the read's buffer zeroed), a write_gva of size 0 is 0.
  */
 #include "hu_helpers.h"
 
@@ -23,14 +24,15 @@ extern const char hu_protect_log[] __ksym;
 
 /*
  * [0] writes allowed, [1] writes denied, [2] denials write_gva could not
- * log, [3] write_gva outside the region refused, [4] read_gva outside the
- * regions refused with the buffer zeroed.
+ * log, [3] write_gva outside the region refused with -EFAULT, [4] read_gva
+ * outside the regions refused with -EFAULT and the buffer zeroed, [5]
+ * write_gva of size 0 answered 0.
  */
 struct {
   __uint(type, BPF_MAP_TYPE_ARRAY);
   __type(key, __u32);
   __type(value, __u64);
-  __uint(max_entries, 5);
+  __uint(max_entries, 6);
 } protect_demo_counts SEC(".maps");
 
 struct denial_log {
@@ -54,11 +56,13 @@ int protect_demo(struct hu_ctx_mem_protect* ctx) {
   if (hu_write_gva((__u64)hu_protect_log, &log, sizeof(log)) < 0) hu_count(&protect_demo_counts, 2);
 
   /* Past the 16-byte region: both refused, the read's buffer zeroed. */
-  if (hu_write_gva((__u64)hu_protect_log + sizeof(log), &log, 8) < 0)
+  if (hu_write_gva((__u64)hu_protect_log + sizeof(log), &log, 8) == -HU_EFAULT)
     hu_count(&protect_demo_counts, 3);
   log.denied = ~0ULL;
-  if (hu_read_gva(&log.denied, 8, (__u64)hu_protect_log + sizeof(log)) < 0 && log.denied == 0)
+  if (hu_read_gva(&log.denied, 8, (__u64)hu_protect_log + sizeof(log)) == -HU_EFAULT &&
+      log.denied == 0)
     hu_count(&protect_demo_counts, 4);
+  if (hu_write_gva((__u64)hu_protect_log, &log, 0) == 0) hu_count(&protect_demo_counts, 5);
   return HU_PROTECT_DENY;
 }
 
