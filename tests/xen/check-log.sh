@@ -12,7 +12,7 @@ set -uo pipefail
 mode=$1 log=$2
 
 [ -f "$log" ] || { echo "check-log: no log $log"; exit 1; }
-grep -a 'HU-HOST: boot took' "$log"
+grep -a -E 'HU-HOST: (boot took|retry)' "$log"
 grep -a 'HU-E2E: hook counts' "$log" || true
 grep -a 'HU-E2E: exit cost' "$log" || true
 grep -a 'HU-E2E: trace.exit cycles per run' "$log" || true

@@ -1,0 +1,9 @@
+#!/bin/sh
+# tcg-vmrun-fault.sh LOG: exit 0 when Xen's serial log shows a domU "Triple
+# fault" whose vCPU dump has Xen's own code segment (cs e008) and a rip in
+# Xen's text: no guest runs there, so the fault happened while QEMU's TCG
+# emulated VMRUN entering the guest (seen with -cpu qemu64,+svm,+npt: rip is
+# the instruction after svm_asm_do_resume's vmrun), not in the guest or in
+# Xen's handling of it. Makefile.xen's run_qemu boots once more then.
+log=${1:?usage: tcg-vmrun-fault.sh LOG}
+awk '/d[0-9]+v[0-9]+ Triple fault/ { n = NR } n && NR - n <= 6 && /RIP: +e008:\[<ffff82d0/ { found = 1 } END { exit !found }' "$log"
