@@ -923,13 +923,6 @@ static void track(struct hu_jit *j, const struct hu_insn *insn)
     unsigned int op = HU_OP(insn->code);
     uint32_t d = 1u << (insn->dst & 15);
 
-    /* fp_off has a slot per eBPF register; translate() stops at others. */
-    if ( insn->dst > HU_REG_FP )
-    {
-        j->fp_known = 0;
-        return;
-    }
-
     switch ( HU_CLASS(insn->code) )
     {
     case HU_CLS_ALU64:
@@ -1230,7 +1223,10 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
     }
     if ( err )
     {
-        /* Its registers may be out of range: nothing to track past it. */
+        /*
+         * Its registers may be out of range (fp_off has a slot per eBPF
+         * register): nothing to track past it.
+         */
         fail_here(j, pc, err);
         j->fp_known = 0;
         return 1;
