@@ -51,6 +51,8 @@ static const uint8_t R[HU_NREGS] = {
 #define STUB_SIZE ((HU_JIT_OFF(err_pc) < 128 ? 9u : 12u) + 5u)
 /* A slow region check: call rel32 scan; jnc rel32 back; an error stub. */
 #define SLOW_SIZE (5u + 6u + STUB_SIZE)
+/* The same for a load and the store it covers (slow_pair_stub). */
+#define SLOW_PAIR_SIZE (5u + 2u + 5u + 6u + 2u * STUB_SIZE)
 
 /* Bytes pushed at a local call besides the return address. */
 #define CALL_SAVE 40
@@ -182,6 +184,39 @@ static uint32_t slow_stub(struct hu_jit *j, uint32_t pc, unsigned int k)
         j->mute = 0;
         x86_call(j, j->lc.chk[k]);
         x86_jcc(j, CC_AE, j->resume[pc], 0);
+        set_err_pc(j, pc);
+        x86_jmp(j, j->lc.tail[0], 0);
+        j->mute = 1;
+    }
+    return at;
+}
+
+/*
+ * The out-of-line half of the check of a load at pc that also covers the
+ * store at pc w (rmw_pair): the load's read scan (class kr), then the
+ * store's write scan (class kw) of the same address. The first that fails
+ * raises its error at its own pc, as the interpreter would: nothing
+ * between the two can fail or touch memory, and an error reports no
+ * register.
+ */
+static uint32_t slow_pair_stub(struct hu_jit *j, uint32_t pc, uint32_t w,
+                               unsigned int kr, unsigned int kw)
+{
+    uint32_t at = j->lp.cold + j->cold_next;
+
+    j->cold_next += SLOW_PAIR_SIZE;
+    if ( j->mute )
+    {
+        uint32_t load_fails;
+
+        j->mute = 0;
+        x86_call(j, j->lc.chk[kr]);
+        load_fails = x86_jcc8_fwd(j, CC_B);
+        x86_call(j, j->lc.chk[kw]);
+        x86_jcc(j, CC_AE, j->resume[pc], 0);
+        set_err_pc(j, w);
+        x86_jmp(j, j->lc.tail[0], 0);
+        x86_here8(j, load_fails);
         set_err_pc(j, pc);
         x86_jmp(j, j->lc.tail[0], 0);
         j->mute = 1;
@@ -542,6 +577,63 @@ static unsigned int jump(struct hu_jit *j, uint32_t pc, int64_t delta)
     return 0;
 }
 
+static int valid_regs(const struct hu_insn *insn)
+{
+    return insn->dst < hu_opcodes[insn->code].dst_end &&
+           insn->src <= HU_REG_FP;
+}
+
+/*
+ * Whether the conditional jump at pc + 1 can use the flags the ALU
+ * instruction at pc leaves: `jeq/jne d, 0` right after an add, sub, and,
+ * or or xor into d (none of which can fail) has ZF already (also when
+ * blinded: the last instruction of the pair writes d), so `sub r, 1;
+ * jne r, 0` is `sub; jne` with no `test`. A 64-bit jump may follow a
+ * 32-bit operation (its result is zero-extended), not the other way
+ * round. pc + 1 must not be a jump target (nothing may reach it without
+ * passing pc) and its own target must be in the program.
+ */
+static int flags_fuse(const struct hu_jit *j, uint32_t pc)
+{
+    const struct hu_insn *a = &j->insns[pc], *b;
+    unsigned int op;
+
+    if ( pc + 1 >= j->n || j->lead[pc + 1] || !valid_regs(a) )
+        return 0;
+    b = &j->insns[pc + 1];
+    op = HU_OP(a->code);
+    if ( (HU_CLASS(a->code) != HU_CLS_ALU &&
+          HU_CLASS(a->code) != HU_CLS_ALU64) ||
+         (op != HU_ALU_ADD && op != HU_ALU_SUB && op != HU_ALU_AND &&
+          op != HU_ALU_OR && op != HU_ALU_XOR) )
+        return 0;
+    if ( (HU_CLASS(b->code) != HU_CLS_JMP &&
+          (HU_CLASS(b->code) != HU_CLS_JMP32 ||
+           HU_CLASS(a->code) != HU_CLS_ALU)) ||
+         (HU_OP(b->code) != HU_JMP_JEQ && HU_OP(b->code) != HU_JMP_JNE) ||
+         (b->code & HU_SRC_X) || b->imm != 0 || b->dst != a->dst ||
+         !valid_regs(b) )
+        return 0;
+    return in_prog(j, (int64_t)pc + 2 + b->off);
+}
+
+/*
+ * A back edge whose compare is fused (flags_fuse) is charged before the
+ * ALU instruction that sets its flags: the charge's error names the
+ * jump's pc, and what the ALU instruction would have done first is not
+ * observable (an error reports no register, and the instruction touches
+ * no memory).
+ */
+static void charge_fused(struct hu_jit *j, uint32_t pc)
+{
+    const struct hu_insn *b = &j->insns[pc + 1];
+    int64_t t = (int64_t)pc + 2 + b->off;
+
+    j->fused = pc + 1;
+    if ( t <= (int64_t)pc + 1 )
+        charge(j, pc + 1, pc + 1 - (uint32_t)t + 1);
+}
+
 static void cond_jump(struct hu_jit *j, uint32_t pc,
                       const struct hu_insn *insn)
 {
@@ -552,6 +644,12 @@ static void cond_jump(struct hu_jit *j, uint32_t pc,
     {
         compare(j, insn);
         x86_jcc(j, cc, stub(j, pc, HU_RUN_BAD_JUMP), 0);
+        return;
+    }
+    if ( j->fused == pc && pc > 0 )
+    {
+        /* Flags and charge came with the instruction before. */
+        x86_jcc(j, cc, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
         return;
     }
     /* Charged whether or not it is taken: cheaper than a branch around. */
@@ -709,7 +807,7 @@ static unsigned int size_class(unsigned int size)
  */
 static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
                             int16_t off, unsigned int size, int write,
-                            unsigned int *base, int32_t *disp)
+                            uint32_t pair, unsigned int *base, int32_t *disp)
 {
     unsigned int k = size_class(size) * 2 + (write ? 1 : 0);
     /*
@@ -751,17 +849,115 @@ static unsigned int address(struct hu_jit *j, uint32_t pc, unsigned int breg,
             return 0;
         }
     }
-    x86_lea(j, AX, R[breg], off);
-    x86_mov_rr(j, 1, TMP, AX);
+    if ( pair )
+    {
+        /* A load that covers a store: compare with a writable region. */
+        fast = ((hint >> breg) & 1) ? HU_JIT_OFF(fastw) : HU_JIT_OFF(fastm);
+        j->merged = pair;
+    }
+    /* Two independent copies of the address (mov when off is 0: the
+     * renamer does those) rather than one copied from the other. */
+    if ( off )
+    {
+        x86_lea(j, AX, R[breg], off);
+        x86_lea(j, TMP, R[breg], off);
+    }
+    else
+    {
+        x86_mov_rr(j, 1, AX, R[breg]);
+        x86_mov_rr(j, 1, TMP, R[breg]);
+    }
     x86_rm(j, X_W, 0x2b, TMP, FRAME, fast); /* sub rdi, base */
     x86_rm(j, X_W, 0x3b, TMP, FRAME, fast + 8 + 8 * (int32_t)size_class(size));
     j->uses |= 1u << k;
-    x86_jcc(j, CC_AE, slow_stub(j, pc, k), 0);
+    if ( pair )
+    {
+        unsigned int kw =
+            size_class(hu_opcodes[j->insns[pair].code].size) * 2 + 1;
+
+        j->uses |= 1u << kw;
+        x86_jcc(j, CC_AE, slow_pair_stub(j, pc, pair, k, kw), 0);
+    }
+    else
+        x86_jcc(j, CC_AE, slow_stub(j, pc, k), 0);
     x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
     if ( !j->mute )
         j->resume[pc] = j->len;
     *base = AX;
     *disp = 0;
+    return 0;
+}
+
+/*
+ * An ALU instruction that cannot fail, touches no memory and leaves r10
+ * (AX) alone: between a load and the store its check covers.
+ */
+static int pure_alu(const struct hu_jit *j, const struct hu_insn *insn)
+{
+    int is_x = (insn->code & HU_SRC_X) != 0;
+
+    if ( HU_CLASS(insn->code) != HU_CLS_ALU &&
+         HU_CLASS(insn->code) != HU_CLS_ALU64 )
+        return 0;
+    switch ( HU_OP(insn->code) )
+    {
+    case HU_ALU_ADD:
+    case HU_ALU_SUB:
+    case HU_ALU_XOR:
+    case HU_ALU_NEG:
+        return 1;
+    case HU_ALU_OR:
+    case HU_ALU_AND:
+    case HU_ALU_MUL: /* blinded, these go through r10 */
+        return is_x || !blinded(j, insn->imm);
+    case HU_ALU_MOV:
+        return !is_x || insn->off == 0;
+    case HU_ALU_LSH:
+    case HU_ALU_RSH:
+    case HU_ALU_ARSH: /* by a register, these save rcx in r10 */
+        return !is_x;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Read-modify-write: the load at pc and a store a few instructions later
+ * in the same block, through the same unchanged base register at the same
+ * offset, no wider than the load. Returns the store's pc (0: none). Its
+ * check is then the load's: the load compares with a writable region
+ * first, so passing it covers both; a miss scans for each in turn
+ * (slow_pair_stub), and the store reuses the load's checked address in
+ * r10. Not for a read through a context pointer: the context is
+ * read-only, its fast compare must stay the context's.
+ */
+#define RMW_WINDOW 8
+
+static uint32_t rmw_pair(const struct hu_jit *j, uint32_t pc)
+{
+    const struct hu_insn *l = &j->insns[pc];
+    uint32_t w;
+
+    if ( l->src == HU_REG_FP || l->dst == l->src ||
+         ((j->stk[pc] >> (STK_CTX + l->src)) & 1) )
+        return 0;
+    for ( w = pc + 1; w < j->n && w <= pc + RMW_WINDOW; w++ )
+    {
+        const struct hu_insn *i = &j->insns[w];
+
+        if ( j->lead[w] || !valid_regs(i) )
+            return 0;
+        if ( (HU_CLASS(i->code) == HU_CLS_STX ||
+              HU_CLASS(i->code) == HU_CLS_ST) &&
+             HU_MODE(i->code) == HU_MODE_MEM )
+            return i->dst == l->src && i->off == l->off &&
+                           hu_opcodes[i->code].size <=
+                               hu_opcodes[l->code].size
+                       ? w
+                       : 0;
+        if ( !pure_alu(j, i) || i->dst == l->src )
+            return 0;
+    }
     return 0;
 }
 
@@ -772,7 +968,8 @@ static unsigned int load(struct hu_jit *j, uint32_t pc,
     unsigned int d = R[insn->dst];
     int32_t disp;
 
-    err = address(j, pc, insn->src, insn->off, size, 0, &base, &disp);
+    err = address(j, pc, insn->src, insn->off, size, 0, rmw_pair(j, pc),
+                  &base, &disp);
     if ( err )
         return err;
     if ( HU_MODE(insn->code) == HU_MODE_MEMSX )
@@ -813,9 +1010,18 @@ static unsigned int store(struct hu_jit *j, uint32_t pc,
     unsigned int size = hu_opcodes[insn->code].size, base, err;
     int32_t disp;
 
-    err = address(j, pc, insn->dst, insn->off, size, 1, &base, &disp);
-    if ( err )
-        return err;
+    if ( j->merged == pc && pc > 0 )
+    {
+        /* The load before checked this address for it (rmw_pair). */
+        base = AX;
+        disp = 0;
+    }
+    else
+    {
+        err = address(j, pc, insn->dst, insn->off, size, 1, 0, &base, &disp);
+        if ( err )
+            return err;
+    }
     if ( HU_CLASS(insn->code) == HU_CLS_STX )
         store_reg(j, size, base, disp, R[insn->src]);
     else if ( blinded(j, insn->imm) )
@@ -857,7 +1063,7 @@ static unsigned int atomic(struct hu_jit *j, uint32_t pc,
          ((op & HU_ATOMIC_FETCH) && op != HU_ATOMIC_CMPXCHG &&
           insn->src == HU_REG_FP) )
         return HU_RUN_BAD_INSN;
-    err = address(j, pc, insn->dst, insn->off, size, 1, &base, &disp);
+    err = address(j, pc, insn->dst, insn->off, size, 1, 0, &base, &disp);
     if ( err )
         return err;
     if ( base == RBP )
@@ -1169,8 +1375,7 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
 
     if ( j->lead[pc] )
         j->fp_known = 0;
-    if ( insn->dst >= hu_opcodes[insn->code].dst_end ||
-         insn->src > HU_REG_FP )
+    if ( !valid_regs(insn) )
         err = HU_RUN_BAD_INSN;
     else
     {
@@ -1178,6 +1383,8 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
         {
         case HU_CLS_ALU:
         case HU_CLS_ALU64:
+            if ( flags_fuse(j, pc) )
+                charge_fused(j, pc);
             err = alu(j, insn);
             break;
         case HU_CLS_JMP:
@@ -1363,6 +1570,8 @@ static void one_pass(struct hu_jit *j)
     j->rng = j->o.seed;
     j->mute = 0;
     j->fp_known = 0;
+    j->fused = 0;
+    j->merged = 0;
     prologue(j);
     for ( pc = 0; pc < j->n; )
     {
@@ -1386,6 +1595,8 @@ static void one_pass(struct hu_jit *j)
     j->cold_next = 0;
     j->mute = 1;
     j->fp_known = 0;
+    j->fused = 0;
+    j->merged = 0;
     for ( pc = 0; pc < j->n; )
         pc += translate(j, pc);
     j->mute = 0;

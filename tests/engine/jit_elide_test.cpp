@@ -45,6 +45,23 @@ Engines Compile(std::string_view text) {
   return Engines{std::move(*p), std::move(*img), checked};
 }
 
+// Run-time checks on the fast path in the image: each ends with
+// `cmovae r10, r12` (4d 0f 43 d4), which nothing else emits. The seed is
+// fixed so that no blinded constant can spell it by chance.
+size_t FastChecks(std::string_view text) {
+  auto p = hu::Assemble(text);
+  if (!p.ok()) throw std::runtime_error(p.error().message);
+  auto img = hu::jit::Image::Compile(*p, kHelpers.data(), kHelpers.size(), {.seed = 1});
+  if (!img.ok()) throw std::runtime_error(img.error().message);
+  std::string_view code(static_cast<const char*>(img->code()), img->code_size());
+  size_t n = 0;
+  for (size_t at = code.find("\x4d\x0f\x43\xd4"); at != std::string_view::npos;
+       at = code.find("\x4d\x0f\x43\xd4", at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 // A context of 16 bytes, registered as the first region as in a hook: r1
 // points to it.
 struct Ctx {
@@ -344,6 +361,125 @@ TEST(JitStackHint, WritesToAMapValueAndThroughACallersStackPointer) {
     exit
   )",
            true, 42);
+}
+
+// Read-modify-write: a load and a store a few instructions later through
+// the same unchanged register at the same offset share one run-time check
+// (the load's, against a writable region first). Whatever the check
+// finds, the outcome is the interpreter's: a store the load's region does
+// not allow still fails at the store's pc, an access outside every region
+// at the load's.
+TEST(JitPair, OneCheckForALoadAndItsStore) {
+  const char* text = R"(
+    ldxdw %r3, [%r2+8]
+    add %r3, 41
+    stxdw [%r2+8], %r3
+    ldxdw %r0, [%r2+8]
+    exit
+  )";
+  EXPECT_EQ(FastChecks(text), 2u);  // the pair's, the last load's
+  ExpectR0(text, true, 41);
+}
+
+TEST(JitPair, NarrowerStoreAndSignExtendingLoad) {
+  const char* text = R"(
+    stdw [%r2+0], -2
+    ldxsw %r3, [%r2+0]
+    neg %r3
+    stxb [%r2+0], %r3
+    ldxdw %r0, [%r2+0]
+    exit
+  )";
+  EXPECT_EQ(FastChecks(text), 3u);  // the first store, the pair, the load
+  ExpectR0(text, true, 0xffffffffffffff02ull);
+}
+
+// The context is read-only: reached through a pointer the hint does not
+// call the context's (an `and` drops it), the load passes and the store
+// fails, at its own pc, as in the interpreter.
+TEST(JitPair, StoreIntoAReadOnlyRegionFailsAtTheStore) {
+  const char* text = R"(
+    mov %r3, %r1
+    and %r3, -1
+    ldxdw %r4, [%r3+0]
+    add %r4, 1
+    stxdw [%r3+0], %r4
+    mov %r0, 0
+    exit
+  )";
+  EXPECT_EQ(FastChecks(text), 1u);
+  auto e = Compile(text);
+  Outcome o = Same(e);
+  EXPECT_EQ(o.err, HU_RUN_READONLY);
+  EXPECT_EQ(o.err_pc, 4u);
+}
+
+TEST(JitPair, OutsideEveryRegionFailsAtTheLoad) {
+  const char* text = R"(
+    mov %r3, %r2
+    add %r3, 16
+    ldxdw %r4, [%r3+0]
+    add %r4, 1
+    stxdw [%r3+0], %r4
+    mov %r0, 0
+    exit
+  )";
+  EXPECT_EQ(FastChecks(text), 1u);
+  ExpectKeptAndFaults(text, 2);
+}
+
+// Through a stack pointer (the block that set it ended): the pair compares
+// with the stack buffer.
+TEST(JitPair, ThroughAStackPointer) {
+  const char* text = R"(
+    stdw [%r10-8], 4
+    mov %r3, %r10
+    add %r3, -8
+    ja next
+  next:
+    ldxdw %r4, [%r3+0]
+    mul %r4, 10
+    stxdw [%r3+0], %r4
+    ldxdw %r0, [%r10-8]
+    exit
+  )";
+  EXPECT_EQ(FastChecks(text), 1u);
+  ExpectR0(text, true, 40);
+}
+
+// Where the store keeps its own check: another offset, a wider store, the
+// base changed, a jump target, a helper call or an instruction that needs
+// r10 in between, or a context pointer (its region is read-only). The
+// outcome is the same either way.
+TEST(JitPair, NotWhenTheStoreIsNotCovered) {
+  const char* cases[] = {
+      "ldxdw %r3, [%r2+0]\n stxdw [%r2+8], %r3\n",
+      "ldxw %r3, [%r2+0]\n stxdw [%r2+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n add %r2, 0\n stxdw [%r2+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n ja l\n l: stxdw [%r2+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n mov %r6, %r2\n call 1\n stxdw [%r6+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n lsh %r3, %r3\n stxdw [%r2+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n div %r3, 3\n stxdw [%r2+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n and %r3, 0x12345\n stxdw [%r2+0], %r3\n",
+      "ldxdw %r3, [%r2+0]\n ldxdw %r4, [%r1+0]\n stxdw [%r2+0], %r3\n",
+  };
+  for (const char* body : cases) {
+    std::string text = std::string(body) + "ldxdw %r0, [%r2+0]\n exit\n";
+    SCOPED_TRACE(body);
+    EXPECT_GE(FastChecks(text), 3u);
+    auto e = Compile(text);
+    Same(e);
+  }
+  // A store through a context pointer: no pair; it fails at the store.
+  const char* ctx = R"(
+    ldxdw %r3, [%r1+0]
+    stxdw [%r1+0], %r3
+    exit
+  )";
+  EXPECT_EQ(FastChecks(ctx), 2u);
+  Outcome o = Same(Compile(ctx));
+  EXPECT_EQ(o.err, HU_RUN_READONLY);
+  EXPECT_EQ(o.err_pc, 1u);
 }
 
 }  // namespace

@@ -335,6 +335,69 @@ TEST(Jit, BudgetIsChargedPerBackEdge) {
   EXPECT_EQ(r.run.executed, 250u);
 }
 
+// r0 (or the error) of a program in the interpreter and in the JIT.
+std::pair<uint64_t, uint64_t> BothEngines(const std::vector<hu_insn>& prog) {
+  Runner a, b;
+  a.run.insns = prog.data();
+  a.run.ninsns = static_cast<uint32_t>(prog.size());
+  int ei = hu_interp_run(&a.run, 0, 0, 0);
+  int ej = b.Go(Jit(prog));
+  EXPECT_EQ(ei, ej);
+  return {ei ? ei : a.run.r0, ej ? ej : b.run.r0};
+}
+
+// `jeq/jne r, 0` right after an ALU operation into r tests the flags that
+// operation left (no `test`), and only when nothing else can reach the
+// jump and the widths agree.
+TEST(Jit, CompareWithZeroUsesTheFlagsOfTheOperationBefore) {
+  auto loop = Asm(R"(
+    mov %r0, 0
+    mov %r1, 100
+  loop:
+    add %r0, 3
+    sub %r1, 1
+    jne %r1, 0, loop
+    exit
+  )");
+  EXPECT_EQ(Disassemble(Jit(loop)).find("test "), std::string::npos);
+  auto [i, j] = BothEngines(loop);
+  EXPECT_EQ(i, 300u);
+  EXPECT_EQ(j, 300u);
+  const char* kept[] = {
+      // The jump is a target: it arrives with the flags of `jeq r2, 5`.
+      "mov %r1, 1\n mov %r2, 5\n jeq %r2, 5, check\n sub %r1, 1\n check:\n"
+      "jne %r1, 0, yes\n mov %r0, 0\n exit\n yes:\n mov %r0, 1\n exit\n",
+      // A 32-bit jump after a 64-bit operation: the low half is zero.
+      "lddw %r1, 0x100000001\n sub %r1, 1\n jne32 %r1, 0, no\n mov %r0, 1\n exit\n"
+      "no:\n mov %r0, 2\n exit\n",
+      // Another register.
+      "mov %r1, 0\n mov %r2, 1\n sub %r2, 1\n jeq %r1, 0, yes\n mov %r0, 2\n exit\n"
+      "yes:\n mov %r0, 1\n exit\n",
+  };
+  for (const char* text : kept) {
+    SCOPED_TRACE(text);
+    auto [ri, rj] = BothEngines(Asm(text));
+    EXPECT_EQ(ri, 1u);
+    EXPECT_EQ(rj, 1u);
+  }
+  // Fused: a 64-bit jump after a 32-bit operation (zero-extended), and
+  // after each operation whose flags it uses, blinded or not.
+  const char* fused[] = {
+      "lddw %r1, 0x100000001\n sub32 %r1, 1\n jne %r1, 0, no\n mov %r0, 1\n exit\n"
+      "no:\n mov %r0, 2\n exit\n",
+      "mov %r1, 0x5555\n xor %r1, 0x5555\n jeq %r1, 0, yes\n exit\n yes:\n mov %r0, 1\n exit\n",
+      "mov %r1, 0x5500\n and %r1, 0xff\n jeq %r1, 0, yes\n exit\n yes:\n mov %r0, 1\n exit\n",
+      "mov %r1, -0x5500\n add %r1, 0x5500\n jne %r1, 0, no\n mov %r0, 1\n exit\n no:\n exit\n",
+      "mov %r1, 0\n or32 %r1, 0\n jne32 %r1, 0, no\n mov %r0, 1\n exit\n no:\n exit\n",
+  };
+  for (const char* text : fused) {
+    SCOPED_TRACE(text);
+    auto [ri, rj] = BothEngines(Asm(text));
+    EXPECT_EQ(ri, 1u);
+    EXPECT_EQ(rj, 1u);
+  }
+}
+
 TEST(Jit, BudgetEndsRecursionThroughCallsAlone) {
   // No loop, but each frame calls the next twice: 2^7 calls in all.
   std::string text = "call local f1\nexit\n";

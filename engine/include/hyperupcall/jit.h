@@ -99,6 +99,11 @@ struct hu_jit {
 	 */
 	uint32_t fp_known;
 	int32_t fp_off[HU_NREGS];
+	/* pc of a conditional jump that tests the flags the ALU instruction
+	 * before it left (0: none; pc 0 cannot be one) */
+	uint32_t fused;
+	/* pc of a store whose check the load before it made (0: none) */
+	uint32_t merged;
 	uint8_t *out; /* NULL while measuring */
 	uint32_t len, cap;
 	uint64_t rx; /* address the image will run at */
