@@ -19,6 +19,9 @@ struct hu_jit_region {
     uint64_t cnt[4];
 };
 
+/* Loops whose checks have a window, at most. */
+#define HU_JIT_WINDOWS 8
+
 /* Internal error code: a helper set run->stop; the run ends with r0. */
 #define HU_JIT_STOPPED 0x7fffffff
 
@@ -53,6 +56,12 @@ struct hu_jit_frame {
     const struct hu_jit_region *wr;
     const struct hu_jit_region *end;
     struct hu_jit_region tbl[HU_JIT_MAX_REGIONS + 1];
+    /*
+     * Per loop with a window (jit.c, find_windows): its base register
+     * below this means every access of the iteration is inside a region.
+     * 0 (no window) on the way into the loop.
+     */
+    uint64_t lim[HU_JIT_WINDOWS];
 };
 
 #define HU_JIT_OFF(field) ((int32_t)__builtin_offsetof(struct hu_jit_frame, field))

@@ -74,6 +74,7 @@ int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
     struct hu_jit_frame f;
     hu_jit_entry entry;
     uint64_t r0;
+    unsigned int i;
 
     run->r0 = 0;
     run->executed = 0;
@@ -119,6 +120,8 @@ int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
     f.depth = 0;
     f.pad = 0;
     f.wr = f.end = f.tbl;
+    for ( i = 0; i < HU_JIT_WINDOWS; i++ )
+        f.lim[i] = 0;
     if ( img->needs_regions )
         build_table(&f);
 

@@ -48,14 +48,18 @@ Engines Compile(std::string_view text) {
 // Run-time checks on the fast path in the image: each ends with
 // `cmovae r10, r12` (4d 0f 43 d4), which nothing else emits. The seed is
 // fixed so that no blinded constant can spell it by chance.
-size_t FastChecks(std::string_view text) {
+std::string Code(std::string_view text) {
   auto p = hu::Assemble(text);
   if (!p.ok()) throw std::runtime_error(p.error().message);
   auto img = hu::jit::Image::Compile(*p, kHelpers.data(), kHelpers.size(), {.seed = 1});
   if (!img.ok()) throw std::runtime_error(img.error().message);
-  std::string_view code(static_cast<const char*>(img->code()), img->code_size());
+  return std::string(static_cast<const char*>(img->code()), img->code_size());
+}
+
+size_t FastChecks(std::string_view text) {
+  std::string code = Code(text);
   size_t n = 0;
-  for (size_t at = code.find("\x4d\x0f\x43\xd4"); at != std::string_view::npos;
+  for (size_t at = code.find("\x4d\x0f\x43\xd4"); at != std::string::npos;
        at = code.find("\x4d\x0f\x43\xd4", at + 1)) {
     ++n;
   }
@@ -480,6 +484,145 @@ TEST(JitPair, NotWhenTheStoreIsNotCovered) {
   Outcome o = Same(Compile(ctx));
   EXPECT_EQ(o.err, HU_RUN_READONLY);
   EXPECT_EQ(o.err_pc, 1u);
+}
+
+// Windows: a loop whose accesses go through one pointer that grows by a
+// constant is checked once an iteration at its head, against a limit the
+// out-of-line check sets; only that check has an lfence (0f ae e8), which
+// is how these tests see that a loop got a window.
+bool Windowed(std::string_view text) {
+  return Code(text).find("\x0f\xae\xe8") != std::string::npos;
+}
+
+// Sums n words from r2 (the 16-byte map value: two words).
+std::string SumLoop(int n) {
+  return R"(
+    mov %r0, 0
+    mov %r4, )" +
+         std::to_string(n) + R"(
+  loop:
+    ldxdw %r3, [%r2+0]
+    add %r0, %r3
+    add %r2, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )";
+}
+
+TEST(JitWindow, LoopInsideTheRegion) {
+  std::string text = "stdw [%r2+0], 30\n stdw [%r2+8], 12\n ja go\n go:\n" + SumLoop(2);
+  EXPECT_TRUE(Windowed(text));
+  ExpectR0(text, true, 42);
+}
+
+// The iteration past the end faults at the load, as in the interpreter.
+TEST(JitWindow, LoopRunsOffTheRegion) {
+  std::string text = SumLoop(3);
+  EXPECT_TRUE(Windowed(text));
+  ExpectKeptAndFaults(text, 2);
+}
+
+// A loop that stores past the writable region fails at the store; one
+// that loads and stores a read-only region passes the load and fails at
+// the store (both from the first iteration on).
+TEST(JitWindow, StoresFailAtTheStore) {
+  const char* past = R"(
+    mov %r4, 3
+  loop:
+    stxdw [%r2+0], %r4
+    add %r2, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )";
+  EXPECT_TRUE(Windowed(past));
+  ExpectKeptAndFaults(past, 1);
+  const char* readonly = R"(
+    mov %r4, 2
+  loop:
+    ldxdw %r3, [%r1+0]
+    add %r3, 1
+    stxdw [%r1+0], %r3
+    add %r1, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )";
+  EXPECT_TRUE(Windowed(readonly));
+  Outcome o = Same(Compile(readonly));
+  EXPECT_EQ(o.err, HU_RUN_READONLY);
+  EXPECT_EQ(o.err_pc, 3u);
+}
+
+// The window closes on the way into the loop: entered a second time with
+// a pointer below the region, the first load faults (a window left open
+// from the first entry would let it read below the region).
+TEST(JitWindow, ClosedOnTheWayIn) {
+  const char* text = R"(
+    mov %r0, 0
+    mov %r5, 2
+    mov %r6, %r2
+  outer:
+    mov %r3, %r6
+    mov %r4, 2
+  inner:
+    ldxdw %r7, [%r3+0]
+    add %r0, %r7
+    add %r3, 8
+    sub %r4, 1
+    jne %r4, 0, inner
+    sub %r6, 64
+    sub %r5, 1
+    jne %r5, 0, outer
+    exit
+  )";
+  EXPECT_TRUE(Windowed(text));
+  ExpectKeptAndFaults(text, 5);
+}
+
+// A byte loop that walks off the 16-byte context faults at its load.
+TEST(JitWindow, Bytes) {
+  const char* text = R"(
+    mov %r4, 100000
+  loop:
+    ldxb %r3, [%r1+0]
+    add %r1, 1
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )";
+  EXPECT_TRUE(Windowed(text));
+  ExpectKeptAndFaults(text, 1);
+}
+
+// Loops that keep a check per access (and the same outcomes): entered at
+// the head by a jump from elsewhere, a pointer that shrinks, an access
+// through another pointer before this one's, an offset past 8 bytes, the
+// pointer changed by anything but a constant, a store before the last
+// access, no stride at all.
+TEST(JitWindow, NotWhenTheLoopDoesNotFit) {
+  const char* cases[] = {
+      "mov %r4, 2\n ja loop\n loop:\n ldxdw %r3, [%r2+0]\n add %r2, 8\n sub %r4, 1\n"
+      "jne %r4, 0, loop\n",
+      "mov %r4, 2\n add %r2, 8\n loop:\n ldxdw %r3, [%r2+0]\n sub %r2, 8\n sub %r4, 1\n"
+      "jne %r4, 0, loop\n",
+      "mov %r4, 2\n loop:\n ldxdw %r5, [%r1+0]\n ldxdw %r3, [%r2+0]\n add %r2, 8\n"
+      "sub %r4, 1\n jne %r4, 0, loop\n",
+      "mov %r4, 1\n loop:\n ldxdw %r3, [%r2+8]\n ldxw %r3, [%r2+12]\n add %r2, 8\n"
+      "sub %r4, 1\n jne %r4, 0, loop\n",
+      "mov %r4, 2\n mov %r6, 8\n loop:\n ldxdw %r3, [%r2+0]\n add %r2, %r6\n sub %r4, 1\n"
+      "jne %r4, 0, loop\n",
+      "mov %r4, 2\n loop:\n stxdw [%r2+0], %r4\n ldxdw %r3, [%r2+0]\n add %r2, 8\n"
+      "sub %r4, 1\n jne %r4, 0, loop\n",
+      "mov %r4, 2\n loop:\n ldxdw %r3, [%r2+0]\n sub %r4, 1\n jne %r4, 0, loop\n",
+  };
+  for (const char* body : cases) {
+    std::string text = std::string(body) + "mov %r0, %r3\n exit\n";
+    SCOPED_TRACE(body);
+    EXPECT_FALSE(Windowed(text));
+    Same(Compile(text));
+  }
 }
 
 }  // namespace

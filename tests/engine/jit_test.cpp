@@ -398,6 +398,34 @@ TEST(Jit, CompareWithZeroUsesTheFlagsOfTheOperationBefore) {
   }
 }
 
+// A loop whose load is checked once an iteration at its head (a window,
+// jit.c) is charged at its back edge like any other.
+TEST(Jit, BudgetEndsAWindowedLoop) {
+  std::vector<uint8_t> data(4096, 1);
+  auto img = Jit(Asm(R"(
+    mov %r0, 0
+    mov %r4, 1000
+  loop:
+    ldxb %r3, [%r1+0]
+    add %r0, %r3
+    add %r1, 1
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )"));
+  Runner r;
+  r.regions.push_back({reinterpret_cast<uintptr_t>(data.data()), data.size(), 0, 0});
+  r.run.regions = r.regions.data();
+  r.run.nregions = 1;
+  ASSERT_EQ(r.Go(img, reinterpret_cast<uintptr_t>(data.data())), HU_RUN_OK);
+  EXPECT_EQ(r.run.r0, 1000u);
+  EXPECT_EQ(r.run.executed, 1u + 5 * 1000);
+  r.run.budget = 251;
+  EXPECT_EQ(r.Go(img, reinterpret_cast<uintptr_t>(data.data())), HU_RUN_BUDGET);
+  EXPECT_EQ(r.run.err_pc, 6u);
+  EXPECT_EQ(r.run.executed, 251u);
+}
+
 TEST(Jit, BudgetEndsRecursionThroughCallsAlone) {
   // No loop, but each frame calls the next twice: 2^7 calls in all.
   std::string text = "call local f1\nexit\n";

@@ -218,6 +218,27 @@ class Gen {
     Emit(Insn(cls | HU_JMP_JNE | HU_SRC_K, 9, 0, int16_t(head - prog_.size() - 1), 0));
   }
 
+  // A loop walking r1 over the stack, `step` bytes a round: a load
+  // through it, maybe ALU, maybe a store back (the JIT checks such loops
+  // once a round, at the head, and a load and its store once).
+  void WalkLoop() {
+    static const uint8_t kSizes[] = {HU_SIZE_B, HU_SIZE_H, HU_SIZE_W, HU_SIZE_DW};
+    const int sz = int(Pick(4)), bytes = 1 << sz;
+    const int step = bytes * int(1 + Pick(2));
+    const int rounds = 1 + int(Pick(uint64_t((kStackBytes - bytes) / step + 1)));
+    const uint8_t r = Scalar();
+    Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_X, 1, 10, 0, 0));
+    Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, -kStackBytes));
+    Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_K, 9, 0, 0, rounds));
+    size_t head = prog_.size();
+    Emit(Insn(HU_CLS_LDX | HU_MODE_MEM | kSizes[sz], r, 1, 0, 0));
+    if (Pick(2)) Alu();
+    if (Pick(2)) Emit(Insn(HU_CLS_STX | HU_MODE_MEM | kSizes[sz], 1, r, 0, 0));
+    Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, step));
+    Emit(Insn(HU_CLS_ALU64 | HU_ALU_SUB | HU_SRC_K, 9, 0, 0, 1));
+    Emit(Insn(HU_CLS_JMP | HU_JMP_JNE | HU_SRC_K, 9, 0, int16_t(head - prog_.size() - 1), 0));
+  }
+
   void MapAccess() {
     Emit(Insn(HU_CLS_ST | HU_MODE_MEM | HU_SIZE_W, 10, 0, kKeySlot,
               int32_t(Pick(kMapEntries + 2))));  // some keys miss
@@ -301,7 +322,13 @@ class Gen {
         Branch();
         break;
       case 9:
-        if (top) Loop();
+        if (top) {
+          if (Pick(2)) {
+            Loop();
+          } else {
+            WalkLoop();
+          }
+        }
         break;
       case 10:
         MapAccess();
