@@ -86,6 +86,17 @@ static uint32_t pos_pc(const struct hu_jit *j, uint32_t pc)
     return j->pass ? j->prev[pc] : 0;
 }
 
+static uint32_t gap_before(const struct hu_jit *j, uint32_t pc);
+
+/*
+ * Where the code of slot pc ends, by the last pass: where pc + 1's starts,
+ * less what runs between the two on the way into a loop (gap_before).
+ */
+static uint32_t slot_end(const struct hu_jit *j, uint32_t pc)
+{
+    return pos_pc(j, pc + 1) - (j->pass ? gap_before(j, pc + 1) : 0);
+}
+
 /*
  * Whether a jump that ends insn `pc` reaches insn `t` with rel8, by the last
  * pass's layout: distances only shrink from pass to pass, so a short jump
@@ -97,7 +108,7 @@ static int short_to(const struct hu_jit *j, uint32_t pc, uint32_t t)
 
     if ( !j->pass )
         return 0;
-    d = (int64_t)j->prev[t] - (int64_t)j->prev[pc + 1];
+    d = (int64_t)j->prev[t] - (int64_t)slot_end(j, pc);
     return d >= -128 && d <= 127;
 }
 
@@ -745,7 +756,9 @@ static void callx(struct hu_jit *j, uint32_t pc, unsigned int sel)
         x86_alu_ri(j, 1, ALU_CMP, sel, (int32_t)id);
         next = x86_jcc8_fwd(j, CC_NE);
         call_helper(j, j->o.helpers[id]);
-        x86_jmp(j, pos_pc(j, pc + 1), 0);
+        /* To the end of this slot: a loop's head may follow, whose
+         * window is closed on the way in (window_close). */
+        x86_jmp(j, slot_end(j, pc), 0);
         x86_here8(j, next);
     }
     x86_jmp(j, unknown, 0);
@@ -995,6 +1008,20 @@ static void window_close(struct hu_jit *j, uint32_t h)
 {
     x86_rm(j, X_W, 0xc7, 0, FRAME, window_lim(j->lead[h]));
     x86_u32(j, 0);
+}
+
+/*
+ * The bytes before slot pc that belong to no slot: window_close's
+ * (REX, opcode, ModRM, SIB, disp8 or disp32, imm32) and align_loop's
+ * padding, as the last pass emitted them.
+ */
+static uint32_t gap_before(const struct hu_jit *j, uint32_t pc)
+{
+    uint32_t v = pc < j->n ? j->lead[pc] : 0, gap = PAD(v);
+
+    if ( v & WIN_HEAD )
+        gap += window_lim(v) < 128 ? 9u : 12u;
+    return gap;
 }
 
 /*
@@ -1918,8 +1945,14 @@ static void align_loop(struct hu_jit *j, uint32_t h)
     uint32_t pad, i;
 
     if ( j->pass < ALIGN_PASSES && j->out == NULL )
-        j->lead[h] = (j->lead[h] & ~(63u << PAD_SHIFT)) |
-                     (((0u - j->len) & (LOOP_ALIGN - 1)) << PAD_SHIFT);
+    {
+        pad = (0u - j->len) & (LOOP_ALIGN - 1);
+        /* The slots may stay where they were while a padding changes:
+         * the jumps before it were sized with the old one (slot_end). */
+        if ( pad != PAD(j->lead[h]) )
+            j->pads_moved = 1;
+        j->lead[h] = (j->lead[h] & ~(63u << PAD_SHIFT)) | (pad << PAD_SHIFT);
+    }
     for ( pad = PAD(j->lead[h]); pad > 0; pad -= i + 1 )
     {
         uint32_t b;
@@ -1938,6 +1971,7 @@ static void one_pass(struct hu_jit *j)
     uint32_t pc, k;
 
     j->len = 0;
+    j->pads_moved = 0;
     j->cold_next = 0;
     j->rng = j->o.seed;
     j->mute = 0;
@@ -2027,7 +2061,7 @@ int hu_jit_plan(struct hu_jit *j, const struct hu_insn *insns, uint32_t n,
         one_pass(j);
         if ( j->err )
             return j->err;
-        if ( j->pass > 0 && same_layout(j) )
+        if ( j->pass > 0 && !j->pads_moved && same_layout(j) )
         {
             j->size = j->len;
             return HU_JIT_OK;

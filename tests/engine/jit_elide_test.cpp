@@ -581,6 +581,37 @@ TEST(JitWindow, ClosedOnTheWayIn) {
   ExpectKeptAndFaults(text, 5);
 }
 
+// callx right before the loop: its way on to the next instruction also
+// passes through the code that closes the window (the second entry, with
+// a base below the region, faults at the load).
+TEST(JitWindow, ClosedAfterACallx) {
+  const char* text = R"(
+    stdw [%r10-8], 2
+    mov %r6, %r2
+  outer:
+    mov %r9, %r6
+    mov %r7, 2
+    mov %r8, 1
+    mov %r1, 0
+    mov %r2, 0
+    call %r8
+  inner:
+    ldxdw %r5, [%r9+0]
+    add %r0, %r5
+    add %r9, 8
+    sub %r7, 1
+    jne %r7, 0, inner
+    sub %r6, 64
+    ldxdw %r1, [%r10-8]
+    sub %r1, 1
+    stxdw [%r10-8], %r1
+    jne %r1, 0, outer
+    exit
+  )";
+  EXPECT_TRUE(Windowed(text));
+  ExpectKeptAndFaults(text, 8);
+}
+
 // A byte loop that walks off the 16-byte context faults at its load.
 TEST(JitWindow, Bytes) {
   const char* text = R"(

@@ -426,6 +426,30 @@ TEST(Jit, BudgetEndsAWindowedLoop) {
   EXPECT_EQ(r.run.executed, 251u);
 }
 
+// A jump over a loop's head also jumps over the padding that aligns it:
+// with fillers of every length before the loop, some short jumps reach
+// only without it, and the layout must still settle and run alike.
+TEST(Jit, JumpsOverALoopsPaddingSettle) {
+  for (int fill = 0; fill < 16; ++fill) {
+    for (int after = 16; after < 28; ++after) {
+      std::string text = "mov %r0, 0\nmov %r1, 3\njeq %r1, 3, out\n";
+      for (int i = 0; i < fill; ++i) text += "add %r0, 1\n";
+      text += "loop:\nadd %r0, 1\nsub %r1, 1\njne %r1, 0, loop\n";
+      for (int i = 0; i < after; ++i) text += "add %r0, 1\n";
+      text += "out:\nexit\n";
+      auto prog = Asm(text);
+      SCOPED_TRACE(text);
+      auto [i, j] = BothEngines(prog);
+      EXPECT_EQ(i, j);
+      for (bool blind : {false, true}) {
+        auto img =
+            hu::jit::Image::Compile(prog, kHelpers.data(), kHelpers.size(), {.blind = blind});
+        ASSERT_TRUE(img.ok()) << img.error().message;
+      }
+    }
+  }
+}
+
 TEST(Jit, BudgetEndsRecursionThroughCallsAlone) {
   // No loop, but each frame calls the next twice: 2^7 calls in all.
   std::string text = "call local f1\nexit\n";

@@ -104,6 +104,7 @@ struct hu_jit {
 	uint32_t fused;
 	/* pc of a store whose check the load before it made (0: none) */
 	uint32_t merged;
+	int pads_moved; /* a loop's alignment changed in this pass */
 	uint8_t *out; /* NULL while measuring */
 	uint32_t len, cap;
 	uint64_t rx; /* address the image will run at */
