@@ -14,6 +14,7 @@
 
 #include "hyperupcall/asm.hpp"
 #include "hyperupcall/verifier.hpp"
+#include "p2m_type.hpp"
 #include "state_blob.hpp"
 #include "xen_domctl.hpp"
 
@@ -188,6 +189,26 @@ hu::Result<std::vector<uint8_t>> StateFromStream(const std::string& path) {
   return found;
 }
 
+// r, w, gpa, protect, as abi.h's HU_REGION_* (unknown bits in hex).
+std::string RegionFlags(uint32_t flags) {
+  static const std::pair<uint32_t, const char*> kNames[] = {{HU_REGION_READ, "r"},
+                                                            {HU_REGION_WRITE, "w"},
+                                                            {HU_REGION_GPA, "gpa"},
+                                                            {HU_REGION_PROTECT, "protect"}};
+  std::string out;
+  for (const auto& [bit, name] : kNames) {
+    if (!(flags & bit)) continue;
+    out += (out.empty() ? "" : ",") + std::string(name);
+    flags &= ~bit;
+  }
+  if (flags) {
+    char hex[16];
+    std::snprintf(hex, sizeof(hex), "%#x", flags);
+    out += (out.empty() ? "" : ",") + std::string(hex);
+  }
+  return out.empty() ? "none" : out;
+}
+
 // One line per program and per map entry, the entries as map-dump prints them.
 void PrintState(const hu::xen::SavedState& s) {
   std::printf("hu-xenctl: state programs=%zu\n", s.programs.size());
@@ -202,6 +223,12 @@ void PrintState(const hu::xen::SavedState& s) {
                 : (p.jit & HU_XEN_JIT_PLAIN) ? "plain"
                                              : "on",
                 p.stats.runs, p.stats.errors, Printable(p.annotation).c_str());
+    // Regions as saved: a protected range travels here (flags p).
+    for (const auto& r : p.regions) {
+      std::printf("hu-xenctl: state region id=%" PRIu64 " start=%#" PRIx64 " len=%" PRIu64
+                  " flags=%s\n",
+                  p.id, r.start, r.len, RegionFlags(r.flags).c_str());
+    }
     for (size_t m = 0; m < p.maps.size(); m++) {
       for (const auto& e : p.maps[m].entries) {
         std::printf("hu-xenctl: state map id=%" PRIu64 " map=%zu key=%s value=%s\n", p.id, m,
@@ -302,7 +329,22 @@ int main(int argc, char** argv) {
   from_stream->add_option("--in", stream_file, "xl save file or migration stream")->required();
   from_stream->add_option("--out", state_file, "blob file")->required();
 
+  auto* p2m = app.add_subcommand("p2m-type", "the p2m type of an HVM/PVH domain's frames");
+  uint64_t gfn = 0, nr = 1;
+  p2m->add_option("--dom", domid)->required();
+  p2m->add_option("--gfn", gfn, "first guest frame")->required();
+  p2m->add_option("--count", nr, "frames");
+
   CLI11_PARSE(app, argc, argv);
+
+  if (p2m->parsed()) {
+    for (uint64_t g = gfn; g < gfn + nr; g++) {
+      auto t = hu::xen::P2mType(domid, g);
+      if (!t) return Fail(t.error().message);
+      std::printf("hu-xenctl: p2m dom=%u gfn=%#" PRIx64 " type=%s\n", domid, g, t->c_str());
+    }
+    return 0;
+  }
 
   if (from_stream->parsed()) {
     auto blob = StateFromStream(stream_file);
