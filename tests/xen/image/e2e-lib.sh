@@ -92,3 +92,19 @@ start_domain() {
 	done
 	return 1
 }
+
+# xlog ARGS...: xl, its words on the log and in /tmp/xl.out.
+xlog() { xl "$@" >/tmp/xl.out 2>&1; r=$?; sed 's/^/HU-E2E: xl: /' /tmp/xl.out >&2; return $r; }
+
+# state_text DOMID FILE: Xen's hyperupcall state of the domain as text in
+# FILE (its blob in FILE.blob): one line per program, region and map
+# entry, without ids and notes (the daemon gives new ones where programs
+# arrive after a save/restore or a migration). text_of BLOB FILE: the same
+# of a blob (a save file's record, hu-xenctl state-from-stream).
+state_text() {
+	hu-xenctl save --dom "$1" --out "$2.blob" >/tmp/xctl.out 2>&1
+	r=$?
+	sed 's/^/HU-E2E: xenctl: /' /tmp/xctl.out >&2
+	[ $r = 0 ] && text_of "$2.blob" "$2"
+}
+text_of() { hu-xenctl state-dump --in "$1" | sed 's/ id=[0-9]*//; s/ annotation=.*//' >"$2"; }
