@@ -72,5 +72,5 @@ $(LV_DOM0_IMG): $(LV_BASE_IMG) $(LV_STAGE_IMG) $(XENGUEST_IMG)
 LV_QEMU_CPU ?= qemu64,vendor=GenuineIntel,+rdrand
 e2e-libvirt: QEMU_CPU = $(LV_QEMU_CPU)
 e2e-libvirt: $(OUT)/xen.elf $(LV_DOM0_IMG)
-	$(call run_qemu,$(OUT)/xen.elf,$(LV_LOG),$(LV_DOM0_IMG))
+	$(call run_qemu,$(OUT)/xen.elf,$(LV_LOG),$(LV_DOM0_IMG),$(LV_TEST)/check-log.sh $(LV_LOG) $(LV_CHECKS))
 	$(LV_TEST)/check-log.sh $(LV_LOG) $(LV_CHECKS)

@@ -80,10 +80,10 @@ MEM_QEMU_TIMEOUT ?= 1800
 boot-mem boot-mem-debian: QEMU_TIMEOUT = $(MEM_QEMU_TIMEOUT)
 
 boot-mem: $(OUT)/xen.elf $(MEM_DOM0_IMG)
-	$(call run_qemu,$(OUT)/xen.elf,$(MEM_LOG),$(MEM_DOM0_IMG))
+	$(call run_qemu,$(OUT)/xen.elf,$(MEM_LOG),$(MEM_DOM0_IMG),$(MEM_TEST)/check-log.sh patched $(MEM_LOG))
 
 boot-mem-debian: $(OUT)/xen-debian.elf $(MEM_DOM0_IMG)
-	$(call run_qemu,$(OUT)/xen-debian.elf,$(MEM_DEBIAN_LOG),$(MEM_DOM0_IMG))
+	$(call run_qemu,$(OUT)/xen-debian.elf,$(MEM_DEBIAN_LOG),$(MEM_DOM0_IMG),$(MEM_TEST)/check-log.sh unpatched $(MEM_DEBIAN_LOG))
 
 e2e-mem: boot-mem boot-mem-debian
 	$(MEM_TEST)/check-log.sh patched $(MEM_LOG)

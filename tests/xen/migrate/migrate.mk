@@ -54,5 +54,5 @@ $(MIG_DOM0_IMG): $(MIG_DOMU_IMG) daemon-tools $(XENGUEST) $(MIG_TEST)/dom0-init 
 MIG_QEMU_TIMEOUT ?= 2700
 e2e-migrate: QEMU_TIMEOUT = $(MIG_QEMU_TIMEOUT)
 e2e-migrate: $(OUT)/xen.elf $(MIG_DOM0_IMG)
-	$(call run_qemu,$(OUT)/xen.elf,$(MIG_LOG),$(MIG_DOM0_IMG))
+	$(call run_qemu,$(OUT)/xen.elf,$(MIG_LOG),$(MIG_DOM0_IMG),$(MIG_TEST)/check-log.sh $(MIG_LOG))
 	$(MIG_TEST)/check-log.sh $(MIG_LOG)

@@ -85,10 +85,10 @@ boot-sched boot-sched-debian: DOM0_CMDLINE += SHOOT_S=$(SHOOT_S) LOCK_S=$(LOCK_S
 boot-sched boot-sched-debian: QEMU_TIMEOUT = $(SCHED_QEMU_TIMEOUT)
 
 boot-sched: $(OUT)/xen.elf $(DOM0_SCHED_IMG)
-	$(call run_qemu,$(OUT)/xen.elf,$(OUT)/e2e-sched.log,$(DOM0_SCHED_IMG))
+	$(call run_qemu,$(OUT)/xen.elf,$(OUT)/e2e-sched.log,$(DOM0_SCHED_IMG),$(SCHED_DIR)/check-log.sh patched $(OUT)/e2e-sched.log)
 
 boot-sched-debian: $(OUT)/xen-debian.elf $(DOM0_SCHED_IMG)
-	$(call run_qemu,$(OUT)/xen-debian.elf,$(OUT)/e2e-sched-debian.log,$(DOM0_SCHED_IMG))
+	$(call run_qemu,$(OUT)/xen-debian.elf,$(OUT)/e2e-sched-debian.log,$(DOM0_SCHED_IMG),$(SCHED_DIR)/check-log.sh unpatched $(OUT)/e2e-sched-debian.log)
 
 e2e-sched: check-layout boot-sched boot-sched-debian
 	$(SCHED_DIR)/check-log.sh patched $(OUT)/e2e-sched.log
