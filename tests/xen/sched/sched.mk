@@ -45,7 +45,8 @@ $(HU_SHOOTDOWN): $(SCHED_DIR)/hu-shootdown.c
 	gcc -O2 -Wall -Wextra -Werror -pthread -o $@ $<
 
 # One domU image for both roles (hu.role= on the kernel command line).
-$(DOMU_SCHED_IMG): daemon-tools kmods $(HU_SHOOTDOWN) $(SCHED_DIR)/domU-init $(MKINITRAMFS)
+GUEST_CMD := $(SCHED_DIR)/guest-cmd.sh
+$(DOMU_SCHED_IMG): daemon-tools kmods $(HU_SHOOTDOWN) $(SCHED_DIR)/domU-init $(GUEST_CMD) $(MKINITRAMFS)
 	$(MKINITRAMFS) $@ $(KVER) \
 		bin:$(HU_SHOOTDOWN) file:$(HU_SHOOTDOWN):/bin/hu-shootdown \
 		bin:$(STRIPPED)/hyperupcall file:$(STRIPPED)/hyperupcall:/usr/bin/hyperupcall \
@@ -53,12 +54,12 @@ $(DOMU_SCHED_IMG): daemon-tools kmods $(HU_SHOOTDOWN) $(SCHED_DIR)/domU-init $(M
 		file:$(HU_GUEST_KO):/hu/hu_guest.ko file:$(HU_LOCKBENCH_KO):/hu/hu_lockbench.ko \
 		$(foreach p,tlb_linux preempt_linux,file:$(BUILD_DIR)/policies/$(p).bpf.o:/hu/$(p).bpf.o \
 			file:$(TOP)/policies/$(p).manifest.json:/hu/$(p).manifest.json) \
-		file:$(SCHED_DIR)/domU-init:/init
+		file:$(SCHED_DIR)/domU-init:/init file:$(GUEST_CMD):/usr/lib/hu/guest-cmd.sh
 
 images-sched: $(DOM0_SCHED_IMG)
 
 VMRUN_FAULT := $(XEN_TEST)/image/tcg-vmrun-fault.sh
-$(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(E2E_LIB) $(VMRUN_FAULT) \
+$(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(GUEST_CMD) $(E2E_LIB) $(VMRUN_FAULT) \
 		$(SCHED_CFGS) $(SCHED_PROGS) $(MKINITRAMFS)
 	$(MKINITRAMFS) $@ $(KVER) \
 		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
@@ -67,7 +68,7 @@ $(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(E2E_L
 		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
 		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
 		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
-		file:$(SCHED_DIR)/dom0-init:/init $(E2E_LIB_FILE) \
+		file:$(SCHED_DIR)/dom0-init:/init $(E2E_LIB_FILE) file:$(GUEST_CMD):/usr/lib/hu/guest-cmd.sh \
 		file:$(VMRUN_FAULT):/usr/lib/hu/tcg-vmrun-fault.sh \
 		$(foreach c,$(SCHED_CFGS),file:$(c):/etc/hu/$(notdir $(c))) \
 		$(foreach p,$(SCHED_PROGS),file:$(p):/hu/progs/$(notdir $(p))) \
