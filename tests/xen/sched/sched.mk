@@ -20,7 +20,7 @@ DOM0_SCHED_IMG := $(OUT)/dom0-sched.cpio.gz
 SCHED_CFGS := $(SCHED_DIR)/bench.cfg $(SCHED_DIR)/busy.cfg
 SCHED_PROGS := $(wildcard $(SCHED_DIR)/progs/*.s)
 
-.PHONY: kmods images-sched boot-sched boot-sched-debian e2e-sched
+.PHONY: kmods images-sched boot-sched boot-sched-debian e2e-sched stress-sched
 
 # Out-of-tree modules against Debian's headers for the guest kernel
 # (linux-headers-amd64), built in a copy so the source folders stay clean.
@@ -94,3 +94,14 @@ boot-sched-debian: $(OUT)/xen-debian.elf $(DOM0_SCHED_IMG)
 e2e-sched: check-layout boot-sched boot-sched-debian
 	$(SCHED_DIR)/check-log.sh patched $(OUT)/e2e-sched.log
 	$(SCHED_DIR)/check-log.sh unpatched $(OUT)/e2e-sched-debian.log
+
+# Not the test: dom0-init's stress mode (README, "Guests that die of the
+# emulator") has the guest run one action STRESS_N times, counting deaths.
+#   make -f Makefile.xen stress-sched STRESS=module:20 [STRESS_XEN=debian]
+STRESS ?= module:20
+STRESS_ELF = $(if $(filter debian,$(STRESS_XEN)),$(OUT)/xen-debian.elf,$(OUT)/xen.elf)
+stress-sched: DOM0_CMDLINE += STRESS=$(STRESS)
+stress-sched: QEMU_TIMEOUT = $(SCHED_QEMU_TIMEOUT)
+stress-sched: $(STRESS_ELF) $(DOM0_SCHED_IMG)
+	$(call run_qemu,$(STRESS_ELF),$(OUT)/stress-sched.log,$(DOM0_SCHED_IMG))
+	grep -a 'HU-E2E: stress' $(OUT)/stress-sched.log
