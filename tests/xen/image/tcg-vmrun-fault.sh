@@ -9,4 +9,9 @@
 # count. Makefile.xen's run_qemu boots once more on exit 0.
 log=${1:?usage: tcg-vmrun-fault.sh LOG}
 grep -aqE '^HU-E2E: result pass=[0-9]+ fail=0' "$log" && exit 1
+# A boot in which Xen's own clock leapt (its TSC hours ahead at once,
+# "Platform timer appears to have unexpectedly wrapped"), after which dom0
+# stalls until QEMU_TIMEOUT, counts too: seen once (2026-12-03, xen-e2e-sched
+# with the guest's TSC native), cause not found; no hardware does it.
+grep -aq 'Platform timer appears to have unexpectedly wrapped' "$log" && exit 0
 awk '/d[0-9]+v[0-9]+ Triple fault/ { n = NR } n && NR - n <= 6 && /RIP: +e008:\[<ffff82d0/ { found = 1 } END { exit !found }' "$log"
