@@ -12,11 +12,15 @@ cmd_domain ""
 # in /tmp/guest.out (GUEST_OUT), its exit status as ours. A guest that is
 # gone sets died=1 at once (the caller may create it again); one that does
 # not answer in GUEST_WAIT seconds (900) fails. Needs say and uptime_s
-# (e2e-lib.sh) and xl.
-guest() {
-	n=$((n + 1))
-	g_out=${GUEST_OUT:-/tmp/guest.out}
+# (e2e-lib.sh) and xl. guest_send and guest_wait are its two halves, for
+# a caller that acts while the guest runs the command.
+guest() { guest_send "$@" && guest_wait; }
+guest_send() {
+	n=$((n + 1)) g_cmd=$*
 	xenstore-write "/local/domain/$dom/data/hu/run" "$n $*"
+}
+guest_wait() {
+	g_out=${GUEST_OUT:-/tmp/guest.out}
 	deadline=$(($(uptime_s) + ${GUEST_WAIT:-900}))
 	while :; do
 		d=$(xenstore-read "/local/domain/$dom/data/hu/done" 2>/dev/null)
@@ -24,18 +28,18 @@ guest() {
 		if [ "$(xl domid hu-bench 2>/dev/null)" != "$dom" ]; then
 			# shellcheck disable=SC2034 # read by the caller
 			died=1
-			echo "hu-bench (domain $dom) ended during '$*'" >"$g_out"
-			say "guest $*: $(cat "$g_out")"
+			echo "hu-bench (domain $dom) ended during '$g_cmd'" >"$g_out"
+			say "guest $g_cmd: $(cat "$g_out")"
 			return 1
 		fi
 		if [ "$(uptime_s)" -ge "$deadline" ]; then
-			echo "no answer to '$*' after ${GUEST_WAIT:-900} s" >"$g_out"
+			echo "no answer to '$g_cmd' after ${GUEST_WAIT:-900} s" >"$g_out"
 			return 1
 		fi
 		sleep 0.5
 	done
 	echo "${d#* rc=* }" >"$g_out"
-	say "guest $*: $(cat "$g_out")"
+	say "guest $g_cmd: $(cat "$g_out")"
 	case "$d" in "$n rc=0 "*) return 0 ;; *) return 1 ;; esac
 }
 

@@ -89,6 +89,12 @@ check "and the command after it" $?
 grep -q 'run 1: echo four' "$T/console.2"
 check "as its command 1" $?
 
+# Sent, something else done meanwhile, then waited for: the same answer.
+guest_send echo six && sleep 1 && guest_wait >/dev/null && [ "$(cat "$GUEST_OUT")" = six ]
+check "guest_send, then guest_wait, gets its answer" $?
+guest echo seven >/dev/null && [ "$(cat "$GUEST_OUT")" = seven ]
+check "and the command after it" $?
+
 # A command out of sequence is ignored and said once.
 start_guest 3
 xenstore-write /local/domain/3/data/hu/run "7 echo seven"
