@@ -14,11 +14,20 @@ expect() { if [ "$3" = "$2" ]; then ok "$1" "$3"; else bad "$1" "expected '$2', 
 # Limits are seconds of dom0 uptime, generous because TCG on a loaded CI
 # machine is slow.
 uptime_s() { cut -d. -f1 /proc/uptime; }
-wait_node() { # node want-value-or-empty limit-seconds
+# wait_node NODE WANT LIMIT: until xenstore's NODE holds WANT (any value
+# when WANT is empty), at most LIMIT seconds. A node of a domain
+# (/local/domain/N/...) stops the wait as soon as that domain is gone
+# (died: its directory leaves xenstore), saying so, rather than at LIMIT.
+wait_node() {
 	deadline=$(($(uptime_s) + $3))
+	wn_dom=$(echo "$1" | sed -n 's|^/local/domain/\([1-9][0-9]*\)/.*|\1|p')
 	while :; do
 		v=$(xenstore-read "$1" 2>/dev/null)
 		if [ -n "$v" ] && { [ -z "$2" ] || [ "$v" = "$2" ]; }; then return 0; fi
+		if [ -n "$wn_dom" ] && ! xenstore-read "/local/domain/$wn_dom/name" >/dev/null 2>&1; then
+			say "wait_node: domain $wn_dom is gone, $1 never came"
+			return 1
+		fi
 		[ "$(uptime_s)" -lt "$deadline" ] || return 1
 		sleep 0.5
 	done
@@ -70,12 +79,13 @@ start_domain() {
 			say "xl create $sd_name failed: $(tail -1 /tmp/xl-create.out)"
 			return 1
 		fi
-		domid=$(xl domid "$sd_name")
+		# Empty when the domain died between create and this question.
+		domid=$(xl domid "$sd_name" 2>/dev/null)
 		sd_deadline=$(($(uptime_s) + sd_limit))
 		while :; do
-			if [ "$(xl domid "$sd_name" 2>/dev/null)" != "$domid" ]; then
+			if [ -z "$domid" ] || [ "$(xl domid "$sd_name" 2>/dev/null)" != "$domid" ]; then
 				retries=$((retries + 1))
-				say "retry $retries: $sd_name (domain $domid) ended before it was ready, try $sd_try of 3;" \
+				say "retry $retries: $sd_name (domain ${domid:-gone at once}) ended before it was ready, try $sd_try of 3;" \
 					"Xen says: $(xl dmesg | grep -a "d$domid" | tail -2 | tr '\n' ' ')"
 				break
 			fi

@@ -58,8 +58,8 @@ $(DOMU_SCHED_IMG): daemon-tools kmods $(HU_SHOOTDOWN) $(SCHED_DIR)/domU-init $(G
 
 images-sched: $(DOM0_SCHED_IMG)
 
-VMRUN_FAULT := $(XEN_TEST)/image/tcg-vmrun-fault.sh
-$(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(GUEST_CMD) $(E2E_LIB) $(VMRUN_FAULT) \
+TCG_FAULT := $(XEN_TEST)/image/tcg-fault.sh
+$(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(GUEST_CMD) $(E2E_LIB) $(TCG_FAULT) \
 		$(SCHED_CFGS) $(SCHED_PROGS) $(MKINITRAMFS)
 	$(MKINITRAMFS) $@ $(KVER) \
 		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
@@ -69,7 +69,7 @@ $(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(GUEST
 		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
 		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
 		file:$(SCHED_DIR)/dom0-init:/init $(E2E_LIB_FILE) file:$(GUEST_CMD):/usr/lib/hu/guest-cmd.sh \
-		file:$(VMRUN_FAULT):/usr/lib/hu/tcg-vmrun-fault.sh \
+		file:$(TCG_FAULT):/usr/lib/hu/tcg-fault.sh \
 		$(foreach c,$(SCHED_CFGS),file:$(c):/etc/hu/$(notdir $(c))) \
 		$(foreach p,$(SCHED_PROGS),file:$(p):/hu/progs/$(notdir $(p))) \
 		file:$(KERNEL):/hu/vmlinuz file:$(DOMU_SCHED_IMG):/hu/domU-sched.cpio.gz \
