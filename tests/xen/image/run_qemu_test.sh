@@ -28,7 +28,7 @@ selftest:
 	\$(call run_qemu,$T/xen.elf,$T/serial.log,$T/dom0.img,sh $T/judge $T/serial.log)
 X
 chmod +x "$T/bin/"* "$T/judge"
-export PATH="$T/bin:$PATH" T
+export PATH="$T/bin:$PATH" T QEMU_WATCH_POLL=1
 
 fails=0
 check() { # NAME STATUS
