@@ -66,6 +66,15 @@ static const uint8_t R[HU_NREGS] = {
 #define WIN_SLOT(v) (((v) >> 8) & 15u)
 #define WIN_BASE(v) (((v) >> 12) & 15u)
 #define WIN_D(v) ((int32_t)(((v) >> 16) & 0xffu))
+/*
+ * WIN_EXIT: the slot after a windowed loop's conditional back edge, which
+ * charges the budget with no branch of its own (budget_shift); the way
+ * out of the loop checks it. WIN_INLINE: a window head whose base is a
+ * known frame address on the way in, so the way in sets the limit itself
+ * (window_open) instead of sending the first round out of line.
+ */
+#define WIN_EXIT 16u
+#define WIN_INLINE 32u
 /* The target of a back edge, and the padding before it (align_loop). */
 #define LOOP_HEAD 8u
 #define PAD_SHIFT 24
@@ -87,6 +96,7 @@ static uint32_t pos_pc(const struct hu_jit *j, uint32_t pc)
 }
 
 static uint32_t gap_before(const struct hu_jit *j, uint32_t pc);
+static int steps(const struct hu_insn *insn, unsigned int b, int64_t *c);
 
 /*
  * Where the code of slot pc ends, by the last pass: where pc + 1's starts,
@@ -261,6 +271,19 @@ static void charge(struct hu_jit *j, uint32_t pc, uint32_t units)
 {
     x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)units);
     x86_jcc(j, CC_B, stub(j, pc, HU_RUN_BUDGET), 0);
+}
+
+/*
+ * The charge of the back edge at pc to t. A windowed loop's (t is its
+ * head) is a `sub` with no branch: the window's limit also stops the loop
+ * before a round whose charge would fail (budget_shift).
+ */
+static void charge_back(struct hu_jit *j, uint32_t pc, uint32_t t)
+{
+    if ( j->lead[t] & WIN_HEAD )
+        x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)(pc - t + 1));
+    else
+        charge(j, pc, pc - t + 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -604,7 +627,7 @@ static unsigned int jump(struct hu_jit *j, uint32_t pc, int64_t delta)
     if ( !in_prog(j, t) )
         return HU_RUN_BAD_JUMP;
     if ( t <= (int64_t)pc )
-        charge(j, pc, pc - (uint32_t)t + 1);
+        charge_back(j, pc, (uint32_t)t);
     x86_jmp(j, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
     return 0;
 }
@@ -663,7 +686,7 @@ static void charge_fused(struct hu_jit *j, uint32_t pc)
 
     j->fused = pc + 1;
     if ( t <= (int64_t)pc + 1 )
-        charge(j, pc + 1, pc + 1 - (uint32_t)t + 1);
+        charge_back(j, pc + 1, (uint32_t)t);
 }
 
 static void cond_jump(struct hu_jit *j, uint32_t pc,
@@ -686,7 +709,7 @@ static void cond_jump(struct hu_jit *j, uint32_t pc,
     }
     /* Charged whether or not it is taken: cheaper than a branch around. */
     if ( t <= (int64_t)pc )
-        charge(j, pc, pc - (uint32_t)t + 1);
+        charge_back(j, pc, (uint32_t)t);
     compare(j, insn);
     x86_jcc(j, cc, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
 }
@@ -757,7 +780,7 @@ static void callx(struct hu_jit *j, uint32_t pc, unsigned int sel)
         next = x86_jcc8_fwd(j, CC_NE);
         call_helper(j, j->o.helpers[id]);
         /* To the end of this slot: a loop's head may follow, whose
-         * window is closed on the way in (window_close). */
+         * window is set on the way in (window_close, window_open). */
         x86_jmp(j, slot_end(j, pc), 0);
         x86_here8(j, next);
     }
@@ -1003,6 +1026,105 @@ static int32_t window_lim(uint32_t head_lead)
     return HU_JIT_OFF(lim) + 8 * (int32_t)WIN_SLOT(head_lead);
 }
 
+/* The back edge of the loop at h: the first jump from h (find_windows). */
+static uint32_t window_end(const struct hu_jit *j, uint32_t h)
+{
+    uint32_t pc = h;
+
+    while ( HU_CLASS(j->insns[pc].code) != HU_CLS_JMP &&
+            HU_CLASS(j->insns[pc].code) != HU_CLS_JMP32 )
+        pc++;
+    return pc;
+}
+
+/*
+ * What the loop at h adds to its base a round (1 to WIN_MAX), and the end
+ * of its accesses from the head's base (1 to WIN_SPAN); *write when one
+ * of them is a store.
+ */
+static int32_t window_stride(const struct hu_jit *j, uint32_t h)
+{
+    uint32_t pc, e = window_end(j, h);
+    int64_t d = 0, c;
+
+    for ( pc = h; pc < e; pc++ )
+        if ( steps(&j->insns[pc], WIN_BASE(j->lead[h]), &c) )
+            d += c;
+    return (int32_t)d;
+}
+
+static int32_t window_span(const struct hu_jit *j, uint32_t h, int *write)
+{
+    uint32_t pc, e = window_end(j, h);
+    int32_t hi = 0;
+
+    *write = 0;
+    for ( pc = h; pc < e; pc++ )
+        if ( j->lead[pc] & WIN_ACC )
+        {
+            int32_t end = WIN_D(j->lead[pc]) +
+                          (int32_t)hu_opcodes[j->insns[pc].code].size;
+
+            *write |= HU_CLASS(j->insns[pc].code) != HU_CLS_LDX;
+            if ( end > hi )
+                hi = end;
+        }
+    return hi;
+}
+
+/*
+ * The budget and windows. A windowed loop's back edge charges its length
+ * L with no branch (charge_back), so the window's limit must also end
+ * the fast rounds before one whose charge would fail: a round that passes
+ * the head's compare has at least L left. From a head with base b and
+ * `left` units, rounds k = 0 .. n - 1 with n = left >> shift (1 << shift
+ * >= L, so n <= left / L) have bases b + k * stride and each at least L
+ * left at its start: the budget's limit is b + stride * n, saturating at
+ * the top of the address space. Where n would be 0 the out-of-line head
+ * (window_code) lets just its own round run (n = 1): if its charge fails
+ * r11 wraps below zero, which the next head (out of line, the limit stops
+ * it) and the way out of the loop (budget_exit) find in r11's sign and
+ * raise at the back edge, before anything else runs, as the charge's own
+ * jump would have. r11 stays below 2^62 otherwise (hu_jit_run). At least
+ * 7, so that n * stride cannot overflow either.
+ */
+static unsigned int budget_shift(uint32_t units)
+{
+    unsigned int c = 7;
+
+    while ( ((uint64_t)1 << c) < units )
+        c++;
+    return c;
+}
+
+/* rdi = the budget's limit for the loop at h (above); r10 is clobbered. */
+static void budget_limit(struct hu_jit *j, uint32_t h, int at_least_one)
+{
+    unsigned int b = R[WIN_BASE(j->lead[h])];
+
+    x86_mov_rr(j, 1, TMP, LEFT);
+    x86_shift_ri(j, 1, SH_SHR, TMP,
+                 (uint8_t)budget_shift(window_end(j, h) - h + 1));
+    if ( at_least_one )
+    {
+        x86_alu_ri(j, 1, ALU_CMP, TMP, 1);
+        x86_alu_ri(j, 1, ALU_ADC, TMP, 0); /* 0 becomes 1 */
+    }
+    x86_rr(j, X_W, 0x6b, TMP, TMP); /* imul rdi, rdi, stride */
+    x86_byte(j, (uint8_t)window_stride(j, h));
+    x86_alu_rr(j, 1, ALU_ADD, TMP, b);
+    x86_rr(j, X_W, 0x19, AX, AX); /* sbb r10, r10: -1 on a carry, */
+    x86_alu_rr(j, 1, ALU_OR, TMP, AX); /* which saturates */
+}
+
+/* The way out of a windowed loop through its conditional back edge e. */
+static void budget_exit(struct hu_jit *j, uint32_t e)
+{
+    x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
+    x86_jcc(j, CC_S, stub(j, e, HU_RUN_BUDGET), 0);
+}
+#define BUDGET_EXIT_SIZE 9u
+
 /* On the way into the loop (not on its back edge): no window yet. */
 static void window_close(struct hu_jit *j, uint32_t h)
 {
@@ -1011,74 +1133,112 @@ static void window_close(struct hu_jit *j, uint32_t h)
 }
 
 /*
- * The bytes before slot pc that belong to no slot: window_close's
- * (REX, opcode, ModRM, SIB, disp8 or disp32, imm32) and align_loop's
- * padding, as the last pass emitted them.
+ * On the way into a loop whose base is r10 + c with c in the current
+ * frame, by this block's own instructions (fp_known; nothing from the
+ * verifier): rounds whose base is below r10 - span + 1 access only the
+ * frame, as the run-time check would have found. The limit is that or
+ * the budget's, whichever is lower, so the first round needs no trip out
+ * of line (StackHeavy in bench/engine enters its two loops 16 times a
+ * run). A round it stops goes out of line as any other.
+ */
+static void window_open(struct hu_jit *j, uint32_t h)
+{
+    int write;
+
+    budget_limit(j, h, 0);
+    x86_lea(j, AX, RBP, 1 - window_span(j, h, &write));
+    x86_alu_rr(j, 1, ALU_CMP, TMP, AX);
+    x86_rr(j, X_W, 0x0f47, TMP, AX); /* cmova rdi, r10 */
+    x86_store64(j, FRAME, window_lim(j->lead[h]), TMP);
+}
+
+/* Whether the way into the loop at h, translated up to here, opens it. */
+static int window_opens(const struct hu_jit *j, uint32_t h)
+{
+    unsigned int breg = WIN_BASE(j->lead[h]);
+
+    return ((j->fp_known >> breg) & 1) &&
+           j->fp_off[breg] >= -HU_STACK_FRAME;
+}
+
+/*
+ * The bytes before slot pc that belong to no slot: budget_exit's,
+ * window_close's or window_open's, and align_loop's padding, as the last
+ * pass emitted them (one_pass checks).
  */
 static uint32_t gap_before(const struct hu_jit *j, uint32_t pc)
 {
-    uint32_t v = pc < j->n ? j->lead[pc] : 0, gap = PAD(v);
+    uint32_t v = pc <= j->n ? j->lead[pc] : 0, gap = PAD(v);
+    uint32_t lim8 = window_lim(v) < 128;
 
-    if ( v & WIN_HEAD )
-        gap += window_lim(v) < 128 ? 9u : 12u;
+    if ( v & WIN_EXIT )
+        gap += BUDGET_EXIT_SIZE;
+    if ( (v & WIN_HEAD) && (v & WIN_INLINE) )
+        gap += lim8 ? 36u : 39u;
+    else if ( v & WIN_HEAD )
+        gap += lim8 ? 9u : 12u;
     return gap;
 }
 
 /*
- * Out of line, when b is not below the limit. When [b, b + hi) lies in
- * the region this iteration's accesses compare with first (the usual
- * region check of size hi, rounded up to 1, 2, 4 or 8; r10 = b, or the
- * frame when that passed only speculatively), the limit becomes one past
- * the highest b for which that stays so, unless that is within 128 of the
- * top of the address space. Otherwise each access is checked as if it
- * ran, in order, the first failure raised at its pc; then an lfence (no
- * mispredicted check there may run the body) and r10 = b, and the limit
- * stays: b only grows, so the next head comes here again.
+ * Out of line, when b is not below the limit. First the budget: r11 below
+ * zero is the last round's charge failing (budget_shift). Then, when [b,
+ * b + hi) lies in the region this iteration's accesses compare with first
+ * (the usual region check of size hi, rounded up to 1, 2, 4 or 8), the
+ * limit becomes the lower of one past the highest b for which that stays
+ * so (unless that is within 128 of the top of the address space) and the
+ * budget's; r10 = b, or the frame when the region compare passed only
+ * speculatively. Otherwise each access is checked as if it ran, in order,
+ * the first failure raised at its pc; then an lfence (no mispredicted
+ * check there may run the body) and r10 = b, and the limit stays: b only
+ * grows, so the next head comes here again.
  */
 static void window_code(struct hu_jit *j, uint32_t h)
 {
-    uint32_t v = j->lead[h], pc, slow, done[2];
+    uint32_t v = j->lead[h], pc, slow, keep[2], charged, e = window_end(j, h);
     unsigned int breg = WIN_BASE(v), b = R[breg], k;
     uint32_t hint = j->stk[h];
-    int32_t hi = 0, fast, cnt;
-    int write = 0;
+    int32_t hi, fast, cnt;
+    int write;
 
-    for ( pc = h; !(HU_CLASS(j->insns[pc].code) == HU_CLS_JMP ||
-                    HU_CLASS(j->insns[pc].code) == HU_CLS_JMP32); pc++ )
-        if ( j->lead[pc] & WIN_ACC )
-        {
-            int32_t end = WIN_D(j->lead[pc]) +
-                          (int32_t)hu_opcodes[j->insns[pc].code].size;
-
-            write |= HU_CLASS(j->insns[pc].code) != HU_CLS_LDX;
-            if ( end > hi )
-                hi = end;
-        }
+    x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
+    charged = x86_jcc8_fwd(j, CC_NS);
+    set_err_pc(j, e);
+    x86_jmp(j, j->lc.tail[HU_RUN_BUDGET], 0);
+    x86_here8(j, charged);
+    hi = window_span(j, h, &write);
     k = size_class((unsigned int)hi <= 1 ? 1 : hi <= 2 ? 2 : hi <= 4 ? 4 : 8);
     fast = ((hint >> breg) & 1)                  ? HU_JIT_OFF(fastw)
            : write                               ? HU_JIT_OFF(fastm)
            : ((hint >> (STK_CTX + breg)) & 1) ? HU_JIT_OFF(tbl)
                                                  : HU_JIT_OFF(fastr);
     cnt = fast + 8 + 8 * (int32_t)k;
-    x86_mov_rr(j, 1, AX, b);
     x86_mov_rr(j, 1, TMP, b);
     x86_rm(j, X_W, 0x2b, TMP, FRAME, fast); /* sub rdi, base */
     x86_rm(j, X_W, 0x3b, TMP, FRAME, cnt);
     slow = x86_jcc8_fwd(j, CC_AE);
-    x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
+    budget_limit(j, h, 1);
+    x86_mov_rr(j, 1, AX, TMP);
     x86_load64(j, TMP, FRAME, cnt);
     x86_rm(j, X_W, 0x03, TMP, FRAME, fast); /* rdi = base + cnt: the limit */
-    done[0] = x86_jcc8_fwd(j, CC_B);
+    keep[0] = x86_jcc8_fwd(j, CC_B);
     x86_alu_ri(j, 1, ALU_CMP, TMP, -128);
-    done[1] = x86_jcc8_fwd(j, CC_AE);
+    keep[1] = x86_jcc8_fwd(j, CC_AE);
+    x86_alu_rr(j, 1, ALU_CMP, TMP, AX);
+    x86_rr(j, X_W, 0x0f47, TMP, AX); /* cmova rdi, r10: the lower */
     x86_store64(j, FRAME, window_lim(v), TMP);
-    x86_here8(j, done[0]);
-    x86_here8(j, done[1]);
+    x86_here8(j, keep[0]);
+    x86_here8(j, keep[1]);
+    /* The region compare again: its flags choose r10 without a branch. */
+    x86_mov_rr(j, 1, AX, b);
+    x86_mov_rr(j, 1, TMP, b);
+    x86_rm(j, X_W, 0x2b, TMP, FRAME, fast);
+    x86_rm(j, X_W, 0x3b, TMP, FRAME, cnt);
+    x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
     x86_jmp(j, j->resume[h], 0);
 
     x86_here8(j, slow);
-    for ( pc = h; !(HU_CLASS(j->insns[pc].code) == HU_CLS_JMP ||
-                    HU_CLASS(j->insns[pc].code) == HU_CLS_JMP32); pc++ )
+    for ( pc = h; pc < e; pc++ )
     {
         unsigned int cls = HU_CLASS(j->insns[pc].code), kc;
         uint32_t skip;
@@ -1571,7 +1731,11 @@ static void find_windows(struct hu_jit *j)
             continue;
         j->lead[t] |= LOOP_HEAD;
         if ( slot < HU_JIT_WINDOWS && window_at(j, (uint32_t)t, e, slot) )
+        {
             slot++;
+            if ( HU_OP(insn->code) != HU_JMP_JA )
+                j->lead[e + 1] |= WIN_EXIT;
+        }
     }
 }
 
@@ -1981,16 +2145,31 @@ static void one_pass(struct hu_jit *j)
     prologue(j);
     for ( pc = 0; pc < j->n; )
     {
-        uint32_t used;
+        uint32_t used, gap = j->len;
 
-        if ( j->lead[pc] & WIN_HEAD )
+        if ( j->lead[pc] & WIN_EXIT )
+            budget_exit(j, pc - 1);
+        if ( (j->lead[pc] & WIN_HEAD) && window_opens(j, pc) )
+        {
+            j->lead[pc] |= WIN_INLINE;
+            window_open(j, pc);
+        }
+        else if ( j->lead[pc] & WIN_HEAD )
+        {
+            j->lead[pc] &= ~WIN_INLINE;
             window_close(j, pc);
+        }
         if ( j->lead[pc] & LOOP_HEAD )
             align_loop(j, pc);
+        /* The jumps before pc were sized with this (slot_end). */
+        if ( j->len - gap != gap_before(j, pc) )
+            j->err = HU_JIT_E_INTERNAL;
         j->cur[pc] = j->len;
         used = translate(j, pc);
         pc += used;
     }
+    if ( j->lead[j->n] & WIN_EXIT )
+        budget_exit(j, j->n - 1);
     j->cur[j->n] = j->len;
     fail_here(j, j->n, HU_RUN_FELL_OFF);
     tails(j);
@@ -2008,7 +2187,13 @@ static void one_pass(struct hu_jit *j)
     j->fused = 0;
     j->merged = 0;
     for ( pc = 0; pc < j->n; )
+    {
+        if ( j->lead[pc] & WIN_EXIT )
+            budget_exit(j, pc - 1);
         pc += translate(j, pc);
+    }
+    if ( j->lead[j->n] & WIN_EXIT )
+        budget_exit(j, j->n - 1);
     j->mute = 0;
     j->lc.end = j->len;
 }
