@@ -75,6 +75,9 @@ static const uint8_t R[HU_NREGS] = {
  */
 #define WIN_EXIT 16u
 #define WIN_INLINE 32u
+/* A window head whose loop's budget is charged at the window only
+ * (window_sync). */
+#define WIN_SYNC 64u
 /* The target of a back edge, and the padding before it (align_loop). */
 #define LOOP_HEAD 8u
 #define PAD_SHIFT 24
@@ -95,14 +98,14 @@ static uint32_t pos_pc(const struct hu_jit *j, uint32_t pc)
     return j->pass ? j->prev[pc] : 0;
 }
 
-static uint32_t gap_before(const struct hu_jit *j, uint32_t pc);
+static uint32_t gap_before(struct hu_jit *j, uint32_t pc);
 static int steps(const struct hu_insn *insn, unsigned int b, int64_t *c);
 
 /*
  * Where the code of slot pc ends, by the last pass: where pc + 1's starts,
  * less what runs between the two on the way into a loop (gap_before).
  */
-static uint32_t slot_end(const struct hu_jit *j, uint32_t pc)
+static uint32_t slot_end(struct hu_jit *j, uint32_t pc)
 {
     return pos_pc(j, pc + 1) - (j->pass ? gap_before(j, pc + 1) : 0);
 }
@@ -112,7 +115,7 @@ static uint32_t slot_end(const struct hu_jit *j, uint32_t pc)
  * pass's layout: distances only shrink from pass to pass, so a short jump
  * stays short and the layout settles.
  */
-static int short_to(const struct hu_jit *j, uint32_t pc, uint32_t t)
+static int short_to(struct hu_jit *j, uint32_t pc, uint32_t t)
 {
     int64_t d;
 
@@ -276,10 +279,13 @@ static void charge(struct hu_jit *j, uint32_t pc, uint32_t units)
 /*
  * The charge of the back edge at pc to t. A windowed loop's (t is its
  * head) is a `sub` with no branch: the window's limit also stops the loop
- * before a round whose charge would fail (budget_shift).
+ * before a round whose charge would fail (budget_shift); or nothing at
+ * all, where the window charges the rounds it let run (window_sync).
  */
 static void charge_back(struct hu_jit *j, uint32_t pc, uint32_t t)
 {
+    if ( (j->lead[t] & WIN_HEAD) && (j->lead[t] & WIN_SYNC) )
+        return;
     if ( j->lead[t] & WIN_HEAD )
         x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)(pc - t + 1));
     else
@@ -1117,19 +1123,85 @@ static void budget_limit(struct hu_jit *j, uint32_t h, int at_least_one)
     x86_alu_rr(j, 1, ALU_OR, TMP, AX); /* which saturates */
 }
 
+static int32_t window_sync_at(uint32_t head_lead)
+{
+    return HU_JIT_OFF(sync) + 8 * (int32_t)WIN_SLOT(head_lead);
+}
+
+/*
+ * A loop whose stride is a power of two and whose body nothing but its
+ * window's out-of-line head can stop (every other instruction a pure ALU
+ * one) charges no budget at its back edge at all: its rounds since the
+ * window last synced are (b - sync) / stride, each of length L, and they
+ * are charged where the budget can be seen or must be right: at the
+ * out-of-line head, before anything there, and on the way out of the
+ * loop. Both raise a charge that fails at the back edge, as its own
+ * charge would have; nothing that ran since can fail or tell (the rounds
+ * the limit let run fast had their budget, budget_shift). On the way in
+ * sync = b. This leaves r11 below the charges still to come: r11 <
+ * charge sets CF.
+ */
+static int window_syncs(const struct hu_jit *j, uint32_t h)
+{
+    uint32_t pc, e = window_end(j, h);
+    int32_t s = window_stride(j, h);
+
+    if ( (s & (s - 1)) != 0 )
+        return 0;
+    for ( pc = h; pc < e; pc++ )
+        if ( !(j->lead[pc] & WIN_ACC) && !pure_alu(j, &j->insns[pc]) )
+            return 0;
+    return 1;
+}
+
+/* r11 -= the rounds since the loop at h last synced; CF when short. */
+static void window_sync(struct hu_jit *j, uint32_t h)
+{
+    unsigned int b = R[WIN_BASE(j->lead[h])], k = 0;
+    int32_t s = window_stride(j, h), units = (int32_t)(window_end(j, h) - h + 1);
+
+    while ( (1 << k) < s )
+        k++;
+    x86_mov_rr(j, 1, TMP, b);
+    x86_rm(j, X_W, 0x2b, TMP, FRAME, window_sync_at(j->lead[h]));
+    if ( k )
+        x86_shift_ri(j, 1, SH_SHR, TMP, (uint8_t)k);
+    if ( small_imm(units) )
+    {
+        x86_rr(j, X_W, 0x6b, TMP, TMP); /* imul rdi, rdi, imm8 */
+        x86_byte(j, (uint8_t)units);
+    }
+    else
+    {
+        x86_rr(j, X_W, 0x69, TMP, TMP); /* imul rdi, rdi, imm32 */
+        x86_u32(j, (uint32_t)units);
+    }
+    x86_alu_rr(j, 1, ALU_SUB, LEFT, TMP);
+}
+
 /* The way out of a windowed loop through its conditional back edge e. */
 static void budget_exit(struct hu_jit *j, uint32_t e)
 {
+    uint32_t h = (uint32_t)((int64_t)e + 1 + j->insns[e].off);
+
+    if ( j->lead[h] & WIN_SYNC )
+    {
+        window_sync(j, h);
+        x86_jcc(j, CC_B, stub(j, e, HU_RUN_BUDGET), 0);
+        return;
+    }
     x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
     x86_jcc(j, CC_S, stub(j, e, HU_RUN_BUDGET), 0);
 }
-#define BUDGET_EXIT_SIZE 9u
 
 /* On the way into the loop (not on its back edge): no window yet. */
 static void window_close(struct hu_jit *j, uint32_t h)
 {
     x86_rm(j, X_W, 0xc7, 0, FRAME, window_lim(j->lead[h]));
     x86_u32(j, 0);
+    if ( j->lead[h] & WIN_SYNC )
+        x86_store64(j, FRAME, window_sync_at(j->lead[h]),
+                    R[WIN_BASE(j->lead[h])]);
 }
 
 /*
@@ -1150,6 +1222,9 @@ static void window_open(struct hu_jit *j, uint32_t h)
     x86_alu_rr(j, 1, ALU_CMP, TMP, AX);
     x86_rr(j, X_W, 0x0f47, TMP, AX); /* cmova rdi, r10 */
     x86_store64(j, FRAME, window_lim(j->lead[h]), TMP);
+    if ( j->lead[h] & WIN_SYNC )
+        x86_store64(j, FRAME, window_sync_at(j->lead[h]),
+                    R[WIN_BASE(j->lead[h])]);
 }
 
 /* Whether the way into the loop at h, translated up to here, opens it. */
@@ -1161,22 +1236,39 @@ static int window_opens(const struct hu_jit *j, uint32_t h)
            j->fp_off[breg] >= -HU_STACK_FRAME;
 }
 
-/*
- * The bytes before slot pc that belong to no slot: budget_exit's,
- * window_close's or window_open's, and align_loop's padding, as the last
- * pass emitted them (one_pass checks).
- */
-static uint32_t gap_before(const struct hu_jit *j, uint32_t pc)
+/* The code between slot pc - 1 and slot pc, align_loop's padding aside. */
+static void gap_code(struct hu_jit *j, uint32_t pc)
 {
-    uint32_t v = pc <= j->n ? j->lead[pc] : 0, gap = PAD(v);
-    uint32_t lim8 = window_lim(v) < 128;
+    uint32_t v = j->lead[pc];
 
     if ( v & WIN_EXIT )
-        gap += BUDGET_EXIT_SIZE;
+        budget_exit(j, pc - 1);
     if ( (v & WIN_HEAD) && (v & WIN_INLINE) )
-        gap += lim8 ? 36u : 39u;
+        window_open(j, pc);
     else if ( v & WIN_HEAD )
-        gap += lim8 ? 9u : 12u;
+        window_close(j, pc);
+}
+
+/*
+ * The bytes before slot pc that belong to no slot, as the last pass
+ * emitted them: gap_code's, measured, and align_loop's padding.
+ */
+static uint32_t gap_before(struct hu_jit *j, uint32_t pc)
+{
+    uint32_t len = j->len, cold = j->cold_next, gap;
+    uint8_t *out = j->out;
+    int mute = j->mute;
+
+    if ( pc > j->n )
+        return 0;
+    j->out = NULL;
+    j->mute = 0;
+    gap_code(j, pc);
+    gap = j->len - len + PAD(j->lead[pc]);
+    j->len = len;
+    j->cold_next = cold;
+    j->out = out;
+    j->mute = mute;
     return gap;
 }
 
@@ -1201,8 +1293,17 @@ static void window_code(struct hu_jit *j, uint32_t h)
     int32_t hi, fast, cnt;
     int write;
 
-    x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
-    charged = x86_jcc8_fwd(j, CC_NS);
+    if ( v & WIN_SYNC )
+    {
+        window_sync(j, h);
+        x86_store64(j, FRAME, window_sync_at(v), b);
+        charged = x86_jcc8_fwd(j, CC_AE);
+    }
+    else
+    {
+        x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
+        charged = x86_jcc8_fwd(j, CC_NS);
+    }
     set_err_pc(j, e);
     x86_jmp(j, j->lc.tail[HU_RUN_BUDGET], 0);
     x86_here8(j, charged);
@@ -1735,6 +1836,8 @@ static void find_windows(struct hu_jit *j)
             slot++;
             if ( HU_OP(insn->code) != HU_JMP_JA )
                 j->lead[e + 1] |= WIN_EXIT;
+            if ( window_syncs(j, (uint32_t)t) )
+                j->lead[t] |= WIN_SYNC;
         }
     }
 }
@@ -2147,18 +2250,11 @@ static void one_pass(struct hu_jit *j)
     {
         uint32_t used, gap = j->len;
 
-        if ( j->lead[pc] & WIN_EXIT )
-            budget_exit(j, pc - 1);
         if ( (j->lead[pc] & WIN_HEAD) && window_opens(j, pc) )
-        {
             j->lead[pc] |= WIN_INLINE;
-            window_open(j, pc);
-        }
-        else if ( j->lead[pc] & WIN_HEAD )
-        {
+        else
             j->lead[pc] &= ~WIN_INLINE;
-            window_close(j, pc);
-        }
+        gap_code(j, pc);
         if ( j->lead[pc] & LOOP_HEAD )
             align_loop(j, pc);
         /* The jumps before pc were sized with this (slot_end). */
@@ -2168,8 +2264,7 @@ static void one_pass(struct hu_jit *j)
         used = translate(j, pc);
         pc += used;
     }
-    if ( j->lead[j->n] & WIN_EXIT )
-        budget_exit(j, j->n - 1);
+    gap_code(j, j->n);
     j->cur[j->n] = j->len;
     fail_here(j, j->n, HU_RUN_FELL_OFF);
     tails(j);

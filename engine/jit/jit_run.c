@@ -130,7 +130,10 @@ int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
     f.pad = 0;
     f.wr = f.end = f.tbl;
     for ( i = 0; i < HU_JIT_WINDOWS; i++ )
+    {
         f.lim[i] = 0;
+        f.sync[i] = 0;
+    }
     if ( img->needs_regions )
         build_table(&f);
 

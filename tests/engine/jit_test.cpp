@@ -616,6 +616,62 @@ TEST(JitWindowBudget, AFrameLoopEnteredThreeTimes) {
                           true, 1 + 3 * (5 * 8 + 9) + 2);
 }
 
+// Off the region's end in round 33: the fault at the load, with what the
+// rounds before it charged in `executed`.
+TEST(JitWindowBudget, RunsOffTheRegion) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 40
+  loop:
+    ldxdw %r3, [%r1+0]
+    add %r0, %r3
+    @MARK@
+    add %r1, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 6 * 40 + 2);
+}
+
+// Loops whose back edge keeps its `sub` (their window cannot charge the
+// rounds it let run, window_syncs): a stride that is not a power of two,
+// and a body with another instruction that can stop the run (a checked
+// store through another pointer).
+TEST(JitWindowBudget, LoopsThatChargeEachRound) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 60
+  loop:
+    ldxb %r3, [%r1+0]
+    add %r3, %r4
+    stxb [%r1+0], %r3
+    @MARK@
+    add %r1, 3
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 7 * 60 + 2);
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 10
+    mov %r6, %r10
+    add %r6, -8
+  loop:
+    ldxdw %r3, [%r1+0]
+    add %r3, 1
+    stxdw [%r1+0], %r3
+    stxdw [%r6+0], %r3
+    @MARK@
+    add %r1, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 8 * 10 + 2);
+}
+
 // A budget above what the code counts (2^62) runs as an unlimited one.
 TEST(JitWindowBudget, HugeBudgets) {
   auto img = Jit(Asm(R"(
