@@ -60,6 +60,39 @@ struct Guest {
     std::memcpy(dst, mem.data() + (gva - kGuestBase), size);
     return 0;
   }
+
+  // The same for the helper, whose size is not a constant: the sizes
+  // programs read (a field, a pointer, a two-word node) as fixed-size
+  // copies instead of a call to memcpy and its dispatch on the size, and
+  // two words as two words, the way a program reads them back (from one
+  // 16-byte store an 8-byte load is forwarded more slowly). The native
+  // twin keeps Read, inlined at its one size.
+  int64_t ReadAnySize(void* dst, uint64_t size, uint64_t gva) const {
+    if (gva < kGuestBase || size > kGuestSize || gva - kGuestBase > kGuestSize - size) {
+      return -HU_EFAULT;
+    }
+    const uint8_t* src = mem.data() + (gva - kGuestBase);
+    auto* out = static_cast<uint8_t*>(dst);
+    if (size == 16) {
+      uint64_t lo, hi;
+      std::memcpy(&lo, src, 8);
+      std::memcpy(&hi, src + 8, 8);
+      asm("" : "+r"(lo), "+r"(hi));  // kept apart: not one vector copy
+      std::memcpy(out, &lo, 8);
+      std::memcpy(out + 8, &hi, 8);
+    } else if (size == 8) {
+      std::memcpy(out, src, 8);
+    } else if (size == 4) {
+      std::memcpy(out, src, 4);
+    } else if (size == 2) {
+      std::memcpy(out, src, 2);
+    } else if (size == 1) {
+      *out = *src;
+    } else {
+      std::memcpy(out, src, size);
+    }
+    return 0;
+  }
 };
 
 // ---------------------------------------------------------------------------
@@ -69,10 +102,17 @@ uint64_t HelperMix(hu_run*, uint64_t a, uint64_t b, uint64_t, uint64_t, uint64_t
 }
 
 uint64_t HelperReadGva(hu_run* run, uint64_t dst, uint64_t size, uint64_t gva, uint64_t, uint64_t) {
-  if (hu_interp_check(run, dst, size, 1) != HU_RUN_OK) return static_cast<uint64_t>(-HU_EFAULT);
+  // The buffer is nearly always in the program's stack: hu_interp_check's
+  // own first test, here, before the call that also scans the regions.
+  const uint64_t stack = reinterpret_cast<uintptr_t>(run->stack);
+  const bool in_stack = run->stack != nullptr && dst - stack < run->stack_size &&
+                        size <= run->stack_size - (dst - stack);
+  if (!in_stack && hu_interp_check(run, dst, size, 1) != HU_RUN_OK) {
+    return static_cast<uint64_t>(-HU_EFAULT);
+  }
   const auto* guest = static_cast<const Guest*>(run->env);
   return static_cast<uint64_t>(
-      guest->Read(reinterpret_cast<void*>(static_cast<uintptr_t>(dst)), size, gva));
+      guest->ReadAnySize(reinterpret_cast<void*>(static_cast<uintptr_t>(dst)), size, gva));
 }
 
 // ---------------------------------------------------------------------------

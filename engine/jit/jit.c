@@ -66,6 +66,18 @@ static const uint8_t R[HU_NREGS] = {
 #define WIN_SLOT(v) (((v) >> 8) & 15u)
 #define WIN_BASE(v) (((v) >> 12) & 15u)
 #define WIN_D(v) ((int32_t)(((v) >> 16) & 0xffu))
+/*
+ * WIN_EXIT: the slot after a windowed loop's conditional back edge, which
+ * charges the budget with no branch of its own (budget_shift); the way
+ * out of the loop checks it. WIN_INLINE: a window head whose base is a
+ * known frame address on the way in, so the way in sets the limit itself
+ * (window_open) instead of sending the first round out of line.
+ */
+#define WIN_EXIT 16u
+#define WIN_INLINE 32u
+/* A window head whose loop's budget is charged at the window only
+ * (window_sync). */
+#define WIN_SYNC 64u
 /* The target of a back edge, and the padding before it (align_loop). */
 #define LOOP_HEAD 8u
 #define PAD_SHIFT 24
@@ -86,13 +98,14 @@ static uint32_t pos_pc(const struct hu_jit *j, uint32_t pc)
     return j->pass ? j->prev[pc] : 0;
 }
 
-static uint32_t gap_before(const struct hu_jit *j, uint32_t pc);
+static uint32_t gap_before(struct hu_jit *j, uint32_t pc);
+static int steps(const struct hu_insn *insn, unsigned int b, int64_t *c);
 
 /*
  * Where the code of slot pc ends, by the last pass: where pc + 1's starts,
  * less what runs between the two on the way into a loop (gap_before).
  */
-static uint32_t slot_end(const struct hu_jit *j, uint32_t pc)
+static uint32_t slot_end(struct hu_jit *j, uint32_t pc)
 {
     return pos_pc(j, pc + 1) - (j->pass ? gap_before(j, pc + 1) : 0);
 }
@@ -102,7 +115,7 @@ static uint32_t slot_end(const struct hu_jit *j, uint32_t pc)
  * pass's layout: distances only shrink from pass to pass, so a short jump
  * stays short and the layout settles.
  */
-static int short_to(const struct hu_jit *j, uint32_t pc, uint32_t t)
+static int short_to(struct hu_jit *j, uint32_t pc, uint32_t t)
 {
     int64_t d;
 
@@ -261,6 +274,22 @@ static void charge(struct hu_jit *j, uint32_t pc, uint32_t units)
 {
     x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)units);
     x86_jcc(j, CC_B, stub(j, pc, HU_RUN_BUDGET), 0);
+}
+
+/*
+ * The charge of the back edge at pc to t. A windowed loop's (t is its
+ * head) is a `sub` with no branch: the window's limit also stops the loop
+ * before a round whose charge would fail (budget_shift); or nothing at
+ * all, where the window charges the rounds it let run (window_sync).
+ */
+static void charge_back(struct hu_jit *j, uint32_t pc, uint32_t t)
+{
+    if ( (j->lead[t] & WIN_HEAD) && (j->lead[t] & WIN_SYNC) )
+        return;
+    if ( j->lead[t] & WIN_HEAD )
+        x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)(pc - t + 1));
+    else
+        charge(j, pc, pc - t + 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -604,7 +633,7 @@ static unsigned int jump(struct hu_jit *j, uint32_t pc, int64_t delta)
     if ( !in_prog(j, t) )
         return HU_RUN_BAD_JUMP;
     if ( t <= (int64_t)pc )
-        charge(j, pc, pc - (uint32_t)t + 1);
+        charge_back(j, pc, (uint32_t)t);
     x86_jmp(j, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
     return 0;
 }
@@ -663,7 +692,7 @@ static void charge_fused(struct hu_jit *j, uint32_t pc)
 
     j->fused = pc + 1;
     if ( t <= (int64_t)pc + 1 )
-        charge(j, pc + 1, pc + 1 - (uint32_t)t + 1);
+        charge_back(j, pc + 1, (uint32_t)t);
 }
 
 static void cond_jump(struct hu_jit *j, uint32_t pc,
@@ -686,7 +715,7 @@ static void cond_jump(struct hu_jit *j, uint32_t pc,
     }
     /* Charged whether or not it is taken: cheaper than a branch around. */
     if ( t <= (int64_t)pc )
-        charge(j, pc, pc - (uint32_t)t + 1);
+        charge_back(j, pc, (uint32_t)t);
     compare(j, insn);
     x86_jcc(j, cc, pos_pc(j, (uint32_t)t), short_to(j, pc, (uint32_t)t));
 }
@@ -757,7 +786,7 @@ static void callx(struct hu_jit *j, uint32_t pc, unsigned int sel)
         next = x86_jcc8_fwd(j, CC_NE);
         call_helper(j, j->o.helpers[id]);
         /* To the end of this slot: a loop's head may follow, whose
-         * window is closed on the way in (window_close). */
+         * window is set on the way in (window_close, window_open). */
         x86_jmp(j, slot_end(j, pc), 0);
         x86_here8(j, next);
     }
@@ -1003,82 +1032,314 @@ static int32_t window_lim(uint32_t head_lead)
     return HU_JIT_OFF(lim) + 8 * (int32_t)WIN_SLOT(head_lead);
 }
 
-/* On the way into the loop (not on its back edge): no window yet. */
-static void window_close(struct hu_jit *j, uint32_t h)
+/* The back edge of the loop at h: the first jump from h (find_windows). */
+static uint32_t window_end(const struct hu_jit *j, uint32_t h)
 {
-    x86_rm(j, X_W, 0xc7, 0, FRAME, window_lim(j->lead[h]));
-    x86_u32(j, 0);
+    uint32_t pc = h;
+
+    while ( HU_CLASS(j->insns[pc].code) != HU_CLS_JMP &&
+            HU_CLASS(j->insns[pc].code) != HU_CLS_JMP32 )
+        pc++;
+    return pc;
 }
 
 /*
- * The bytes before slot pc that belong to no slot: window_close's
- * (REX, opcode, ModRM, SIB, disp8 or disp32, imm32) and align_loop's
- * padding, as the last pass emitted them.
+ * What the loop at h adds to its base a round (1 to WIN_MAX), and the end
+ * of its accesses from the head's base (1 to WIN_SPAN); *write when one
+ * of them is a store.
  */
-static uint32_t gap_before(const struct hu_jit *j, uint32_t pc)
+static int32_t window_stride(const struct hu_jit *j, uint32_t h)
 {
-    uint32_t v = pc < j->n ? j->lead[pc] : 0, gap = PAD(v);
+    uint32_t pc, e = window_end(j, h);
+    int64_t d = 0, c;
 
-    if ( v & WIN_HEAD )
-        gap += window_lim(v) < 128 ? 9u : 12u;
-    return gap;
+    for ( pc = h; pc < e; pc++ )
+        if ( steps(&j->insns[pc], WIN_BASE(j->lead[h]), &c) )
+            d += c;
+    return (int32_t)d;
 }
 
-/*
- * Out of line, when b is not below the limit. When [b, b + hi) lies in
- * the region this iteration's accesses compare with first (the usual
- * region check of size hi, rounded up to 1, 2, 4 or 8; r10 = b, or the
- * frame when that passed only speculatively), the limit becomes one past
- * the highest b for which that stays so, unless that is within 128 of the
- * top of the address space. Otherwise each access is checked as if it
- * ran, in order, the first failure raised at its pc; then an lfence (no
- * mispredicted check there may run the body) and r10 = b, and the limit
- * stays: b only grows, so the next head comes here again.
- */
-static void window_code(struct hu_jit *j, uint32_t h)
+static int32_t window_span(const struct hu_jit *j, uint32_t h, int *write)
 {
-    uint32_t v = j->lead[h], pc, slow, done[2];
-    unsigned int breg = WIN_BASE(v), b = R[breg], k;
-    uint32_t hint = j->stk[h];
-    int32_t hi = 0, fast, cnt;
-    int write = 0;
+    uint32_t pc, e = window_end(j, h);
+    int32_t hi = 0;
 
-    for ( pc = h; !(HU_CLASS(j->insns[pc].code) == HU_CLS_JMP ||
-                    HU_CLASS(j->insns[pc].code) == HU_CLS_JMP32); pc++ )
+    *write = 0;
+    for ( pc = h; pc < e; pc++ )
         if ( j->lead[pc] & WIN_ACC )
         {
             int32_t end = WIN_D(j->lead[pc]) +
                           (int32_t)hu_opcodes[j->insns[pc].code].size;
 
-            write |= HU_CLASS(j->insns[pc].code) != HU_CLS_LDX;
+            *write |= HU_CLASS(j->insns[pc].code) != HU_CLS_LDX;
             if ( end > hi )
                 hi = end;
         }
+    return hi;
+}
+
+/*
+ * The budget and windows. A windowed loop's back edge charges its length
+ * L with no branch (charge_back), so the window's limit must also end
+ * the fast rounds before one whose charge would fail: a round that passes
+ * the head's compare has at least L left. From a head with base b and
+ * `left` units, rounds k = 0 .. n - 1 with n = left >> shift (1 << shift
+ * >= L, so n <= left / L) have bases b + k * stride and each at least L
+ * left at its start: the budget's limit is b + stride * n, saturating at
+ * the top of the address space. Where n would be 0 the out-of-line head
+ * (window_code) lets just its own round run (n = 1): if its charge fails
+ * r11 wraps below zero, which the next head (out of line, the limit stops
+ * it) and the way out of the loop (budget_exit) find in r11's sign and
+ * raise at the back edge, before anything else runs, as the charge's own
+ * jump would have. r11 stays below 2^62 otherwise (hu_jit_run). At least
+ * 7, so that n * stride cannot overflow either.
+ */
+static unsigned int budget_shift(uint32_t units)
+{
+    unsigned int c = 7;
+
+    while ( ((uint64_t)1 << c) < units )
+        c++;
+    return c;
+}
+
+/* rdi = the budget's limit for the loop at h (above); r10 is clobbered. */
+static void budget_limit(struct hu_jit *j, uint32_t h, int at_least_one)
+{
+    unsigned int b = R[WIN_BASE(j->lead[h])];
+
+    x86_mov_rr(j, 1, TMP, LEFT);
+    x86_shift_ri(j, 1, SH_SHR, TMP,
+                 (uint8_t)budget_shift(window_end(j, h) - h + 1));
+    if ( at_least_one )
+    {
+        x86_alu_ri(j, 1, ALU_CMP, TMP, 1);
+        x86_alu_ri(j, 1, ALU_ADC, TMP, 0); /* 0 becomes 1 */
+    }
+    x86_rr(j, X_W, 0x6b, TMP, TMP); /* imul rdi, rdi, stride */
+    x86_byte(j, (uint8_t)window_stride(j, h));
+    x86_alu_rr(j, 1, ALU_ADD, TMP, b);
+    x86_rr(j, X_W, 0x19, AX, AX); /* sbb r10, r10: -1 on a carry, */
+    x86_alu_rr(j, 1, ALU_OR, TMP, AX); /* which saturates */
+}
+
+static int32_t window_sync_at(uint32_t head_lead)
+{
+    return HU_JIT_OFF(sync) + 8 * (int32_t)WIN_SLOT(head_lead);
+}
+
+/*
+ * A loop whose stride is a power of two and whose body nothing but its
+ * window's out-of-line head can stop (every other instruction a pure ALU
+ * one) charges no budget at its back edge at all: its rounds since the
+ * window last synced are (b - sync) / stride, each of length L, and they
+ * are charged where the budget can be seen or must be right: at the
+ * out-of-line head, before anything there, and on the way out of the
+ * loop. Both raise a charge that fails at the back edge, as its own
+ * charge would have; nothing that ran since can fail or tell (the rounds
+ * the limit let run fast had their budget, budget_shift). On the way in
+ * sync = b. This leaves r11 below the charges still to come: r11 <
+ * charge sets CF.
+ */
+static int window_syncs(const struct hu_jit *j, uint32_t h)
+{
+    uint32_t pc, e = window_end(j, h);
+    int32_t s = window_stride(j, h);
+
+    if ( (s & (s - 1)) != 0 )
+        return 0;
+    for ( pc = h; pc < e; pc++ )
+        if ( !(j->lead[pc] & WIN_ACC) && !pure_alu(j, &j->insns[pc]) )
+            return 0;
+    return 1;
+}
+
+/* r11 -= the rounds since the loop at h last synced; CF when short. */
+static void window_sync(struct hu_jit *j, uint32_t h)
+{
+    unsigned int b = R[WIN_BASE(j->lead[h])], k = 0;
+    int32_t s = window_stride(j, h), units = (int32_t)(window_end(j, h) - h + 1);
+
+    while ( (1 << k) < s )
+        k++;
+    x86_mov_rr(j, 1, TMP, b);
+    x86_rm(j, X_W, 0x2b, TMP, FRAME, window_sync_at(j->lead[h]));
+    if ( k )
+        x86_shift_ri(j, 1, SH_SHR, TMP, (uint8_t)k);
+    if ( small_imm(units) )
+    {
+        x86_rr(j, X_W, 0x6b, TMP, TMP); /* imul rdi, rdi, imm8 */
+        x86_byte(j, (uint8_t)units);
+    }
+    else
+    {
+        x86_rr(j, X_W, 0x69, TMP, TMP); /* imul rdi, rdi, imm32 */
+        x86_u32(j, (uint32_t)units);
+    }
+    x86_alu_rr(j, 1, ALU_SUB, LEFT, TMP);
+}
+
+/* The way out of a windowed loop through its conditional back edge e. */
+static void budget_exit(struct hu_jit *j, uint32_t e)
+{
+    uint32_t h = (uint32_t)((int64_t)e + 1 + j->insns[e].off);
+
+    if ( j->lead[h] & WIN_SYNC )
+    {
+        window_sync(j, h);
+        x86_jcc(j, CC_B, stub(j, e, HU_RUN_BUDGET), 0);
+        return;
+    }
+    x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
+    x86_jcc(j, CC_S, stub(j, e, HU_RUN_BUDGET), 0);
+}
+
+/* On the way into the loop (not on its back edge): no window yet. */
+static void window_close(struct hu_jit *j, uint32_t h)
+{
+    x86_rm(j, X_W, 0xc7, 0, FRAME, window_lim(j->lead[h]));
+    x86_u32(j, 0);
+    if ( j->lead[h] & WIN_SYNC )
+        x86_store64(j, FRAME, window_sync_at(j->lead[h]),
+                    R[WIN_BASE(j->lead[h])]);
+}
+
+/*
+ * On the way into a loop whose base is r10 + c with c in the current
+ * frame, by this block's own instructions (fp_known; nothing from the
+ * verifier): rounds whose base is below r10 - span + 1 access only the
+ * frame, as the run-time check would have found. The limit is that or
+ * the budget's, whichever is lower, so the first round needs no trip out
+ * of line (StackHeavy in bench/engine enters its two loops 16 times a
+ * run). A round it stops goes out of line as any other.
+ */
+static void window_open(struct hu_jit *j, uint32_t h)
+{
+    int write;
+
+    budget_limit(j, h, 0);
+    x86_lea(j, AX, RBP, 1 - window_span(j, h, &write));
+    x86_alu_rr(j, 1, ALU_CMP, TMP, AX);
+    x86_rr(j, X_W, 0x0f47, TMP, AX); /* cmova rdi, r10 */
+    x86_store64(j, FRAME, window_lim(j->lead[h]), TMP);
+    if ( j->lead[h] & WIN_SYNC )
+        x86_store64(j, FRAME, window_sync_at(j->lead[h]),
+                    R[WIN_BASE(j->lead[h])]);
+}
+
+/* Whether the way into the loop at h, translated up to here, opens it. */
+static int window_opens(const struct hu_jit *j, uint32_t h)
+{
+    unsigned int breg = WIN_BASE(j->lead[h]);
+
+    return ((j->fp_known >> breg) & 1) &&
+           j->fp_off[breg] >= -HU_STACK_FRAME;
+}
+
+/* The code between slot pc - 1 and slot pc, align_loop's padding aside. */
+static void gap_code(struct hu_jit *j, uint32_t pc)
+{
+    uint32_t v = j->lead[pc];
+
+    if ( v & WIN_EXIT )
+        budget_exit(j, pc - 1);
+    if ( (v & WIN_HEAD) && (v & WIN_INLINE) )
+        window_open(j, pc);
+    else if ( v & WIN_HEAD )
+        window_close(j, pc);
+}
+
+/*
+ * The bytes before slot pc that belong to no slot, as the last pass
+ * emitted them: gap_code's, measured, and align_loop's padding.
+ */
+static uint32_t gap_before(struct hu_jit *j, uint32_t pc)
+{
+    uint32_t len = j->len, cold = j->cold_next, gap;
+    uint8_t *out = j->out;
+    int mute = j->mute;
+
+    if ( pc > j->n )
+        return 0;
+    j->out = NULL;
+    j->mute = 0;
+    gap_code(j, pc);
+    gap = j->len - len + PAD(j->lead[pc]);
+    j->len = len;
+    j->cold_next = cold;
+    j->out = out;
+    j->mute = mute;
+    return gap;
+}
+
+/*
+ * Out of line, when b is not below the limit. First the budget: r11 below
+ * zero is the last round's charge failing (budget_shift). Then, when [b,
+ * b + hi) lies in the region this iteration's accesses compare with first
+ * (the usual region check of size hi, rounded up to 1, 2, 4 or 8), the
+ * limit becomes the lower of one past the highest b for which that stays
+ * so (unless that is within 128 of the top of the address space) and the
+ * budget's; r10 = b, or the frame when the region compare passed only
+ * speculatively. Otherwise each access is checked as if it ran, in order,
+ * the first failure raised at its pc; then an lfence (no mispredicted
+ * check there may run the body) and r10 = b, and the limit stays: b only
+ * grows, so the next head comes here again.
+ */
+static void window_code(struct hu_jit *j, uint32_t h)
+{
+    uint32_t v = j->lead[h], pc, slow, keep[2], charged, e = window_end(j, h);
+    unsigned int breg = WIN_BASE(v), b = R[breg], k;
+    uint32_t hint = j->stk[h];
+    int32_t hi, fast, cnt;
+    int write;
+
+    if ( v & WIN_SYNC )
+    {
+        window_sync(j, h);
+        x86_store64(j, FRAME, window_sync_at(v), b);
+        charged = x86_jcc8_fwd(j, CC_AE);
+    }
+    else
+    {
+        x86_rr(j, X_W, 0x85, LEFT, LEFT); /* test r11, r11 */
+        charged = x86_jcc8_fwd(j, CC_NS);
+    }
+    set_err_pc(j, e);
+    x86_jmp(j, j->lc.tail[HU_RUN_BUDGET], 0);
+    x86_here8(j, charged);
+    hi = window_span(j, h, &write);
     k = size_class((unsigned int)hi <= 1 ? 1 : hi <= 2 ? 2 : hi <= 4 ? 4 : 8);
     fast = ((hint >> breg) & 1)                  ? HU_JIT_OFF(fastw)
            : write                               ? HU_JIT_OFF(fastm)
            : ((hint >> (STK_CTX + breg)) & 1) ? HU_JIT_OFF(tbl)
                                                  : HU_JIT_OFF(fastr);
     cnt = fast + 8 + 8 * (int32_t)k;
-    x86_mov_rr(j, 1, AX, b);
     x86_mov_rr(j, 1, TMP, b);
     x86_rm(j, X_W, 0x2b, TMP, FRAME, fast); /* sub rdi, base */
     x86_rm(j, X_W, 0x3b, TMP, FRAME, cnt);
     slow = x86_jcc8_fwd(j, CC_AE);
-    x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
+    budget_limit(j, h, 1);
+    x86_mov_rr(j, 1, AX, TMP);
     x86_load64(j, TMP, FRAME, cnt);
     x86_rm(j, X_W, 0x03, TMP, FRAME, fast); /* rdi = base + cnt: the limit */
-    done[0] = x86_jcc8_fwd(j, CC_B);
+    keep[0] = x86_jcc8_fwd(j, CC_B);
     x86_alu_ri(j, 1, ALU_CMP, TMP, -128);
-    done[1] = x86_jcc8_fwd(j, CC_AE);
+    keep[1] = x86_jcc8_fwd(j, CC_AE);
+    x86_alu_rr(j, 1, ALU_CMP, TMP, AX);
+    x86_rr(j, X_W, 0x0f47, TMP, AX); /* cmova rdi, r10: the lower */
     x86_store64(j, FRAME, window_lim(v), TMP);
-    x86_here8(j, done[0]);
-    x86_here8(j, done[1]);
+    x86_here8(j, keep[0]);
+    x86_here8(j, keep[1]);
+    /* The region compare again: its flags choose r10 without a branch. */
+    x86_mov_rr(j, 1, AX, b);
+    x86_mov_rr(j, 1, TMP, b);
+    x86_rm(j, X_W, 0x2b, TMP, FRAME, fast);
+    x86_rm(j, X_W, 0x3b, TMP, FRAME, cnt);
+    x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
     x86_jmp(j, j->resume[h], 0);
 
     x86_here8(j, slow);
-    for ( pc = h; !(HU_CLASS(j->insns[pc].code) == HU_CLS_JMP ||
-                    HU_CLASS(j->insns[pc].code) == HU_CLS_JMP32); pc++ )
+    for ( pc = h; pc < e; pc++ )
     {
         unsigned int cls = HU_CLASS(j->insns[pc].code), kc;
         uint32_t skip;
@@ -1571,7 +1832,13 @@ static void find_windows(struct hu_jit *j)
             continue;
         j->lead[t] |= LOOP_HEAD;
         if ( slot < HU_JIT_WINDOWS && window_at(j, (uint32_t)t, e, slot) )
+        {
             slot++;
+            if ( HU_OP(insn->code) != HU_JMP_JA )
+                j->lead[e + 1] |= WIN_EXIT;
+            if ( window_syncs(j, (uint32_t)t) )
+                j->lead[t] |= WIN_SYNC;
+        }
     }
 }
 
@@ -1981,16 +2248,23 @@ static void one_pass(struct hu_jit *j)
     prologue(j);
     for ( pc = 0; pc < j->n; )
     {
-        uint32_t used;
+        uint32_t used, gap = j->len;
 
-        if ( j->lead[pc] & WIN_HEAD )
-            window_close(j, pc);
+        if ( (j->lead[pc] & WIN_HEAD) && window_opens(j, pc) )
+            j->lead[pc] |= WIN_INLINE;
+        else
+            j->lead[pc] &= ~WIN_INLINE;
+        gap_code(j, pc);
         if ( j->lead[pc] & LOOP_HEAD )
             align_loop(j, pc);
+        /* The jumps before pc were sized with this (slot_end). */
+        if ( j->len - gap != gap_before(j, pc) )
+            j->err = HU_JIT_E_INTERNAL;
         j->cur[pc] = j->len;
         used = translate(j, pc);
         pc += used;
     }
+    gap_code(j, j->n);
     j->cur[j->n] = j->len;
     fail_here(j, j->n, HU_RUN_FELL_OFF);
     tails(j);
@@ -2008,7 +2282,13 @@ static void one_pass(struct hu_jit *j)
     j->fused = 0;
     j->merged = 0;
     for ( pc = 0; pc < j->n; )
+    {
+        if ( j->lead[pc] & WIN_EXIT )
+            budget_exit(j, pc - 1);
         pc += translate(j, pc);
+    }
+    if ( j->lead[j->n] & WIN_EXIT )
+        budget_exit(j, j->n - 1);
     j->mute = 0;
     j->lc.end = j->len;
 }

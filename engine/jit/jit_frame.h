@@ -62,6 +62,11 @@ struct hu_jit_frame {
      * 0 (no window) on the way into the loop.
      */
     uint64_t lim[HU_JIT_WINDOWS];
+    /*
+     * Per loop whose budget is charged at its window (jit.c,
+     * window_sync): its base register when the budget last was.
+     */
+    uint64_t sync[HU_JIT_WINDOWS];
 };
 
 #define HU_JIT_OFF(field) ((int32_t)__builtin_offsetof(struct hu_jit_frame, field))

@@ -13,6 +13,14 @@
 
 #define STACK_NEEDED ((uint64_t)HU_STACK_FRAME * HU_MAX_CALL_DEPTH)
 
+/*
+ * The most budget the code counts: a windowed loop's back edge charges
+ * with no branch and relies on r11's top bit to see a charge that failed
+ * (jit.c, budget_shift). 2^62 units outlast any run (centuries at one
+ * unit a nanosecond), so a larger budget behaves the same.
+ */
+#define BUDGET_MAX ((uint64_t)1 << 62)
+
 typedef uint64_t (*hu_jit_entry)(struct hu_jit_frame *f, uint64_t r1,
                                  uint64_t r2, uint64_t r3);
 
@@ -73,7 +81,7 @@ int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
 {
     struct hu_jit_frame f;
     hu_jit_entry entry;
-    uint64_t r0;
+    uint64_t r0, budget;
     unsigned int i;
 
     run->r0 = 0;
@@ -114,14 +122,18 @@ int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
     f.run.err = HU_RUN_OK;
     f.run.stop = 0;
     f.fp_top = (uintptr_t)run->stack + run->stack_size;
-    f.budget = run->budget - 1; /* the entry */
+    budget = run->budget < BUDGET_MAX ? run->budget : BUDGET_MAX;
+    f.budget = budget - 1; /* the entry */
     f.err = 0;
     f.err_pc = 0;
     f.depth = 0;
     f.pad = 0;
     f.wr = f.end = f.tbl;
     for ( i = 0; i < HU_JIT_WINDOWS; i++ )
+    {
         f.lim[i] = 0;
+        f.sync[i] = 0;
+    }
     if ( img->needs_regions )
         build_table(&f);
 
@@ -131,7 +143,7 @@ int hu_jit_run(const struct hu_jit_image *img, struct hu_run *run,
     if ( f.err == HU_RUN_BUDGET )
         run->executed = run->budget;
     else
-        run->executed = run->budget - f.budget;
+        run->executed = budget - f.budget;
     if ( f.err == 0 || f.err == HU_JIT_STOPPED )
     {
         run->r0 = r0;

@@ -24,12 +24,12 @@ enum x86_reg {
 /* Condition codes (the low nibble of Jcc, SETcc, CMOVcc). */
 enum x86_cc {
     CC_B = 0x2, CC_AE = 0x3, CC_E = 0x4, CC_NE = 0x5, CC_BE = 0x6,
-    CC_A = 0x7, CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf
+    CC_A = 0x7, CC_S = 0x8, CC_NS = 0x9, CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf
 };
 
 /* ALU operations: the /digit of 0x81 and 8 * it + 1 is the "op r/m, r" form. */
 enum x86_alu {
-    ALU_ADD = 0, ALU_OR = 1, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7
+    ALU_ADD = 0, ALU_OR = 1, ALU_ADC = 2, ALU_AND = 4, ALU_SUB = 5, ALU_XOR = 6, ALU_CMP = 7
 };
 
 /* Shifts: the /digit of 0xc1 and 0xd3. */

@@ -467,6 +467,234 @@ TEST(Jit, BudgetEndsRecursionThroughCallsAlone) {
   EXPECT_EQ(r.Go(img), HU_RUN_BUDGET);
 }
 
+// A windowed loop's back edge charges with no branch of its own; its
+// window's limit ends the fast rounds before one whose charge would fail
+// (jit.c, budget_shift). Each program here comes twice, the same length
+// and the same meaning: one whose loop has a window, one whose loop has
+// none (its base is written by a `mov` of itself, which no window
+// allows), so it charges with the branch as any loop. Every budget from
+// the first to past the last charge must end both alike: the error, its
+// pc, `executed`, r0 and every byte stored.
+struct BudgetTwin {
+  std::string windowed, plain;
+};
+
+// @MARK@ is where the twins differ: a `mov` of r9 to itself in one, of
+// the loop's base (r1 in every program here) in the other.
+BudgetTwin Twins(const std::string& text) {
+  auto at = text.find("@MARK@");
+  std::string a = text, b = text;
+  a.replace(at, 6, "mov %r9, %r9");
+  b.replace(at, 6, "mov %r1, %r1");
+  return {a, b};
+}
+
+struct BudgetOutcome {
+  int err;
+  uint32_t err_pc;
+  uint64_t executed, r0;
+  std::vector<uint8_t> data, stack;
+  bool operator==(const BudgetOutcome&) const = default;
+};
+
+BudgetOutcome RunWithBudget(const hu::jit::Image& img, uint64_t budget, bool stack_base) {
+  Runner r;
+  std::vector<uint8_t> data(256, 1);
+  r.regions.push_back({reinterpret_cast<uintptr_t>(data.data()), data.size(), 1, 0});
+  r.run.regions = r.regions.data();
+  r.run.nregions = 1;
+  r.run.budget = budget;
+  uint64_t r1 = stack_base ? 0 : reinterpret_cast<uintptr_t>(data.data());
+  int err = r.Go(img, r1);
+  return {err,
+          err ? r.run.err_pc : 0,
+          r.run.executed,
+          err ? 0 : r.run.r0,
+          data,
+          std::vector<uint8_t>(r.stack.begin(), r.stack.end())};
+}
+
+bool HasWindow(const hu::jit::Image& img) {
+  return Bytes(img).find("\x0f\xae\xe8") != std::string::npos;  // its lfence
+}
+
+void ExpectSameAtEveryBudget(const std::string& text, bool stack_base, uint64_t last) {
+  BudgetTwin t = Twins(text);
+  SCOPED_TRACE(t.windowed);
+  for (bool blind : {false, true}) {
+    auto a = Jit(Asm(t.windowed), {.blind = blind});
+    auto b = Jit(Asm(t.plain), {.blind = blind});
+    ASSERT_TRUE(HasWindow(a));
+    ASSERT_FALSE(HasWindow(b));
+    for (uint64_t budget = 1; budget <= last; ++budget) {
+      SCOPED_TRACE(budget);
+      BudgetOutcome x = RunWithBudget(a, budget, stack_base);
+      BudgetOutcome y = RunWithBudget(b, budget, stack_base);
+      ASSERT_EQ(x.err, y.err);
+      ASSERT_EQ(x.err_pc, y.err_pc);
+      ASSERT_EQ(x.executed, y.executed);
+      ASSERT_EQ(x.r0, y.r0);
+      ASSERT_TRUE(x.data == y.data);
+      ASSERT_TRUE(x.stack == y.stack);
+    }
+  }
+}
+
+// Ten rounds of a load and its store through a region pointer: the budget
+// runs out in every round, on the back edge taken and (the last round) on
+// the way out.
+TEST(JitWindowBudget, EveryRoundOfARegionLoop) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 10
+  loop:
+    ldxdw %r3, [%r1+0]
+    add %r3, 1
+    stxdw [%r1+0], %r3
+    add %r0, %r3
+    @MARK@
+    add %r1, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    mov %r0, 7
+    exit
+  )",
+                          false, 1 + 8 * 10 + 2);
+}
+
+// 200 rounds of a byte loop (the region holds them all): most rounds pass
+// the head's compare, so the limit the budget sets, not the region's,
+// must stop them; each round stores, so a round too many shows.
+TEST(JitWindowBudget, FastRoundsStopWhereTheBudgetDoes) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 200
+  loop:
+    ldxb %r3, [%r1+0]
+    add %r3, %r4
+    stxb [%r1+0], %r3
+    @MARK@
+    add %r1, 1
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 7 * 200 + 2);
+}
+
+// A loop longer than 128 instructions (the budget's limit shifts by more
+// than 7) and a back edge that is not a compare with zero.
+TEST(JitWindowBudget, ALongLoop) {
+  std::string text = "mov %r0, 0\n mov %r4, 0\n loop:\n ldxh %r3, [%r1+0]\n";
+  for (int i = 0; i < 140; ++i) text += "add %r3, %r4\n";
+  text += "stxh [%r1+0], %r3\n @MARK@\n add %r1, 2\n add %r4, 1\n jlt %r4, 12, loop\n exit\n";
+  ExpectSameAtEveryBudget(text, false, 1 + 146 * 12 + 2);
+}
+
+// Through a frame pointer (its window set on the way in, window_open),
+// entered 3 times, with a store: the budget ends it in any round of any
+// entry.
+TEST(JitWindowBudget, AFrameLoopEnteredThreeTimes) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r2, 3
+  outer:
+    mov %r3, 0
+    mov %r1, %r10
+    add %r1, -64
+  fill:
+    stxdw [%r1+0], %r3
+    @MARK@
+    add %r1, 8
+    add %r3, 1
+    jlt %r3, 8, fill
+    sub %r2, 1
+    jne %r2, 0, outer
+    ldxdw %r0, [%r10-8]
+    exit
+  )",
+                          true, 1 + 3 * (5 * 8 + 9) + 2);
+}
+
+// Off the region's end in round 33: the fault at the load, with what the
+// rounds before it charged in `executed`.
+TEST(JitWindowBudget, RunsOffTheRegion) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 40
+  loop:
+    ldxdw %r3, [%r1+0]
+    add %r0, %r3
+    @MARK@
+    add %r1, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 6 * 40 + 2);
+}
+
+// Loops whose back edge keeps its `sub` (their window cannot charge the
+// rounds it let run, window_syncs): a stride that is not a power of two,
+// and a body with another instruction that can stop the run (a checked
+// store through another pointer).
+TEST(JitWindowBudget, LoopsThatChargeEachRound) {
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 60
+  loop:
+    ldxb %r3, [%r1+0]
+    add %r3, %r4
+    stxb [%r1+0], %r3
+    @MARK@
+    add %r1, 3
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 7 * 60 + 2);
+  ExpectSameAtEveryBudget(R"(
+    mov %r0, 0
+    mov %r4, 10
+    mov %r6, %r10
+    add %r6, -8
+  loop:
+    ldxdw %r3, [%r1+0]
+    add %r3, 1
+    stxdw [%r1+0], %r3
+    stxdw [%r6+0], %r3
+    @MARK@
+    add %r1, 8
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )",
+                          false, 1 + 8 * 10 + 2);
+}
+
+// A budget above what the code counts (2^62) runs as an unlimited one.
+TEST(JitWindowBudget, HugeBudgets) {
+  auto img = Jit(Asm(R"(
+    mov %r0, 0
+    mov %r4, 100
+  loop:
+    ldxb %r3, [%r1+0]
+    add %r0, %r3
+    add %r1, 1
+    sub %r4, 1
+    jne %r4, 0, loop
+    exit
+  )"));
+  ASSERT_TRUE(HasWindow(img));
+  for (uint64_t budget :
+       {uint64_t{1} << 62, (uint64_t{1} << 62) + 1, uint64_t{1} << 63, ~uint64_t{0}}) {
+    BudgetOutcome o = RunWithBudget(img, budget, false);
+    EXPECT_EQ(o.err, HU_RUN_OK);
+    EXPECT_EQ(o.r0, 100u);
+    EXPECT_EQ(o.executed, 1u + 5 * 100);
+  }
+}
+
 // Jumps over more than 127 bytes in both directions, and helper calls in
 // between: the layout passes settle and every target is right.
 TEST(Jit, LongJumpsSettle) {

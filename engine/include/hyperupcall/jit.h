@@ -9,11 +9,14 @@
  *
  * Like the interpreter it trusts nothing the verifier proved:
  *  - the budget is charged at every back edge (the length of the loop it
- *    closes), every local call (1) and at entry (1), so a run ends after
- *    about `budget` instructions with HU_RUN_BUDGET; run->executed is the
- *    budget consumed, not an exact instruction count. Between two charges
- *    the code only runs forward, so no run executes more than about
- *    (budget + 1) x the program's length instructions;
+ *    closes; a loop with a window through its window, jit.c budget_shift,
+ *    to the same total and the same error at the same pc), every local
+ *    call (1) and at entry (1), so a run ends after about `budget`
+ *    instructions with HU_RUN_BUDGET; run->executed is the budget
+ *    consumed, not an exact instruction count. A budget above 2^62 counts
+ *    as 2^62. Between two charges the code only runs forward, so no run
+ *    executes more than about (budget + 1) x the program's length
+ *    instructions;
  *  - an access through r10 is checked when translated (the offset is
  *    constant and r10 cannot be written); any other access is checked at
  *    run time against the stack buffer and every region, and its address is
