@@ -9,7 +9,8 @@
 # XEN_PATCHED, XEN_DEBIAN (hypervisor ELFs), KERNEL, IMG (the dom0 image of
 # all three), XEN_CMDLINE, DOM0_CMDLINE, QEMU_ACCEL, QEMU_CPU, QEMU_MEM,
 # QEMU_TIMEOUT (A's limit; B and C get GRACE more), GRACE (how long B and C
-# may still run after A ended), JUDGE (the verdict on the three logs) and
+# may still run after A ended; FAIL_GRACE after an A that failed a check),
+# JUDGE (the verdict on the three logs) and
 # TCG_FAULT (tests/xen/image/tcg-fault.sh).
 #
 # As Makefile.xen's run_qemu: a run whose judge fails and one of whose logs
@@ -21,13 +22,14 @@ set -uo pipefail
 alog=${1:?usage: run-hosts.sh A-LOG B-LOG C-LOG} blog=${2:?usage} clog=${3:?usage}
 : "${XEN_PATCHED:?}" "${XEN_DEBIAN:?}" "${KERNEL:?}" "${IMG:?}" "${XEN_CMDLINE:?}" "${DOM0_CMDLINE:?}"
 : "${QEMU_ACCEL:=tcg}" "${QEMU_CPU:?}" "${QEMU_MEM:=2048}" "${QEMU_TIMEOUT:=3000}" "${GRACE:=600}"
+: "${FAIL_GRACE:=60}"
 : "${JUDGE:?}" "${TCG_FAULT:?}"
 
 pids=()
 stop_all() {
 	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do [ -n "$p" ] && kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do [ -n "$p" ] && wait "$p" 2>/dev/null; done
 	pids=()
 }
 trap 'stop_all' EXIT
@@ -95,20 +97,29 @@ run_once() {
 		-netdev "socket,id=n0,connect=127.0.0.1:$pb" -device e1000,netdev=n0,mac=52:54:00:48:55:ab \
 		-netdev "socket,id=n1,connect=127.0.0.1:$pc" -device e1000,netdev=n1,mac=52:54:00:48:55:ac
 	# A drives the test; B and C end by themselves once their checks are
-	# made, or are stopped GRACE seconds after A.
-	ended "${pids[2]}" a "$alog"
-	# A that failed a check (its last words: "result pass=N fail=M", M > 0)
-	# may have stopped before what B or C wait for: a minute for them then.
-	local grace=$GRACE i logs=("$blog" "$clog") roles=(b c)
-	grep -aqE '^HU-E2E: result pass=[0-9]+ fail=[1-9]' "$alog" && grace=60
-	local deadline=$(($(date +%s) + grace))
-	for i in 0 1; do
-		while kill -0 "${pids[$i]}" 2>/dev/null && [ "$(date +%s)" -lt "$deadline" ]; do sleep 2; done
-		if kill -0 "${pids[$i]}" 2>/dev/null; then
+	# made, or are stopped GRACE seconds after A (FAIL_GRACE after an A
+	# that failed a check: its last words "result pass=N fail=M", M > 0,
+	# and it may have stopped before what B or C wait for).
+	local roles=(b c a) logs=("$blog" "$clog" "$alog") left=3 i deadline=
+	while [ $left -gt 0 ]; do
+		sleep 2
+		for i in 0 1 2; do
+			[ -n "${pids[$i]}" ] && ! kill -0 "${pids[$i]}" 2>/dev/null || continue
+			ended "${pids[$i]}" "${roles[$i]}" "${logs[$i]}"
+			pids[$i]=
+			left=$((left - 1))
+			if [ $i = 2 ]; then
+				grace=$GRACE
+				grep -aqE '^HU-E2E: result pass=[0-9]+ fail=[1-9]' "$alog" && grace=$FAIL_GRACE
+				deadline=$(($(date +%s) + grace))
+			fi
+		done
+		[ -n "$deadline" ] && [ "$(date +%s)" -ge "$deadline" ] || continue
+		for i in 0 1; do
+			[ -n "${pids[$i]}" ] || continue
 			echo "HU-HOST: host ${roles[$i]} still running $grace s after host A ended: stopped" | tee -a "${logs[$i]}"
 			kill "${pids[$i]}"
-		fi
-		ended "${pids[$i]}" "${roles[$i]}" "${logs[$i]}"
+		done
 	done
 	pids=()
 }
