@@ -18,11 +18,13 @@ number() { case "$1" in '' | *[!0-9]*) return 1 ;; esac; }
 ctl() { hyperupcallctl --socket /run/hu/op.sock "$@" >/tmp/ctl.out 2>&1; r=$?; sed 's/^/HU-E2E: ctl: /' /tmp/ctl.out >&2; return $r; }
 xctl() { hu-xenctl "$@" >/tmp/xctl.out 2>&1; r=$?; sed 's/^/HU-E2E: xenctl: /' /tmp/xctl.out >&2; return $r; }
 # lv [-c URI] ARGS...: virsh (this host's libvirtd unless -c), its words on
-# the log and in /tmp/virsh.out.
+# the log and in /tmp/virsh.out. Its keepalive gives a libvirtd 3 minutes
+# (virsh's default: 30 s) before it drops the connection: three TCG hosts
+# share two loaded cores, and a dropped connection fails a migration.
 lv() {
 	uri=xen:///system
 	[ "$1" = -c ] && { uri=$2; shift 2; }
-	virsh -c "$uri" "$@" >/tmp/virsh.out 2>&1
+	virsh -k 10 -K 18 -c "$uri" "$@" >/tmp/virsh.out 2>&1
 	r=$?
 	sed 's/^/HU-E2E: virsh: /' /tmp/virsh.out >&2
 	return $r

@@ -66,9 +66,9 @@ $(MH_DOM0_IMG): $(MH_BASE_IMG) $(LV_STAGE_IMG) $(XENGUEST_IMG)
 
 # Host A's QEMU limit: its boot, its guest's, a refused and two done
 # migrations of 256 MiB domains under TCG with two other QEMUs beside it on
-# the same cores. B and C get MH_GRACE more, and are stopped MH_GRACE after
+# the same cores (1109 s at load 10). B and C get MH_GRACE more, and are stopped MH_GRACE after
 # A ends. An Intel-vendor CPU for libvirt (libvirt.mk, LV_QEMU_CPU).
-MH_QEMU_TIMEOUT ?= 3000
+MH_QEMU_TIMEOUT ?= 2400
 MH_GRACE ?= 600
 e2e-migrate-hosts: $(OUT)/xen.elf $(OUT)/xen-debian.elf $(MH_DOM0_IMG)
 	XEN_PATCHED=$(OUT)/xen.elf XEN_DEBIAN=$(OUT)/xen-debian.elf KERNEL=$(KERNEL) IMG=$(MH_DOM0_IMG) \
