@@ -22,13 +22,7 @@ MH_XENGUEST_PATH := $(OUT)/mh-xenguest.path
 images-migrate-hosts: $(MH_DOM0_IMG)
 
 $(MH_DOMU_IMG): daemon-tools $(HU_GUEST) $(MH_TEST)/domU-init $(MKINITRAMFS)
-	$(MKINITRAMFS) $@ $(KVER) bin:$(HU_GUEST) file:$(HU_GUEST):/bin/hu-guest \
-		bin:$(STRIPPED)/hyperupcall file:$(STRIPPED)/hyperupcall:/usr/bin/hyperupcall \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write \
-		file:$(BUILD_DIR)/policies/trace.bpf.o:/hu/trace.bpf.o \
-		file:$(TOP)/policies/trace.manifest.json:/hu/trace.manifest.json \
-		file:$(BUILD_DIR)/policies/reclaim.bpf.o:/hu/reclaim.bpf.o \
-		file:$(TOP)/policies/reclaim.manifest.json:/hu/reclaim.manifest.json \
+	$(MKINITRAMFS) $@ $(KVER) $(DOMU_TOOL_SPECS) \
 		file:$(MH_TEST)/domU-init:/init mod:xen-privcmd
 
 # Where the image's libxenguest is: host C puts Debian's back there.
@@ -41,21 +35,14 @@ $(MH_XENGUEST_PATH):
 # host C, the NIC's driver, the domU's kernel and image, the roles' scripts.
 $(MH_BASE_IMG): $(MH_DOMU_IMG) daemon-tools $(MH_XENGUEST_PATH) $(E2E_LIB) $(MKINITRAMFS) \
 		$(addprefix $(MH_TEST)/,dom0-init dom0-init-a dom0-init-b dom0-init-c hosts-lib.sh hu-mh.xml hu-plain.xml)
-	$(MKINITRAMFS) $@ $(KVER) \
-		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
-		bin:/usr/libexec/xen-qemu-system-i386 \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
-		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
-		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
+	$(MKINITRAMFS) $@ $(KVER) $(DOM0_DAEMON_SPECS) \
 		file:$(DEB_XENGUEST):/usr/lib/hu/debian-xen/libxenguest.so.4.17 \
 		file:$(MH_XENGUEST_PATH):/etc/hu/xenguest.path \
-		file:$(MH_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
+		file:$(MH_TEST)/dom0-init:/init \
 		file:$(MH_TEST)/hosts-lib.sh:/usr/lib/hu/hosts-lib.sh \
 		$(foreach r,a b c,file:$(MH_TEST)/dom0-init-$(r):/usr/lib/hu/dom0-init-$(r)) \
 		file:$(MH_TEST)/hu-mh.xml:/etc/hu/hu-mh.xml file:$(MH_TEST)/hu-plain.xml:/etc/hu/hu-plain.xml \
-		file:$(KERNEL):/hu/vmlinuz file:$(MH_DOMU_IMG):/hu/domU-mh.cpio.gz \
-		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc mod:e1000
+		file:$(MH_DOMU_IMG):/hu/domU-mh.cpio.gz mod:e1000
 
 # libvirt's part, then the patched libxenguest over Debian's (as
 # dom0-libvirt.cpio.gz): hosts A and B run it, host C puts Debian's back.

@@ -21,13 +21,7 @@ MIG_LOG := $(OUT)/e2e-migrate.log
 images-migrate: $(MIG_DOM0_IMG)
 
 $(MIG_DOMU_IMG): daemon-tools $(HU_GUEST) $(MIG_TEST)/domU-init $(MKINITRAMFS)
-	$(MKINITRAMFS) $@ $(KVER) bin:$(HU_GUEST) file:$(HU_GUEST):/bin/hu-guest \
-		bin:$(STRIPPED)/hyperupcall file:$(STRIPPED)/hyperupcall:/usr/bin/hyperupcall \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write \
-		file:$(BUILD_DIR)/policies/trace.bpf.o:/hu/trace.bpf.o \
-		file:$(TOP)/policies/trace.manifest.json:/hu/trace.manifest.json \
-		file:$(BUILD_DIR)/policies/reclaim.bpf.o:/hu/reclaim.bpf.o \
-		file:$(TOP)/policies/reclaim.manifest.json:/hu/reclaim.manifest.json \
+	$(MKINITRAMFS) $@ $(KVER) $(DOMU_TOOL_SPECS) \
 		file:$(MIG_TEST)/domU-init:/init mod:xen-privcmd
 
 $(MIG_DOM0_IMG): $(MIG_DOMU_IMG) daemon-tools $(XENGUEST) $(MIG_TEST)/dom0-init $(E2E_LIB) \
