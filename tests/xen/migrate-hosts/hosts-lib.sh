@@ -132,7 +132,8 @@ start_daemon() {
 	fi
 }
 
-# finish: what each role prints before its result, then power off.
+# finish: what each role prints before its result, then A powers off and
+# B and C wait to be stopped.
 finish() {
 	if [ -s /var/log/hu/daemon.log ]; then
 		say "daemon log:"
@@ -147,5 +148,12 @@ finish() {
 	say "retries $retries"
 	say "result pass=$pass fail=$fail"
 	sync
+	# A destination stays up: host A still asks its libvirtd about the
+	# domain it sent (one run's C powered off after its round, before A's
+	# `domstate`). run-hosts.sh stops it once A has ended.
+	if [ "$role" != a ]; then
+		say "host $role made its checks: up for host A until run-hosts.sh stops it"
+		while :; do sleep 3600; done
+	fi
 	poweroff -f
 }

@@ -3,7 +3,8 @@
 # (TCG), joined by QEMU socket netdevs on loopback ports free at the time:
 # host B (patched Xen) and host C (Debian's Xen) listen, host A (patched
 # Xen, the source) connects to both. A's dom0 drives the test; B and C
-# check their side on their own serial logs and power off when done.
+# check their side on their own serial logs and stay up for A's questions
+# until A has ended.
 #   run-hosts.sh A-LOG B-LOG C-LOG
 # Takes from the environment (Makefile.xen's values, migrate-hosts.mk):
 # XEN_PATCHED, XEN_DEBIAN (hypervisor ELFs), KERNEL, IMG (the dom0 image of
@@ -96,11 +97,14 @@ run_once() {
 	boot a "$XEN_PATCHED" "$alog" "$QEMU_TIMEOUT" \
 		-netdev "socket,id=n0,connect=127.0.0.1:$pb" -device e1000,netdev=n0,mac=52:54:00:48:55:ab \
 		-netdev "socket,id=n1,connect=127.0.0.1:$pc" -device e1000,netdev=n1,mac=52:54:00:48:55:ac
-	# A drives the test; B and C end by themselves once their checks are
-	# made, or are stopped GRACE seconds after A (FAIL_GRACE after an A
-	# that failed a check: its last words "result pass=N fail=M", M > 0,
-	# and it may have stopped before what B or C wait for).
-	local roles=(b c a) logs=("$blog" "$clog" "$alog") left=3 i deadline=
+	# A drives the test and asks B's and C's libvirtd about the domains it
+	# sent them, so B and C stay up after their own checks (their last
+	# words "result pass=N fail=M") until A has ended: then they are
+	# stopped at once. One without a result yet may still be making its
+	# checks: it is stopped GRACE seconds after A (FAIL_GRACE after an A
+	# that failed a check, which may have stopped before what B or C wait
+	# for).
+	local roles=(b c a) logs=("$blog" "$clog" "$alog") left=3 i deadline= a_ended= stopping=(0 0)
 	while [ $left -gt 0 ]; do
 		sleep 2
 		for i in 0 1 2; do
@@ -109,16 +113,24 @@ run_once() {
 			pids[$i]=
 			left=$((left - 1))
 			if [ $i = 2 ]; then
+				a_ended=1
 				grace=$GRACE
 				grep -aqE '^HU-E2E: result pass=[0-9]+ fail=[1-9]' "$alog" && grace=$FAIL_GRACE
 				deadline=$(($(date +%s) + grace))
 			fi
 		done
-		[ -n "$deadline" ] && [ "$(date +%s)" -ge "$deadline" ] || continue
+		[ -n "$a_ended" ] || continue
 		for i in 0 1; do
-			[ -n "${pids[$i]}" ] || continue
-			echo "HU-HOST: host ${roles[$i]} still running $grace s after host A ended: stopped" | tee -a "${logs[$i]}"
+			[ -n "${pids[$i]}" ] && [ "${stopping[$i]}" = 0 ] || continue
+			if grep -aqE '^HU-E2E: result pass=[0-9]+ fail=[0-9]+' "${logs[$i]}"; then
+				echo "HU-HOST: host ${roles[$i]} made its checks and host A has ended: stopped" | tee -a "${logs[$i]}"
+			elif [ "$(date +%s)" -ge "$deadline" ]; then
+				echo "HU-HOST: host ${roles[$i]} still running $grace s after host A ended: stopped" | tee -a "${logs[$i]}"
+			else
+				continue
+			fi
 			kill "${pids[$i]}"
+			stopping[$i]=1 # ended() reports it on a next round.
 		done
 	done
 	pids=()

@@ -92,6 +92,8 @@ check "a failed check without a fault boots once" $?
 
 clean
 echo 'HU-E2E: result pass=1 fail=1' >"$T/a.1"
+echo 'HU-E2E: check arrived ok' >"$T/b.1"
+echo 'HU-E2E: check arrived ok' >"$T/c.1"
 echo 40 >"$T/b.1.secs"
 echo 40 >"$T/c.1.secs"
 start=$(date +%s)
@@ -102,12 +104,28 @@ took=$(($(date +%s) - start))
 check "B and C are stopped FAIL_GRACE after an A that failed a check (${took} s)" $?
 
 clean
+echo 'HU-E2E: check arrived ok' >"$T/b.1"
 echo 40 >"$T/b.1.secs"
 start=$(date +%s)
 scenario
 took=$(($(date +%s) - start))
 [ "$took" -ge 4 ] && [ "$took" -lt 30 ] && grep -q 'host b still running 4 s after host A ended' "$T/b.log" && ! alive
-check "a B still running GRACE after a passing A is stopped (${took} s)" $?
+check "a B without its result GRACE after a passing A is stopped (${took} s)" $?
+
+# B and C made their checks long before A asks them its last questions:
+# they stay up until A ends (one run's C powered off first), then stop.
+clean
+echo 8 >"$T/a.1.secs"
+echo 40 >"$T/b.1.secs"
+echo 40 >"$T/c.1.secs"
+start=$(date +%s)
+scenario
+took=$(($(date +%s) - start))
+[ "$rc" = 0 ] && [ "$took" -ge 8 ] && [ "$took" -lt 14 ] &&
+	grep -q '^HU-HOST: host b made its checks and host A has ended: stopped' "$T/b.log" &&
+	grep -q '^HU-HOST: host c made its checks and host A has ended: stopped' "$T/c.log" &&
+	[ "$(grep -c '^HU-HOST: host b .*: stopped$' "$T/b.log")" = 1 ] && ! alive
+check "B and C with their results stay up while A runs and stop once it ended (${took} s)" $?
 
 clean
 for r in a b c; do echo 40 >"$T/$r.1.secs"; done
