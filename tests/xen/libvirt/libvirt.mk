@@ -34,17 +34,10 @@ $(LV_DOMU_IMG): daemon-tools $(LV_TEST)/domU-init $(MKINITRAMFS)
 # dom0 without libvirt: Xen's tools, our daemon, the domU's kernel and image.
 $(LV_BASE_IMG): $(LV_DOMU_IMG) daemon-tools $(LV_TEST)/dom0-init $(E2E_LIB) $(LV_TEST)/domain.xml \
 		$(MKINITRAMFS)
-	$(MKINITRAMFS) $@ $(KVER) \
-		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
-		bin:/usr/libexec/xen-qemu-system-i386 \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
-		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
-		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
-		file:$(LV_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
+	$(MKINITRAMFS) $@ $(KVER) $(DOM0_DAEMON_SPECS) \
+		file:$(LV_TEST)/dom0-init:/init \
 		file:$(LV_TEST)/domain.xml:/etc/hu/domain.xml \
-		file:$(KERNEL):/hu/vmlinuz file:$(LV_DOMU_IMG):/hu/domU-libvirt.cpio.gz \
-		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
+		file:$(LV_DOMU_IMG):/hu/domU-libvirt.cpio.gz
 
 # libvirtd + libxl driver + virsh + the hook (with python3), as its own
 # archive: Linux unpacks concatenated initramfs archives in order.

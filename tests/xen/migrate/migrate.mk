@@ -27,19 +27,12 @@ $(MIG_DOMU_IMG): daemon-tools $(HU_GUEST) $(MIG_TEST)/domU-init $(MKINITRAMFS)
 $(MIG_DOM0_IMG): $(MIG_DOMU_IMG) daemon-tools $(XENGUEST) $(MIG_TEST)/dom0-init $(E2E_LIB) \
 		$(MIG_TEST)/domU.cfg $(MKINITRAMFS)
 	[ -n "$(DEB_XENGUEST)" ] || { echo "e2e-migrate: Debian's libxenguest not found" >&2; exit 1; }
-	$(MKINITRAMFS) $@ $(KVER) \
-		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
+	$(MKINITRAMFS) $@ $(KVER) $(DOM0_DAEMON_SPECS) \
 		file:$(XENGUEST):$(DEB_XENGUEST) \
 		file:$(DEB_XENGUEST):/usr/lib/hu/debian-xen/libxenguest.so.4.17 \
-		bin:/usr/libexec/xen-qemu-system-i386 \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
-		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
-		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
-		file:$(MIG_TEST)/dom0-init:/init $(E2E_LIB_FILE) \
+		file:$(MIG_TEST)/dom0-init:/init \
 		file:$(MIG_TEST)/domU.cfg:/etc/hu/domU.cfg \
-		file:$(KERNEL):/hu/vmlinuz file:$(MIG_DOMU_IMG):/hu/domU.cpio.gz \
-		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
+		file:$(MIG_DOMU_IMG):/hu/domU.cpio.gz
 
 # A save, a restore and four migrations of a 256 MiB domain under TCG: far
 # longer than the other boots (1552 s here on 2 cores at load 17, where

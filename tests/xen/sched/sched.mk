@@ -61,19 +61,12 @@ images-sched: $(DOM0_SCHED_IMG)
 TCG_FAULT := $(XEN_TEST)/image/tcg-fault.sh
 $(DOM0_SCHED_IMG): $(DOMU_SCHED_IMG) daemon-tools $(SCHED_DIR)/dom0-init $(GUEST_CMD) $(E2E_LIB) $(TCG_FAULT) \
 		$(SCHED_CFGS) $(SCHED_PROGS) $(MKINITRAMFS)
-	$(MKINITRAMFS) $@ $(KVER) \
-		tree:/usr/lib/xen-4.17 tree:/etc/xen tree:/usr/share/qemu/keymaps \
-		bin:/usr/libexec/xen-qemu-system-i386 \
-		bin:/usr/bin/xenstore-read bin:/usr/bin/xenstore-write bin:/usr/bin/xenstore-ls \
-		bin:$(STRIPPED)/hyperupcalld file:$(STRIPPED)/hyperupcalld:/usr/bin/hyperupcalld \
-		bin:$(STRIPPED)/hyperupcallctl file:$(STRIPPED)/hyperupcallctl:/usr/bin/hyperupcallctl \
-		bin:$(STRIPPED)/hu-xenctl file:$(STRIPPED)/hu-xenctl:/usr/bin/hu-xenctl \
-		file:$(SCHED_DIR)/dom0-init:/init $(E2E_LIB_FILE) file:$(GUEST_CMD):/usr/lib/hu/guest-cmd.sh \
+	$(MKINITRAMFS) $@ $(KVER) $(DOM0_DAEMON_SPECS) \
+		file:$(SCHED_DIR)/dom0-init:/init file:$(GUEST_CMD):/usr/lib/hu/guest-cmd.sh \
 		file:$(TCG_FAULT):/usr/lib/hu/tcg-fault.sh \
 		$(foreach c,$(SCHED_CFGS),file:$(c):/etc/hu/$(notdir $(c))) \
 		$(foreach p,$(SCHED_PROGS),file:$(p):/hu/progs/$(notdir $(p))) \
-		file:$(KERNEL):/hu/vmlinuz file:$(DOMU_SCHED_IMG):/hu/domU-sched.cpio.gz \
-		mod:xen-evtchn mod:xen-privcmd mod:xenfs mod:xen-gntdev mod:xen-gntalloc
+		file:$(DOMU_SCHED_IMG):/hu/domU-sched.cpio.gz
 
 # Seconds per benchmark run and rounds of without/with pairs (dom0-init);
 # the QEMU limit of one boot: a patched boot takes ~5 minutes with the
