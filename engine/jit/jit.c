@@ -78,6 +78,9 @@ static const uint8_t R[HU_NREGS] = {
 /* A window head whose loop's budget is charged at the window only
  * (window_sync). */
 #define WIN_SYNC 64u
+/* A window head whose loop's rounds are known on the way in, all inside
+ * the current frame (count_units): no check, the budget paid up front. */
+#define WIN_COUNT 128u
 /* The target of a back edge, and the padding before it (align_loop). */
 #define LOOP_HEAD 8u
 #define PAD_SHIFT 24
@@ -100,6 +103,7 @@ static uint32_t pos_pc(const struct hu_jit *j, uint32_t pc)
 
 static uint32_t gap_before(struct hu_jit *j, uint32_t pc);
 static int steps(const struct hu_insn *insn, unsigned int b, int64_t *c);
+static int writes(const struct hu_insn *insn, unsigned int r);
 
 /*
  * Where the code of slot pc ends, by the last pass: where pc + 1's starts,
@@ -284,7 +288,7 @@ static void charge(struct hu_jit *j, uint32_t pc, uint32_t units)
  */
 static void charge_back(struct hu_jit *j, uint32_t pc, uint32_t t)
 {
-    if ( (j->lead[t] & WIN_HEAD) && (j->lead[t] & WIN_SYNC) )
+    if ( (j->lead[t] & WIN_HEAD) && (j->lead[t] & (WIN_SYNC | WIN_COUNT)) )
         return;
     if ( j->lead[t] & WIN_HEAD )
         x86_alu_ri(j, 1, ALU_SUB, LEFT, (int32_t)(pc - t + 1));
@@ -1184,6 +1188,8 @@ static void budget_exit(struct hu_jit *j, uint32_t e)
 {
     uint32_t h = (uint32_t)((int64_t)e + 1 + j->insns[e].off);
 
+    if ( j->lead[h] & WIN_COUNT )
+        return;
     if ( j->lead[h] & WIN_SYNC )
     {
         window_sync(j, h);
@@ -1227,6 +1233,29 @@ static void window_open(struct hu_jit *j, uint32_t h)
                     R[WIN_BASE(j->lead[h])]);
 }
 
+/*
+ * On the way into a counted loop (count_units): its rounds' budget at
+ * once, or the error its back edge's charge would raise. The rounds the
+ * loop would have run before that only wrote the current frame, which no
+ * host reads after an error, and `executed` is the whole budget either
+ * way (hu_jit_run). Then CF set, as a taken back edge leaves it, so the
+ * head's clamp keeps b.
+ */
+static void count_enter(struct hu_jit *j, uint32_t h)
+{
+    int32_t units = (int32_t)j->win_units[WIN_SLOT(j->lead[h])];
+
+    if ( blinded(j, units) )
+    {
+        load_imm(j, 1, TMP, units);
+        x86_alu_rr(j, 1, ALU_SUB, LEFT, TMP);
+    }
+    else
+        x86_alu_ri(j, 1, ALU_SUB, LEFT, units);
+    x86_jcc(j, CC_B, stub(j, window_end(j, h), HU_RUN_BUDGET), 0);
+    x86_byte(j, 0xf9); /* stc */
+}
+
 /* Whether the way into the loop at h, translated up to here, opens it. */
 static int window_opens(const struct hu_jit *j, uint32_t h)
 {
@@ -1243,7 +1272,9 @@ static void gap_code(struct hu_jit *j, uint32_t pc)
 
     if ( v & WIN_EXIT )
         budget_exit(j, pc - 1);
-    if ( (v & WIN_HEAD) && (v & WIN_INLINE) )
+    if ( (v & WIN_HEAD) && (v & WIN_COUNT) )
+        count_enter(j, pc);
+    else if ( (v & WIN_HEAD) && (v & WIN_INLINE) )
         window_open(j, pc);
     else if ( v & WIN_HEAD )
         window_close(j, pc);
@@ -1256,6 +1287,7 @@ static void gap_code(struct hu_jit *j, uint32_t pc)
 static uint32_t gap_before(struct hu_jit *j, uint32_t pc)
 {
     uint32_t len = j->len, cold = j->cold_next, gap;
+    uint64_t rng = j->rng;
     uint8_t *out = j->out;
     int mute = j->mute;
 
@@ -1267,6 +1299,7 @@ static uint32_t gap_before(struct hu_jit *j, uint32_t pc)
     gap = j->len - len + PAD(j->lead[pc]);
     j->len = len;
     j->cold_next = cold;
+    j->rng = rng;
     j->out = out;
     j->mute = mute;
     return gap;
@@ -1385,15 +1418,23 @@ static uint32_t window_stub(struct hu_jit *j, uint32_t h)
 
 /*
  * Every iteration: b below the limit, or the out-of-line checks; r10 = b,
- * or the frame when the compare passed only speculatively.
+ * or the frame when the compare passed only speculatively. A counted loop
+ * (count_units) has no limit: its back edge's `jb` or the way in's `stc`
+ * leaves CF set, so the clamp follows a mispredicted back edge instead.
+ * The clamp goes on a copy: on b itself it would lengthen the chain that
+ * carries b from round to round (RegionSum's loop ran about twice as
+ * long).
  */
 static void window_head(struct hu_jit *j, uint32_t h)
 {
     unsigned int b = R[WIN_BASE(j->lead[h])];
 
     x86_mov_rr(j, 1, AX, b);
-    x86_rm(j, X_W, 0x3b, b, FRAME, window_lim(j->lead[h])); /* cmp b, lim */
-    x86_jcc(j, CC_AE, window_stub(j, h), 0);
+    if ( !(j->lead[h] & WIN_COUNT) )
+    {
+        x86_rm(j, X_W, 0x3b, b, FRAME, window_lim(j->lead[h])); /* cmp b, lim */
+        x86_jcc(j, CC_AE, window_stub(j, h), 0);
+    }
     x86_rr(j, X_W, 0x0f43, AX, FRAME); /* cmovae r10, r12 */
     if ( !j->mute )
         j->resume[h] = j->len;
@@ -1576,12 +1617,35 @@ static unsigned int atomic(struct hu_jit *j, uint32_t pc,
 /* Bound on a tracked offset: far outside any frame, far from overflow. */
 #define FP_TRACK_MAX (1 << 24)
 
+/* After insn: which registers still hold a known constant (k_known). */
+static void track_const(struct hu_jit *j, const struct hu_insn *insn)
+{
+    unsigned int cls = HU_CLASS(insn->code), r;
+
+    if ( cls == HU_CLS_ALU64 && HU_OP(insn->code) == HU_ALU_MOV &&
+         !(insn->code & HU_SRC_X) && insn->off == 0 &&
+         insn->dst < HU_REG_FP )
+    {
+        j->k_known |= 1u << insn->dst;
+        j->k_val[insn->dst] = insn->imm;
+        return;
+    }
+    /* A call leaves r0-r5 as the callee or helper left them. */
+    if ( (cls == HU_CLS_JMP || cls == HU_CLS_JMP32) &&
+         HU_OP(insn->code) == HU_JMP_CALL )
+        j->k_known &= ~0x3fu;
+    for ( r = 0; r < HU_NREGS; r++ )
+        if ( writes(insn, r) )
+            j->k_known &= ~(1u << r);
+}
+
 /* After insn (translated): which registers still hold r10 + a constant. */
 static void track(struct hu_jit *j, const struct hu_insn *insn)
 {
     unsigned int op = HU_OP(insn->code);
     uint32_t d = 1u << (insn->dst & 15);
 
+    track_const(j, insn);
     switch ( HU_CLASS(insn->code) )
     {
     case HU_CLS_ALU64:
@@ -1807,6 +1871,64 @@ static int window_at(struct hu_jit *j, uint32_t h, uint32_t e, uint32_t slot)
 }
 
 /*
+ * A window opened on the way in (WIN_INLINE) whose rounds the way in
+ * fixes: its back edge is a 64-bit `jlt c, K`, c holds a known constant
+ * c0 here (k_known: a `mov` in this block), and the body writes c only
+ * with one `add c, s` of a positive constant, so it runs max(1, ceil((K -
+ * c0) / s)) rounds. When every access of every round lies in the current
+ * frame (b0 = r10 + fp_off, from r10 - HU_STACK_FRAME up, and the last
+ * round's end at most r10), no round needs a check: the compare that
+ * window_open and the head would make always passes. When nothing else
+ * in the body can stop the run (accesses and pure ALU instructions
+ * only), the rounds' budget is known too, and is charged on the way in
+ * (count_enter). Returns that budget (rounds times the loop's length),
+ * or 0: not counted. Like the frame offsets, this is the block's own
+ * instructions, nothing from the verifier.
+ */
+#define COUNT_MAX_ROUNDS (1 << 16)
+#define COUNT_MAX_UNITS (1 << 30)
+
+static uint32_t count_units(struct hu_jit *j, uint32_t h)
+{
+    uint32_t v = j->lead[h], e = window_end(j, h), pc, adds = 0;
+    unsigned int breg = WIN_BASE(v), c;
+    const struct hu_insn *be = &j->insns[e];
+    int64_t s = 0, st, n, c0, len = (int64_t)(e - h + 1);
+    int write;
+
+    if ( !(v & WIN_INLINE) || HU_CLASS(be->code) != HU_CLS_JMP ||
+         HU_OP(be->code) != HU_JMP_JLT || (be->code & HU_SRC_X) ||
+         be->imm < 1 || !valid_regs(be) )
+        return 0;
+    c = be->dst;
+    if ( c == breg || c >= HU_REG_FP || !((j->k_known >> c) & 1) ||
+         j->k_val[c] < 0 )
+        return 0;
+    for ( pc = h; pc < e; pc++ )
+    {
+        const struct hu_insn *insn = &j->insns[pc];
+
+        if ( !(j->lead[pc] & WIN_ACC) && !pure_alu(j, insn) )
+            return 0;
+        if ( writes(insn, c) &&
+             (!steps(insn, c, &st) || st < 1 || adds++ != 0) )
+            return 0;
+        if ( writes(insn, c) )
+            s = st;
+    }
+    if ( adds != 1 )
+        return 0;
+    c0 = j->k_val[c];
+    n = c0 >= be->imm ? 1 : ((int64_t)be->imm - c0 + s - 1) / s;
+    if ( n > COUNT_MAX_ROUNDS || n * len > COUNT_MAX_UNITS )
+        return 0;
+    if ( j->fp_off[breg] + (n - 1) * window_stride(j, h) +
+             window_span(j, h, &write) > 0 )
+        return 0;
+    return (uint32_t)(n * len);
+}
+
+/*
  * Every check in window_at is bounded by the distance to the next jump
  * target, and the bodies it scans in full hold none: linear in all.
  */
@@ -1999,7 +2121,7 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
     unsigned int err = 0;
 
     if ( j->lead[pc] & LEAD )
-        j->fp_known = 0;
+        j->fp_known = j->k_known = 0;
     if ( j->lead[pc] & WIN_HEAD )
         window_head(j, pc);
     if ( !valid_regs(insn) )
@@ -2062,7 +2184,7 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
          * register): nothing to track past it.
          */
         fail_here(j, pc, err);
-        j->fp_known = 0;
+        j->fp_known = j->k_known = 0;
         return 1;
     }
     track(j, insn);
@@ -2243,6 +2365,7 @@ static void one_pass(struct hu_jit *j)
     j->rng = j->o.seed;
     j->mute = 0;
     j->fp_known = 0;
+    j->k_known = 0;
     j->fused = 0;
     j->merged = 0;
     prologue(j);
@@ -2254,6 +2377,17 @@ static void one_pass(struct hu_jit *j)
             j->lead[pc] |= WIN_INLINE;
         else
             j->lead[pc] &= ~WIN_INLINE;
+        j->lead[pc] &= ~WIN_COUNT;
+        if ( j->lead[pc] & WIN_INLINE )
+        {
+            uint32_t units = count_units(j, pc);
+
+            if ( units )
+            {
+                j->lead[pc] |= WIN_COUNT;
+                j->win_units[WIN_SLOT(j->lead[pc])] = units;
+            }
+        }
         gap_code(j, pc);
         if ( j->lead[pc] & LOOP_HEAD )
             align_loop(j, pc);
@@ -2279,12 +2413,15 @@ static void one_pass(struct hu_jit *j)
     j->cold_next = 0;
     j->mute = 1;
     j->fp_known = 0;
+    j->k_known = 0;
     j->fused = 0;
     j->merged = 0;
     for ( pc = 0; pc < j->n; )
     {
         if ( j->lead[pc] & WIN_EXIT )
             budget_exit(j, pc - 1);
+        if ( (j->lead[pc] & WIN_HEAD) && (j->lead[pc] & WIN_COUNT) )
+            count_enter(j, pc);
         pc += translate(j, pc);
     }
     if ( j->lead[j->n] & WIN_EXIT )

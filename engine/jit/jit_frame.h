@@ -19,9 +19,6 @@ struct hu_jit_region {
     uint64_t cnt[4];
 };
 
-/* Loops whose checks have a window, at most. */
-#define HU_JIT_WINDOWS 8
-
 /* Internal error code: a helper set run->stop; the run ends with r0. */
 #define HU_JIT_STOPPED 0x7fffffff
 

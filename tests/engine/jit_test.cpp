@@ -593,11 +593,13 @@ TEST(JitWindowBudget, ALongLoop) {
 
 // Through a frame pointer (its window set on the way in, window_open),
 // entered 3 times, with a store: the budget ends it in any round of any
-// entry.
+// entry. Its bound is a register, so its rounds are not counted on the
+// way in (JitCount, below).
 TEST(JitWindowBudget, AFrameLoopEnteredThreeTimes) {
   ExpectSameAtEveryBudget(R"(
     mov %r0, 0
     mov %r2, 3
+    mov %r5, 8
   outer:
     mov %r3, 0
     mov %r1, %r10
@@ -607,7 +609,7 @@ TEST(JitWindowBudget, AFrameLoopEnteredThreeTimes) {
     @MARK@
     add %r1, 8
     add %r3, 1
-    jlt %r3, 8, fill
+    jlt %r3, %r5, fill
     sub %r2, 1
     jne %r2, 0, outer
     ldxdw %r0, [%r10-8]
@@ -670,6 +672,204 @@ TEST(JitWindowBudget, LoopsThatChargeEachRound) {
     exit
   )",
                           false, 1 + 8 * 10 + 2);
+}
+
+// Counted loops (jit.c, count_units): a frame loop whose rounds the way
+// in fixes (a constant counter, a constant step, `jlt` against a
+// constant) and whose every round stays inside the current frame runs with
+// no check and no per-round charge. Such a loop's way in charges its
+// budget and sets CF (`jb` to the budget's error, then `stc`; the region
+// checks' `stc` follows a `pop`), so the listing shows which loops got it.
+bool Counted(const hu::jit::Image& img) {
+  std::istringstream dis(Disassemble(img));
+  std::string prev;
+  for (std::string line; std::getline(dis, line); prev = line) {
+    if (line.find("\tstc") != std::string::npos && prev.find("\tjb ") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Interpreter and JIT from the same state: the same error, pc, r0 and
+// stack.
+void ExpectBothEngines(const std::vector<hu_insn>& prog, const hu::jit::Image& img) {
+  Runner a, b;
+  a.run.insns = prog.data();
+  a.run.ninsns = static_cast<uint32_t>(prog.size());
+  int ea = hu_interp_run(&a.run, 0, 0, 0);
+  int eb = b.Go(img);
+  EXPECT_EQ(ea, eb);
+  EXPECT_EQ(a.run.err_pc, b.run.err_pc);
+  if (ea == HU_RUN_OK) {
+    EXPECT_EQ(a.run.r0, b.run.r0);
+  }
+  EXPECT_TRUE(a.stack == b.stack);
+}
+
+// `fill` writes `rounds` slots of `size` bytes `stride` apart from r10 +
+// base, counting c from c0 by step below bound; `sum` reads them back.
+std::string CountedFill(int base, int size, int stride, int c0, int step, int bound) {
+  const char* sfx = size == 1 ? "b" : size == 2 ? "h" : size == 4 ? "w" : "dw";
+  std::string t = "mov %r0, 0\n mov %r3, " + std::to_string(c0) + "\n mov %r4, %r10\n add %r4, " +
+                  std::to_string(base) + "\n fill:\n stx" + sfx + " [%r4+0], %r3\n add %r4, " +
+                  std::to_string(stride) + "\n add %r3, " + std::to_string(step) + "\n jlt %r3, " +
+                  std::to_string(bound) + ", fill\n";
+  t += "mov %r3, " + std::to_string(c0) + "\n mov %r4, %r10\n add %r4, " + std::to_string(base) +
+       "\n sum:\n ldx" + sfx + " %r5, [%r4+0]\n xor %r5, %r3\n add %r0, %r5\n add %r4, " +
+       std::to_string(stride) + "\n add %r3, " + std::to_string(step) + "\n jlt %r3, " +
+       std::to_string(bound) + ", sum\n exit\n";
+  return t;
+}
+
+TEST(JitCount, FrameLoopsRunUncheckedAsInTheInterpreter) {
+  struct Case {
+    int base, size, stride, c0, step, bound;
+  };
+  const Case cases[] = {
+      {-256, 8, 8, 0, 1, 32},       // StackHeavy's: 32 rounds
+      {-64, 8, 8, 0, 1, 7},         // 7 rounds
+      {-8, 8, 8, 0, 1, 1},          // one round, ending at r10
+      {-64, 8, 8, 5, 1, 3},         // c0 past the bound: one round
+      {-512, 1, 1, 0, 1, 200},      // a blinded bound and charge
+      {-512, 2, 4, 3, 3, 300},      // steps of 3 from 3: 99 rounds
+      {-100, 4, 4, 0, 1, 25},       // the last round's end is r10
+      {-512, 8, 127, 0, 1, 4},      // the widest stride
+      {-512, 1, 1, 0, 100, 51200},  // 512 rounds, a large bound
+  };
+  for (const Case& c : cases) {
+    std::string text = CountedFill(c.base, c.size, c.stride, c.c0, c.step, c.bound);
+    SCOPED_TRACE(text);
+    auto prog = Asm(text);
+    for (bool blind : {false, true}) {
+      auto img = Jit(prog, {.blind = blind});
+      EXPECT_TRUE(Counted(img));
+      EXPECT_FALSE(HasWindow(img));
+      EXPECT_EQ(img.image().needs_regions, 0u);
+      ExpectBothEngines(prog, img);
+    }
+  }
+}
+
+// What keeps a window (or a check) rather than counted rounds, each run in
+// both engines: a bound that lets the last round leave the frame (the
+// round out of it faults, as in the interpreter), a counter whose start
+// is not a constant of this block, a counter written twice or by 32 bits,
+// a back edge that is not `jlt` with a constant, a base below the frame,
+// a body with another access that can fail.
+TEST(JitCount, NotCountedWhereItCouldBeWrong) {
+  const char* cases[] = {
+      // one round too many: the 9th store is at r10
+      "mov %r3, 0\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add %r3, 1\n jlt %r3, 9, loop\n mov %r0, %r3\n exit\n",
+      // the start comes from another register
+      "mov %r6, 0\n mov %r3, %r6\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n"
+      " add %r4, 8\n add %r3, 1\n jlt %r3, 8, loop\n mov %r0, %r3\n exit\n",
+      // the start is set in another block
+      "mov %r3, 0\n ja next\n next:\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n"
+      " add %r4, 8\n add %r3, 1\n jlt %r3, 8, loop\n mov %r0, %r3\n exit\n",
+      // the counter written twice
+      "mov %r3, 0\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add %r3, 1\n add %r3, 1\n jlt %r3, 8, loop\n mov %r0, %r3\n exit\n",
+      // a 32-bit add
+      "mov %r3, 0\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add32 %r3, 1\n jlt %r3, 8, loop\n mov %r0, %r3\n exit\n",
+      // a 32-bit compare, and `jle`
+      "mov %r3, 0\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add %r3, 1\n jlt32 %r3, 8, loop\n mov %r0, %r3\n exit\n",
+      "mov %r3, 0\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add %r3, 1\n jle %r3, 7, loop\n mov %r0, %r3\n exit\n",
+      // the counter is the base
+      "mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r0\n add %r4, 8\n"
+      " jlt %r4, 8, loop\n mov %r0, 1\n exit\n",
+      // a base below the frame
+      "mov %r3, 0\n mov %r4, %r10\n add %r4, -520\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add %r3, 1\n jlt %r3, 8, loop\n mov %r0, %r3\n exit\n",
+      // another checked access in the body
+      "mov %r6, %r10\n add %r6, -8\n mov %r3, 0\n mov %r4, %r10\n add %r4, -72\n loop:\n"
+      " stxdw [%r4+0], %r3\n stxdw [%r6+0], %r3\n add %r4, 8\n add %r3, 1\n jlt %r3, 8, loop\n"
+      " mov %r0, %r3\n exit\n",
+      // a negative start: not taken as a count
+      "mov %r3, -2\n mov %r4, %r10\n add %r4, -64\n loop:\n stxdw [%r4+0], %r3\n add %r4, 8\n"
+      " add %r3, 1\n jlt %r3, 8, loop\n mov %r0, %r3\n exit\n",
+  };
+  for (const char* text : cases) {
+    SCOPED_TRACE(text);
+    auto prog = Asm(text);
+    for (bool blind : {false, true}) {
+      auto img = Jit(prog, {.blind = blind});
+      EXPECT_FALSE(Counted(img));
+      ExpectBothEngines(prog, img);
+    }
+  }
+}
+
+// The budget of a counted loop is charged on the way in: at every budget
+// its twin (the same loop with no window at all, charged each round) and
+// it end alike (error, pc, `executed`, r0, map data) and, when the run
+// ends well, with the same stack. A budget too small for all the rounds
+// stops the counted loop on the way in, before its rounds wrote the frame:
+// the twin wrote some of it first. No host reads the stack after an error.
+TEST(JitCount, BudgetPaidOnTheWayIn) {
+  for (const char* text : {
+           R"(
+    mov %r0, 0
+    mov %r2, 3
+  outer:
+    mov %r3, 0
+    mov %r1, %r10
+    add %r1, -64
+  fill:
+    stxdw [%r1+0], %r3
+    @MARK@
+    add %r1, 8
+    add %r3, 1
+    jlt %r3, 8, fill
+    sub %r2, 1
+    jne %r2, 0, outer
+    ldxdw %r0, [%r10-8]
+    exit
+  )",
+           R"(
+    mov %r0, 0
+    mov %r3, 1
+    mov %r1, %r10
+    add %r1, -40
+  sum:
+    ldxw %r4, [%r1+0]
+    add %r0, %r4
+    @MARK@
+    add %r1, 4
+    add %r3, 2
+    jlt %r3, 20, sum
+    exit
+  )"}) {
+    BudgetTwin t = Twins(text);
+    SCOPED_TRACE(t.windowed);
+    for (bool blind : {false, true}) {
+      auto a = Jit(Asm(t.windowed), {.blind = blind});
+      auto b = Jit(Asm(t.plain), {.blind = blind});
+      ASSERT_TRUE(Counted(a));
+      ASSERT_FALSE(Counted(b));
+      ASSERT_FALSE(HasWindow(b));
+      bool ran = false;
+      for (uint64_t budget = 1; budget <= 200; ++budget) {
+        SCOPED_TRACE(budget);
+        BudgetOutcome x = RunWithBudget(a, budget, true);
+        BudgetOutcome y = RunWithBudget(b, budget, true);
+        ASSERT_EQ(x.err, y.err);
+        ASSERT_EQ(x.err_pc, y.err_pc);
+        ASSERT_EQ(x.executed, y.executed);
+        ASSERT_EQ(x.r0, y.r0);
+        ASSERT_TRUE(x.data == y.data);
+        if (x.err == HU_RUN_OK) {
+          ASSERT_TRUE(x.stack == y.stack);
+          ran = true;
+        }
+      }
+      EXPECT_TRUE(ran) << "no budget let the program end";
+    }
+  }
 }
 
 // A budget above what the code counts (2^62) runs as an unlimited one.

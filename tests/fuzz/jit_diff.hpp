@@ -16,6 +16,7 @@ namespace hu::fuzz {
 struct DiffOutcome {
   bool verified = false;  // the verifier accepted it
   bool compared = false;  // both engines ran it to the end (no budget stop)
+  bool counted = false;   // its image has a loop whose rounds the JIT counted
   std::string mismatch;   // empty when they agree
 };
 

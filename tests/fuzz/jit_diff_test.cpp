@@ -28,7 +28,7 @@ TEST(JitDifferential, VerifiedProgramsRunAlikeInBothEngines) {
   const uint64_t limit = EnvOr("HU_JIT_DIFF_PROGRAMS", UINT64_MAX);
   const uint64_t first_seed = EnvOr("HU_JIT_DIFF_SEED", 1);
   const auto deadline = std::chrono::steady_clock::now() + seconds;
-  uint64_t generated = 0, verified = 0, compared = 0, failures = 0;
+  uint64_t generated = 0, verified = 0, compared = 0, counted = 0, failures = 0;
   for (uint64_t seed = first_seed; generated < limit && std::chrono::steady_clock::now() < deadline;
        ++seed) {
     std::mt19937_64 rng(seed);
@@ -37,18 +37,25 @@ TEST(JitDifferential, VerifiedProgramsRunAlikeInBothEngines) {
     auto out = RunDifferential(prog, seed);
     verified += out.verified;
     compared += out.compared;
+    counted += out.compared && out.counted;
     if (!out.mismatch.empty() && failures++ < 5) {
       ADD_FAILURE() << "seed " << seed << ": " << out.mismatch << "\n"
                     << hu::DisassembleProgram(prog);
     }
   }
-  std::printf("jit differential: %llu programs, %llu verified, %llu compared, %llu mismatches\n",
-              static_cast<unsigned long long>(generated), static_cast<unsigned long long>(verified),
-              static_cast<unsigned long long>(compared), static_cast<unsigned long long>(failures));
+  std::printf(
+      "jit differential: %llu programs, %llu verified, %llu compared (%llu with a counted loop), "
+      "%llu "
+      "mismatches\n",
+      static_cast<unsigned long long>(generated), static_cast<unsigned long long>(verified),
+      static_cast<unsigned long long>(compared), static_cast<unsigned long long>(counted),
+      static_cast<unsigned long long>(failures));
   EXPECT_EQ(failures, 0u);
   // The generator must keep producing programs the verifier takes, or
   // this test would compare nothing.
   EXPECT_GT(compared * 4, generated) << "fewer than a quarter of the programs were compared";
+  EXPECT_GT(counted * 20, compared)
+      << "fewer than one in twenty compared programs had a counted loop";
 }
 
 }  // namespace

@@ -229,12 +229,22 @@ class Gen {
     const uint8_t r = Scalar();
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_X, 1, 10, 0, 0));
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, -kStackBytes));
-    Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_K, 9, 0, 0, rounds));
+    // Counting down to zero, or up from c0 by `by` to below `bound` (the
+    // JIT counts such a loop's rounds on the way in: no check at all).
+    const bool up = Pick(2) != 0;
+    const int c0 = int(Pick(3)), by = 1 + int(Pick(3));
+    const int bound = c0 + (rounds - 1) * by + 1 + int(Pick(uint64_t(by)));
+    Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_K, 9, 0, 0, up ? c0 : rounds));
     size_t head = prog_.size();
     Emit(Insn(HU_CLS_LDX | HU_MODE_MEM | kSizes[sz], r, 1, 0, 0));
     if (Pick(2)) Alu();
     if (Pick(2)) Emit(Insn(HU_CLS_STX | HU_MODE_MEM | kSizes[sz], 1, r, 0, 0));
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, step));
+    if (up) {
+      Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 9, 0, 0, by));
+      Emit(Insn(HU_CLS_JMP | HU_JMP_JLT | HU_SRC_K, 9, 0, int16_t(head - prog_.size() - 1), bound));
+      return;
+    }
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_SUB | HU_SRC_K, 9, 0, 0, 1));
     Emit(Insn(HU_CLS_JMP | HU_JMP_JNE | HU_SRC_K, 9, 0, int16_t(head - prog_.size() - 1), 0));
   }

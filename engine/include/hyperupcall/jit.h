@@ -83,6 +83,9 @@ struct hu_jit_layout {
 };
 
 /* Translation state: caller-allocated, opaque. */
+/* Loops whose checks have a window, at most. */
+#define HU_JIT_WINDOWS 8
+
 struct hu_jit {
 	const struct hu_insn *insns;
 	uint32_t n;
@@ -102,6 +105,15 @@ struct hu_jit {
 	 */
 	uint32_t fp_known;
 	int32_t fp_off[HU_NREGS];
+	/*
+	 * Within a basic block: bit i of k_known says r_i holds k_val[i] (set
+	 * by a 64-bit mov of a constant), so a loop entered there may have a
+	 * trip count the translator knows.
+	 */
+	uint32_t k_known;
+	int32_t k_val[HU_NREGS];
+	/* Per window slot: a counted loop's rounds times its length. */
+	uint32_t win_units[HU_JIT_WINDOWS];
 	/* pc of a conditional jump that tests the flags the ALU instruction
 	 * before it left (0: none; pc 0 cannot be one) */
 	uint32_t fused;
