@@ -595,27 +595,17 @@ TEST(JitWindowBudget, ALongLoop) {
 // entered 3 times, with a store: the budget ends it in any round of any
 // entry. Its bound is a register, so its rounds are not counted on the
 // way in (JitCount, below).
+// Eight rounds of a store through r10 - 64, entered three times; `bound`
+// is what the back edge compares with.
+std::string FrameLoopThreeTimes(const std::string& bound) {
+  return "mov %r0, 0\n mov %r2, 3\n mov %r5, 8\n outer:\n mov %r3, 0\n mov %r1, %r10\n"
+         " add %r1, -64\n fill:\n stxdw [%r1+0], %r3\n @MARK@\n add %r1, 8\n add %r3, 1\n"
+         " jlt %r3, " +
+         bound + ", fill\n sub %r2, 1\n jne %r2, 0, outer\n ldxdw %r0, [%r10-8]\n exit\n";
+}
+
 TEST(JitWindowBudget, AFrameLoopEnteredThreeTimes) {
-  ExpectSameAtEveryBudget(R"(
-    mov %r0, 0
-    mov %r2, 3
-    mov %r5, 8
-  outer:
-    mov %r3, 0
-    mov %r1, %r10
-    add %r1, -64
-  fill:
-    stxdw [%r1+0], %r3
-    @MARK@
-    add %r1, 8
-    add %r3, 1
-    jlt %r3, %r5, fill
-    sub %r2, 1
-    jne %r2, 0, outer
-    ldxdw %r0, [%r10-8]
-    exit
-  )",
-                          true, 1 + 3 * (5 * 8 + 9) + 2);
+  ExpectSameAtEveryBudget(FrameLoopThreeTimes("%r5"), true, 1 + 3 * (5 * 8 + 9) + 3);
 }
 
 // Off the region's end in round 33: the fault at the load, with what the
@@ -811,26 +801,7 @@ TEST(JitCount, NotCountedWhereItCouldBeWrong) {
 // stops the counted loop on the way in, before its rounds wrote the frame:
 // the twin wrote some of it first. No host reads the stack after an error.
 TEST(JitCount, BudgetPaidOnTheWayIn) {
-  for (const char* text : {
-           R"(
-    mov %r0, 0
-    mov %r2, 3
-  outer:
-    mov %r3, 0
-    mov %r1, %r10
-    add %r1, -64
-  fill:
-    stxdw [%r1+0], %r3
-    @MARK@
-    add %r1, 8
-    add %r3, 1
-    jlt %r3, 8, fill
-    sub %r2, 1
-    jne %r2, 0, outer
-    ldxdw %r0, [%r10-8]
-    exit
-  )",
-           R"(
+  for (const std::string& text : {FrameLoopThreeTimes("8"), std::string(R"(
     mov %r0, 0
     mov %r3, 1
     mov %r1, %r10
@@ -843,7 +814,7 @@ TEST(JitCount, BudgetPaidOnTheWayIn) {
     add %r3, 2
     jlt %r3, 20, sum
     exit
-  )"}) {
+  )")}) {
     BudgetTwin t = Twins(text);
     SCOPED_TRACE(t.windowed);
     for (bool blind : {false, true}) {
