@@ -1878,10 +1878,10 @@ static int window_at(struct hu_jit *j, uint32_t h, uint32_t e, uint32_t slot)
  * c0) / s)) rounds. When every access of every round lies in the current
  * frame (b0 = r10 + fp_off, from r10 - HU_STACK_FRAME up, and the last
  * round's end at most r10), no round needs a check: the compare that
- * window_open and the head would make always passes. When nothing else
- * in the body can stop the run (accesses and pure ALU instructions
- * only), the rounds' budget is known too, and is charged on the way in
- * (count_enter). Returns that budget (rounds times the loop's length),
+ * window_open and the head would make always passes. The body must be
+ * those accesses and pure ALU instructions only, so that nothing else can
+ * stop the run: then the rounds' budget is known too, and is charged on
+ * the way in (count_enter). Returns that budget (rounds times the loop's length),
  * or 0: not counted. Like the frame offsets, this is the block's own
  * instructions, nothing from the verifier.
  */
@@ -1893,7 +1893,7 @@ static uint32_t count_units(struct hu_jit *j, uint32_t h)
     uint32_t v = j->lead[h], e = window_end(j, h), pc, adds = 0;
     unsigned int breg = WIN_BASE(v), c;
     const struct hu_insn *be = &j->insns[e];
-    int64_t s = 0, st, n, c0, len = (int64_t)(e - h + 1);
+    int64_t s = 0, n, c0, len = (int64_t)(e - h + 1);
     int write;
 
     if ( !(v & WIN_INLINE) || HU_CLASS(be->code) != HU_CLS_JMP ||
@@ -1911,10 +1911,8 @@ static uint32_t count_units(struct hu_jit *j, uint32_t h)
         if ( !(j->lead[pc] & WIN_ACC) && !pure_alu(j, insn) )
             return 0;
         if ( writes(insn, c) &&
-             (!steps(insn, c, &st) || st < 1 || adds++ != 0) )
+             (!steps(insn, c, &s) || s < 1 || adds++ != 0) )
             return 0;
-        if ( writes(insn, c) )
-            s = st;
     }
     if ( adds != 1 )
         return 0;
@@ -2418,14 +2416,10 @@ static void one_pass(struct hu_jit *j)
     j->merged = 0;
     for ( pc = 0; pc < j->n; )
     {
-        if ( j->lead[pc] & WIN_EXIT )
-            budget_exit(j, pc - 1);
-        if ( (j->lead[pc] & WIN_HEAD) && (j->lead[pc] & WIN_COUNT) )
-            count_enter(j, pc);
+        gap_code(j, pc); /* its stubs, in the body's order */
         pc += translate(j, pc);
     }
-    if ( j->lead[j->n] & WIN_EXIT )
-        budget_exit(j, j->n - 1);
+    gap_code(j, j->n);
     j->mute = 0;
     j->lc.end = j->len;
 }

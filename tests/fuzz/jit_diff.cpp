@@ -119,12 +119,9 @@ std::string Compare(const Result& a, const World& wa, const Result& b, const Wor
   return "";
 }
 
-}  // namespace
-
 // A counted loop's way in (jit.c, count_enter): the budget's `jb rel32`
 // (0f 82) then `stc` (f9). A statistic, not a proof: another instruction
 // could spell the same bytes.
-namespace {
 bool HasCountedWayIn(const hu::jit::Image& img) {
   const auto* c = static_cast<const uint8_t*>(img.code());
   for (size_t i = 0; i + 6 < img.code_size(); ++i) {
@@ -132,6 +129,7 @@ bool HasCountedWayIn(const hu::jit::Image& img) {
   }
   return false;
 }
+
 }  // namespace
 
 DiffOutcome RunDifferential(const std::vector<hu_insn>& prog, uint64_t ctx_seed) {

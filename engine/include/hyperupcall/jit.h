@@ -82,10 +82,10 @@ struct hu_jit_layout {
 	uint32_t end;
 };
 
-/* Translation state: caller-allocated, opaque. */
 /* Loops whose checks have a window, at most. */
 #define HU_JIT_WINDOWS 8
 
+/* Translation state: caller-allocated, opaque. */
 struct hu_jit {
 	const struct hu_insn *insns;
 	uint32_t n;
