@@ -676,19 +676,13 @@ TEST(JitWindowBudget, LoopsThatChargeEachRound) {
 // Counted loops (jit.c, count_units): a frame loop whose rounds the way
 // in fixes (a constant counter, a constant step, `jlt` against a
 // constant) and whose every round stays inside the current frame runs with
-// no check and no per-round charge. Such a loop's way in charges its
-// budget and sets CF (`jb` to the budget's error, then `stc`; the region
-// checks' `stc` follows a `pop`), so the listing shows which loops got it.
-bool Counted(const hu::jit::Image& img) {
-  std::istringstream dis(Disassemble(img));
-  std::string prev;
-  for (std::string line; std::getline(dis, line); prev = line) {
-    if (line.find("\tstc") != std::string::npos && prev.find("\tjb ") != std::string::npos) {
-      return true;
-    }
-  }
-  return false;
-}
+// no check and no per-round charge; one of at most 256 instructions over
+// all its rounds (kUnrollMax, jit.c UNROLL_MAX_UNITS) runs unrolled, with
+// no back edge. The image says how many loops got each.
+constexpr int64_t kUnrollMax = 256;
+
+uint32_t Counted(const hu::jit::Image& img) { return img.image().counted_loops; }
+uint32_t Unrolled(const hu::jit::Image& img) { return img.image().unrolled_loops; }
 
 // Interpreter and JIT from the same state: the same error, pc, r0 and
 // stack.
@@ -726,23 +720,29 @@ TEST(JitCount, FrameLoopsRunUncheckedAsInTheInterpreter) {
     int base, size, stride, c0, step, bound;
   };
   const Case cases[] = {
-      {-256, 8, 8, 0, 1, 32},       // StackHeavy's: 32 rounds
+      {-256, 8, 8, 0, 1, 32},       // StackHeavy's: 32 rounds, both unrolled
       {-64, 8, 8, 0, 1, 7},         // 7 rounds
       {-8, 8, 8, 0, 1, 1},          // one round, ending at r10
       {-64, 8, 8, 5, 1, 3},         // c0 past the bound: one round
-      {-512, 1, 1, 0, 1, 200},      // a blinded bound and charge
+      {-512, 1, 1, 0, 1, 200},      // a blinded bound and charge; both loop
       {-512, 2, 4, 3, 3, 300},      // steps of 3 from 3: 99 rounds
       {-100, 4, 4, 0, 1, 25},       // the last round's end is r10
       {-512, 8, 127, 0, 1, 4},      // the widest stride
       {-512, 1, 1, 0, 100, 51200},  // 512 rounds, a large bound
+      {-512, 8, 8, 0, 1, 64},       // fill: 256 instructions, unrolled; sum loops
+      {-260, 4, 4, 0, 1, 65},       // fill: 260, one round too many to unroll
   };
   for (const Case& c : cases) {
     std::string text = CountedFill(c.base, c.size, c.stride, c.c0, c.step, c.bound);
     SCOPED_TRACE(text);
     auto prog = Asm(text);
+    const int64_t rounds = c.c0 >= c.bound ? 1 : (c.bound - c.c0 + c.step - 1) / c.step;
+    // fill: the store, two adds, the back edge; sum: six.
+    const uint32_t unrolled = (rounds * 4 <= kUnrollMax) + (rounds * 6 <= kUnrollMax);
     for (bool blind : {false, true}) {
       auto img = Jit(prog, {.blind = blind});
-      EXPECT_TRUE(Counted(img));
+      EXPECT_EQ(Counted(img), 2u);
+      EXPECT_EQ(Unrolled(img), unrolled);
       EXPECT_FALSE(HasWindow(img));
       EXPECT_EQ(img.image().needs_regions, 0u);
       ExpectBothEngines(prog, img);
@@ -797,7 +797,7 @@ TEST(JitCount, NotCountedWhereItCouldBeWrong) {
     auto prog = Asm(text);
     for (bool blind : {false, true}) {
       auto img = Jit(prog, {.blind = blind});
-      EXPECT_FALSE(Counted(img));
+      EXPECT_EQ(Counted(img), 0u);
       ExpectBothEngines(prog, img);
     }
   }
@@ -809,31 +809,38 @@ TEST(JitCount, NotCountedWhereItCouldBeWrong) {
 // ends well, with the same stack. A budget too small for all the rounds
 // stops the counted loop on the way in, before its rounds wrote the frame:
 // the twin wrote some of it first. No host reads the stack after an error.
+// Rounds of a 4-byte load from r10 + base, counting from 1 by 2 below
+// `bound`.
+std::string CountedSum(int base, int bound) {
+  return "mov %r0, 0\n mov %r3, 1\n mov %r1, %r10\n add %r1, " + std::to_string(base) +
+         "\n sum:\n ldxw %r4, [%r1+0]\n add %r0, %r4\n @MARK@\n add %r1, 4\n add %r3, 2\n"
+         " jlt %r3, " +
+         std::to_string(bound) + ", sum\n exit\n";
+}
+
 TEST(JitCount, BudgetPaidOnTheWayIn) {
-  for (const std::string& text : {FrameLoopThreeTimes("8"), std::string(R"(
-    mov %r0, 0
-    mov %r3, 1
-    mov %r1, %r10
-    add %r1, -40
-  sum:
-    ldxw %r4, [%r1+0]
-    add %r0, %r4
-    @MARK@
-    add %r1, 4
-    add %r3, 2
-    jlt %r3, 20, sum
-    exit
-  )")}) {
-    BudgetTwin t = Twins(text);
+  struct Case {
+    std::string text;
+    uint32_t unrolled;
+    uint64_t last;  // past the budget the program needs
+  };
+  const Case cases[] = {
+      {FrameLoopThreeTimes("8"), 1, 200},
+      {CountedSum(-40, 20), 1, 100},    // 10 rounds of 6: unrolled
+      {CountedSum(-400, 200), 0, 700},  // 100 rounds of 6: a loop
+  };
+  for (const Case& c : cases) {
+    BudgetTwin t = Twins(c.text);
     SCOPED_TRACE(t.windowed);
     for (bool blind : {false, true}) {
       auto a = Jit(Asm(t.windowed), {.blind = blind});
       auto b = Jit(Asm(t.plain), {.blind = blind});
-      ASSERT_TRUE(Counted(a));
-      ASSERT_FALSE(Counted(b));
+      ASSERT_EQ(Counted(a), 1u);
+      ASSERT_EQ(Unrolled(a), c.unrolled);
+      ASSERT_EQ(Counted(b), 0u);
       ASSERT_FALSE(HasWindow(b));
       bool ran = false;
-      for (uint64_t budget = 1; budget <= 200; ++budget) {
+      for (uint64_t budget = 1; budget <= c.last; ++budget) {
         SCOPED_TRACE(budget);
         BudgetOutcome x = RunWithBudget(a, budget, true);
         BudgetOutcome y = RunWithBudget(b, budget, true);

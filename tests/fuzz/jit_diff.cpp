@@ -119,17 +119,6 @@ std::string Compare(const Result& a, const World& wa, const Result& b, const Wor
   return "";
 }
 
-// A counted loop's way in (jit.c, count_enter): the budget's `jb rel32`
-// (0f 82) then `stc` (f9). A statistic, not a proof: another instruction
-// could spell the same bytes.
-bool HasCountedWayIn(const hu::jit::Image& img) {
-  const auto* c = static_cast<const uint8_t*>(img.code());
-  for (size_t i = 0; i + 6 < img.code_size(); ++i) {
-    if (c[i] == 0x0f && c[i + 1] == 0x82 && c[i + 6] == 0xf9) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 DiffOutcome RunDifferential(const std::vector<hu_insn>& prog, uint64_t ctx_seed) {
@@ -158,7 +147,8 @@ DiffOutcome RunDifferential(const std::vector<hu_insn>& prog, uint64_t ctx_seed)
     out.mismatch = "jit refused a verified program: " + img.error().message;
     return out;
   }
-  out.counted = HasCountedWayIn(*img);
+  out.counted = img->image().counted_loops != 0;
+  out.looped = img->image().counted_loops > img->image().unrolled_loops;
 
   // One world, so both engines see the same addresses: the interpreter
   // runs, its result is kept, the world is reset, the JIT runs.

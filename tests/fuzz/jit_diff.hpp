@@ -17,6 +17,7 @@ struct DiffOutcome {
   bool verified = false;  // the verifier accepted it
   bool compared = false;  // both engines ran it to the end (no budget stop)
   bool counted = false;   // its image has a loop whose rounds the JIT counted
+  bool looped = false;    // one of them kept its back edge (too long to unroll)
   std::string mismatch;   // empty when they agree
 };
 

@@ -28,7 +28,7 @@ TEST(JitDifferential, VerifiedProgramsRunAlikeInBothEngines) {
   const uint64_t limit = EnvOr("HU_JIT_DIFF_PROGRAMS", UINT64_MAX);
   const uint64_t first_seed = EnvOr("HU_JIT_DIFF_SEED", 1);
   const auto deadline = std::chrono::steady_clock::now() + seconds;
-  uint64_t generated = 0, verified = 0, compared = 0, counted = 0, failures = 0;
+  uint64_t generated = 0, verified = 0, compared = 0, counted = 0, looped = 0, failures = 0;
   for (uint64_t seed = first_seed; generated < limit && std::chrono::steady_clock::now() < deadline;
        ++seed) {
     std::mt19937_64 rng(seed);
@@ -38,24 +38,29 @@ TEST(JitDifferential, VerifiedProgramsRunAlikeInBothEngines) {
     verified += out.verified;
     compared += out.compared;
     counted += out.compared && out.counted;
+    looped += out.compared && out.looped;
     if (!out.mismatch.empty() && failures++ < 5) {
       ADD_FAILURE() << "seed " << seed << ": " << out.mismatch << "\n"
                     << hu::DisassembleProgram(prog);
     }
   }
   std::printf(
-      "jit differential: %llu programs, %llu verified, %llu compared (%llu with a counted loop), "
-      "%llu "
-      "mismatches\n",
+      "jit differential: %llu programs, %llu verified, %llu compared (%llu with a counted loop, "
+      "%llu of them with one not unrolled), %llu mismatches\n",
       static_cast<unsigned long long>(generated), static_cast<unsigned long long>(verified),
       static_cast<unsigned long long>(compared), static_cast<unsigned long long>(counted),
-      static_cast<unsigned long long>(failures));
+      static_cast<unsigned long long>(looped), static_cast<unsigned long long>(failures));
   EXPECT_EQ(failures, 0u);
   // The generator must keep producing programs the verifier takes, or
   // this test would compare nothing.
   EXPECT_GT(compared * 4, generated) << "fewer than a quarter of the programs were compared";
   EXPECT_GT(counted * 20, compared)
       << "fewer than one in twenty compared programs had a counted loop";
+  // Both forms of a counted loop: unrolled, and kept as a loop.
+  EXPECT_GT(looped * 20, counted)
+      << "fewer than one in twenty programs with a counted loop kept one as a loop";
+  EXPECT_GT((counted - looped) * 10, counted)
+      << "fewer than one in ten programs with a counted loop had all unrolled";
 }
 
 }  // namespace

@@ -225,7 +225,10 @@ class Gen {
     static const uint8_t kSizes[] = {HU_SIZE_B, HU_SIZE_H, HU_SIZE_W, HU_SIZE_DW};
     const int sz = int(Pick(4)), bytes = 1 << sz;
     const int step = bytes * int(1 + Pick(2));
-    const int rounds = 1 + int(Pick(uint64_t((kStackBytes - bytes) / step + 1)));
+    // Half of them the whole of the written stack: long enough, with a
+    // long body, that the JIT keeps the loop rather than unrolling it.
+    const int most = (kStackBytes - bytes) / step + 1;
+    const int rounds = Pick(2) ? most : 1 + int(Pick(uint64_t(most)));
     const uint8_t r = Scalar();
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_MOV | HU_SRC_X, 1, 10, 0, 0));
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, -kStackBytes));
@@ -239,6 +242,12 @@ class Gen {
     Emit(Insn(HU_CLS_LDX | HU_MODE_MEM | kSizes[sz], r, 1, 0, 0));
     if (Pick(2)) Alu();
     if (Pick(2)) Emit(Insn(HU_CLS_STX | HU_MODE_MEM | kSizes[sz], 1, r, 0, 0));
+    // A longer body: counted loops of more rounds x length than the JIT
+    // unrolls keep their back edge (jit.c, unroll).
+    static const uint8_t kPure[] = {HU_ALU_ADD, HU_ALU_XOR, HU_ALU_SUB};
+    for (int n = int(Pick(5)); n > 0; --n) {
+      Emit(Insn(HU_CLS_ALU64 | kPure[Pick(3)] | HU_SRC_K, Scalar(), 0, 0, Imm()));
+    }
     Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 1, 0, 0, step));
     if (up) {
       Emit(Insn(HU_CLS_ALU64 | HU_ALU_ADD | HU_SRC_K, 9, 0, 0, by));

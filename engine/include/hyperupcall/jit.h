@@ -10,9 +10,10 @@
  * Like the interpreter it trusts nothing the verifier proved:
  *  - the budget is charged at every back edge (the length of the loop it
  *    closes; a loop with a window through its window, jit.c budget_shift,
- *    to the same total and the same error at the same pc), every local
- *    call (1) and at entry (1), so a run ends after about `budget`
- *    instructions with HU_RUN_BUDGET; run->executed is the budget
+ *    to the same total and the same error at the same pc; a loop whose
+ *    rounds it can count, jit.c count_units, all at once on the way in),
+ *    every local call (1) and at entry (1), so a run ends after about
+ *    `budget` instructions with HU_RUN_BUDGET; run->executed is the budget
  *    consumed, not an exact instruction count. A budget above 2^62 counts
  *    as 2^62. Between two charges the code only runs forward, so no run
  *    executes more than about (budget + 1) x the program's length
@@ -128,6 +129,8 @@ struct hu_jit {
 	uint32_t uses; /* region checks referenced (bit per chk[] entry) */
 	int pass; /* 0: no layout known yet */
 	int mute; /* emit only error stubs (see jit.c) */
+	int unrolling; /* translating an unrolled loop's rounds */
+	uint32_t counted, unrolled; /* such loops in this pass */
 	int err;
 	struct hu_jit_layout lp, lc; /* previous pass, this pass */
 	uint32_t size; /* image bytes, after hu_jit_plan */
@@ -138,6 +141,12 @@ struct hu_jit_image {
 	const void *entry; /* in the executable mapping */
 	uint32_t size;
 	uint32_t needs_regions; /* the image reads the region table */
+	/*
+	 * Loops whose rounds the translator counted on the way in (no check,
+	 * no charge per round), and of those the ones it unrolled: what the
+	 * tests and the differential fuzzer see of that choice.
+	 */
+	uint32_t counted_loops, unrolled_loops;
 	const hu_helper_fn *helpers;
 	uint32_t nhelpers;
 };
