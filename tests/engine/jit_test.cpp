@@ -684,6 +684,23 @@ constexpr int64_t kUnrollMax = 256;
 uint32_t Counted(const hu::jit::Image& img) { return img.image().counted_loops; }
 uint32_t Unrolled(const hu::jit::Image& img) { return img.image().unrolled_loops; }
 
+// Conditional jumps in the listing whose target is at or before the
+// jump: loops' back edges (an error stub's `jmp` to its tail goes back
+// too, unconditionally).
+int BackEdges(const hu::jit::Image& img) {
+  std::istringstream dis(Disassemble(img));
+  int n = 0;
+  for (std::string line; std::getline(dis, line);) {
+    unsigned long at = 0, to = 0;
+    char op[16];
+    if (std::sscanf(line.c_str(), " %lx: %*[0-9a-f ]\t%15s 0x%lx", &at, op, &to) == 3 &&
+        op[0] == 'j' && std::string(op) != "jmp" && to <= at) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 // Interpreter and JIT from the same state: the same error, pc, r0 and
 // stack.
 void ExpectBothEngines(const std::vector<hu_insn>& prog, const hu::jit::Image& img) {
@@ -743,6 +760,7 @@ TEST(JitCount, FrameLoopsRunUncheckedAsInTheInterpreter) {
       auto img = Jit(prog, {.blind = blind});
       EXPECT_EQ(Counted(img), 2u);
       EXPECT_EQ(Unrolled(img), unrolled);
+      EXPECT_EQ(BackEdges(img), 2 - static_cast<int>(unrolled));
       EXPECT_FALSE(HasWindow(img));
       EXPECT_EQ(img.image().needs_regions, 0u);
       ExpectBothEngines(prog, img);
