@@ -1890,21 +1890,26 @@ static int window_at(struct hu_jit *j, uint32_t h, uint32_t e, uint32_t slot)
 
 /*
  * A window opened on the way in (WIN_INLINE) whose rounds the way in
- * fixes: its back edge is a 64-bit `jlt c, K`, c holds a known constant
- * c0 here (k_known: a `mov` in this block), and the body writes c only
- * with one `add c, s` of a positive constant, so it runs max(1, ceil((K -
- * c0) / s)) rounds. When every access of every round lies in the current
- * frame (b0 = r10 + fp_off, from r10 - HU_STACK_FRAME up, and the last
- * round's end at most r10), no round needs a check: the compare that
- * window_open and the head would make always passes. The body must be
- * those accesses and pure ALU instructions only, so that nothing else can
- * stop the run: then the rounds' budget is known too, and is charged on
- * the way in (count_enter). Returns that budget (rounds times the loop's length),
- * or 0: not counted. Like the frame offsets, this is the block's own
+ * fixes: c holds a known constant c0 here (k_known: a `mov` in this
+ * block), the body writes c only with one `add c, s` of a constant, and
+ * the back edge is either a 64-bit `jlt c, K` with s > 0, so it runs
+ * max(1, ceil((K - c0) / s)) rounds, or a 64-bit `jne c, 0` with s < 0
+ * and c0 a positive multiple of -s, so it runs c0 / -s rounds. When
+ * every access of every round lies in the current frame (b0 = r10 +
+ * fp_off, from r10 - HU_STACK_FRAME up, and the last round's end at most
+ * r10), no round needs a check: the compare that window_open and the
+ * head would make always passes. The body must be those accesses and
+ * pure ALU instructions only, so that nothing else can stop the run:
+ * then the rounds' budget is known too, and is charged on the way in
+ * (count_enter). Returns that budget (rounds times the loop's length), or
+ * 0: not counted. A `jne` loop is counted only when it unrolls (unroll):
+ * the head's clamp of a loop that stays one reads the carry a `jlt` back
+ * edge leaves. Like the frame offsets, this is the block's own
  * instructions, nothing from the verifier.
  */
 #define COUNT_MAX_ROUNDS (1 << 16)
 #define COUNT_MAX_UNITS (1 << 30)
+#define UNROLL_MAX_UNITS 256
 
 static uint32_t count_units(struct hu_jit *j, uint32_t h)
 {
@@ -1912,11 +1917,16 @@ static uint32_t count_units(struct hu_jit *j, uint32_t h)
     unsigned int breg = WIN_BASE(v), c;
     const struct hu_insn *be = &j->insns[e];
     int64_t s = 0, n, c0, len = (int64_t)(e - h + 1);
-    int write;
+    int write, down;
 
     if ( !(v & WIN_INLINE) || HU_CLASS(be->code) != HU_CLS_JMP ||
-         HU_OP(be->code) != HU_JMP_JLT || (be->code & HU_SRC_X) ||
-         be->imm < 1 || !valid_regs(be) )
+         (be->code & HU_SRC_X) || !valid_regs(be) )
+        return 0;
+    if ( HU_OP(be->code) == HU_JMP_JLT && be->imm >= 1 )
+        down = 0;
+    else if ( HU_OP(be->code) == HU_JMP_JNE && be->imm == 0 )
+        down = 1;
+    else
         return 0;
     c = be->dst;
     if ( c == breg || c >= HU_REG_FP || !((j->k_known >> c) & 1) ||
@@ -1929,14 +1939,23 @@ static uint32_t count_units(struct hu_jit *j, uint32_t h)
         if ( !(j->lead[pc] & WIN_ACC) && !pure_alu(j, insn) )
             return 0;
         if ( writes(insn, c) &&
-             (!steps(insn, c, &s) || s < 1 || adds++ != 0) )
+             (!steps(insn, c, &s) || (down ? s > -1 : s < 1) ||
+              adds++ != 0) )
             return 0;
     }
     if ( adds != 1 )
         return 0;
     c0 = j->k_val[c];
-    n = c0 >= be->imm ? 1 : ((int64_t)be->imm - c0 + s - 1) / s;
-    if ( n > COUNT_MAX_ROUNDS || n * len > COUNT_MAX_UNITS )
+    if ( down )
+    {
+        if ( c0 == 0 || c0 % -s != 0 )
+            return 0;
+        n = c0 / -s;
+    }
+    else
+        n = c0 >= be->imm ? 1 : ((int64_t)be->imm - c0 + s - 1) / s;
+    if ( n > COUNT_MAX_ROUNDS || n * len > COUNT_MAX_UNITS ||
+         (down && n * len > UNROLL_MAX_UNITS) )
         return 0;
     if ( j->fp_off[breg] + (n - 1) * window_stride(j, h) +
              window_span(j, h, &write) > 0 )
@@ -2220,8 +2239,6 @@ static uint32_t translate(struct hu_jit *j, uint32_t pc)
  * on the way in as for any counted loop. The back edge emits nothing:
  * where it is reached the counter is past the bound.
  */
-#define UNROLL_MAX_UNITS 256
-
 static uint32_t unroll(struct hu_jit *j, uint32_t h)
 {
     uint32_t e = window_end(j, h), r, pc;

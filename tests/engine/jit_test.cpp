@@ -768,6 +768,46 @@ TEST(JitCount, FrameLoopsRunUncheckedAsInTheInterpreter) {
   }
 }
 
+// The same with the counter going down: `sub c, s` and `jne c, 0`, from a
+// c0 that is a multiple of s. Counted only when unrolled (a loop that
+// stays one clamps on the carry a `jlt` leaves); c0 not a multiple of s
+// never reaches 0: the rounds run off the frame, in both engines.
+std::string CountedDown(int base, int size, int stride, int c0, int step) {
+  std::string t = CountedFill(base, size, stride, c0, -step, 0);
+  for (size_t at; (at = t.find("jlt %r3, 0,")) != std::string::npos;) {
+    t.replace(at, 11, "jne %r3, 0,");
+  }
+  return t;
+}
+
+TEST(JitCount, DownCountingLoopsUnrollAsInTheInterpreter) {
+  struct Case {
+    int base, size, stride, c0, step;
+    uint32_t counted, unrolled;
+  };
+  const Case cases[] = {
+      {-64, 8, 8, 8, 1, 2, 2},     // 8 rounds each
+      {-512, 1, 1, 60, 2, 2, 2},   // 30 rounds of steps of 2
+      {-100, 4, 4, 25, 1, 2, 2},   // the last round's end is r10
+      {-512, 2, 2, 50, 1, 1, 1},   // fill 200 instructions, sum 300: a window
+      {-512, 1, 1, 100, 1, 0, 0},  // 400 and 600: windows
+      {-64, 8, 8, 9, 2, 0, 0},     // 9, 7, ..., 1, then 2^64 - 1: off the frame
+      {-64, 8, 8, 9, 1, 0, 0},     // the ninth round at r10: a window's check
+  };
+  for (const Case& c : cases) {
+    std::string text = CountedDown(c.base, c.size, c.stride, c.c0, c.step);
+    SCOPED_TRACE(text);
+    auto prog = Asm(text);
+    for (bool blind : {false, true}) {
+      auto img = Jit(prog, {.blind = blind});
+      EXPECT_EQ(Counted(img), c.counted);
+      EXPECT_EQ(Unrolled(img), c.unrolled);
+      EXPECT_EQ(BackEdges(img), 2 - static_cast<int>(c.unrolled));
+      ExpectBothEngines(prog, img);
+    }
+  }
+}
+
 // What keeps a window (or a check) rather than counted rounds, each run in
 // both engines: a bound that lets the last round leave the frame (the
 // round out of it faults, as in the interpreter), a counter whose start
@@ -836,6 +876,14 @@ std::string CountedSum(int base, int bound) {
          std::to_string(bound) + ", sum\n exit\n";
 }
 
+// The same rounds counting down from `rounds` to 0.
+std::string CountedDownSum(int base, int rounds) {
+  return "mov %r0, 0\n mov %r3, " + std::to_string(rounds) + "\n mov %r1, %r10\n add %r1, " +
+         std::to_string(base) +
+         "\n sum:\n ldxw %r4, [%r1+0]\n add %r0, %r4\n @MARK@\n add %r1, 4\n sub %r3, 1\n"
+         " jne %r3, 0, sum\n exit\n";
+}
+
 TEST(JitCount, BudgetPaidOnTheWayIn) {
   struct Case {
     std::string text;
@@ -844,8 +892,9 @@ TEST(JitCount, BudgetPaidOnTheWayIn) {
   };
   const Case cases[] = {
       {FrameLoopThreeTimes("8"), 1, 200},
-      {CountedSum(-40, 20), 1, 100},    // 10 rounds of 6: unrolled
-      {CountedSum(-400, 200), 0, 700},  // 100 rounds of 6: a loop
+      {CountedSum(-40, 20), 1, 100},      // 10 rounds of 6: unrolled
+      {CountedSum(-400, 200), 0, 700},    // 100 rounds of 6: a loop
+      {CountedDownSum(-40, 10), 1, 100},  // 10 rounds of 6, counting down
   };
   for (const Case& c : cases) {
     BudgetTwin t = Twins(c.text);
