@@ -2258,6 +2258,15 @@ static uint32_t unroll(struct hu_jit *j, uint32_t h)
     return e + 1;
 }
 
+/* Translates the slot at pc, or the unrolled loop there; returns the
+ * next slot. */
+static uint32_t next_slot(struct hu_jit *j, uint32_t pc)
+{
+    if ( j->lead[pc] & WIN_UNROLL )
+        return unroll(j, pc);
+    return pc + translate(j, pc);
+}
+
 /* ------------------------------------------------------------------ */
 /* Shared code. */
 
@@ -2441,7 +2450,7 @@ static void one_pass(struct hu_jit *j)
     prologue(j);
     for ( pc = 0; pc < j->n; )
     {
-        uint32_t used, gap = j->len;
+        uint32_t gap = j->len;
 
         if ( (j->lead[pc] & WIN_HEAD) && window_opens(j, pc) )
             j->lead[pc] |= WIN_INLINE;
@@ -2473,13 +2482,7 @@ static void one_pass(struct hu_jit *j)
         if ( j->len - gap != gap_before(j, pc) )
             j->err = HU_JIT_E_INTERNAL;
         j->cur[pc] = j->len;
-        if ( j->lead[pc] & WIN_UNROLL )
-            pc = unroll(j, pc);
-        else
-        {
-            used = translate(j, pc);
-            pc += used;
-        }
+        pc = next_slot(j, pc);
     }
     gap_code(j, j->n);
     j->cur[j->n] = j->len;
@@ -2502,10 +2505,7 @@ static void one_pass(struct hu_jit *j)
     for ( pc = 0; pc < j->n; )
     {
         gap_code(j, pc); /* its stubs, in the body's order */
-        if ( j->lead[pc] & WIN_UNROLL )
-            pc = unroll(j, pc);
-        else
-            pc += translate(j, pc);
+        pc = next_slot(j, pc);
     }
     gap_code(j, j->n);
     j->mute = 0;
