@@ -717,18 +717,19 @@ void ExpectBothEngines(const std::vector<hu_insn>& prog, const hu::jit::Image& i
   EXPECT_TRUE(a.stack == b.stack);
 }
 
-// `fill` writes `rounds` slots of `size` bytes `stride` apart from r10 +
-// base, counting c from c0 by step below bound; `sum` reads them back.
-std::string CountedFill(int base, int size, int stride, int c0, int step, int bound) {
+// `fill` writes slots of `size` bytes `stride` apart from r10 + base,
+// adding `step` to c from c0 until `back` (the back edge's compare, c is
+// r3) falls through; `sum` reads them back.
+std::string CountedFill(int base, int size, int stride, int c0, int step, const std::string& back) {
   const char* sfx = size == 1 ? "b" : size == 2 ? "h" : size == 4 ? "w" : "dw";
   std::string t = "mov %r0, 0\n mov %r3, " + std::to_string(c0) + "\n mov %r4, %r10\n add %r4, " +
                   std::to_string(base) + "\n fill:\n stx" + sfx + " [%r4+0], %r3\n add %r4, " +
-                  std::to_string(stride) + "\n add %r3, " + std::to_string(step) + "\n jlt %r3, " +
-                  std::to_string(bound) + ", fill\n";
+                  std::to_string(stride) + "\n add %r3, " + std::to_string(step) + "\n " + back +
+                  ", fill\n";
   t += "mov %r3, " + std::to_string(c0) + "\n mov %r4, %r10\n add %r4, " + std::to_string(base) +
        "\n sum:\n ldx" + sfx + " %r5, [%r4+0]\n xor %r5, %r3\n add %r0, %r5\n add %r4, " +
-       std::to_string(stride) + "\n add %r3, " + std::to_string(step) + "\n jlt %r3, " +
-       std::to_string(bound) + ", sum\n exit\n";
+       std::to_string(stride) + "\n add %r3, " + std::to_string(step) + "\n " + back +
+       ", sum\n exit\n";
   return t;
 }
 
@@ -750,7 +751,8 @@ TEST(JitCount, FrameLoopsRunUncheckedAsInTheInterpreter) {
       {-260, 4, 4, 0, 1, 65},       // fill: 260, one round too many to unroll
   };
   for (const Case& c : cases) {
-    std::string text = CountedFill(c.base, c.size, c.stride, c.c0, c.step, c.bound);
+    std::string text =
+        CountedFill(c.base, c.size, c.stride, c.c0, c.step, "jlt %r3, " + std::to_string(c.bound));
     SCOPED_TRACE(text);
     auto prog = Asm(text);
     const int64_t rounds = c.c0 >= c.bound ? 1 : (c.bound - c.c0 + c.step - 1) / c.step;
@@ -772,14 +774,6 @@ TEST(JitCount, FrameLoopsRunUncheckedAsInTheInterpreter) {
 // c0 that is a multiple of s. Counted only when unrolled (a loop that
 // stays one clamps on the carry a `jlt` leaves); c0 not a multiple of s
 // never reaches 0: the rounds run off the frame, in both engines.
-std::string CountedDown(int base, int size, int stride, int c0, int step) {
-  std::string t = CountedFill(base, size, stride, c0, -step, 0);
-  for (size_t at; (at = t.find("jlt %r3, 0,")) != std::string::npos;) {
-    t.replace(at, 11, "jne %r3, 0,");
-  }
-  return t;
-}
-
 TEST(JitCount, DownCountingLoopsUnrollAsInTheInterpreter) {
   struct Case {
     int base, size, stride, c0, step;
@@ -795,7 +789,7 @@ TEST(JitCount, DownCountingLoopsUnrollAsInTheInterpreter) {
       {-64, 8, 8, 9, 1, 0, 0},     // the ninth round at r10: a window's check
   };
   for (const Case& c : cases) {
-    std::string text = CountedDown(c.base, c.size, c.stride, c.c0, c.step);
+    std::string text = CountedFill(c.base, c.size, c.stride, c.c0, -c.step, "jne %r3, 0");
     SCOPED_TRACE(text);
     auto prog = Asm(text);
     for (bool blind : {false, true}) {
@@ -861,29 +855,23 @@ TEST(JitCount, NotCountedWhereItCouldBeWrong) {
   }
 }
 
+// Rounds of a 4-byte load from r10 + base: c (r3) from c0, `step` added
+// (a `sub` when negative) until `back` falls through.
+std::string CountedSum(int base, int c0, int step, const std::string& back) {
+  const std::string bump =
+      step < 0 ? "sub %r3, " + std::to_string(-step) : "add %r3, " + std::to_string(step);
+  return "mov %r0, 0\n mov %r3, " + std::to_string(c0) + "\n mov %r1, %r10\n add %r1, " +
+         std::to_string(base) +
+         "\n sum:\n ldxw %r4, [%r1+0]\n add %r0, %r4\n @MARK@\n add %r1, 4\n " + bump + "\n " +
+         back + ", sum\n exit\n";
+}
+
 // The budget of a counted loop is charged on the way in: at every budget
 // its twin (the same loop with no window at all, charged each round) and
 // it end alike (error, pc, `executed`, r0, map data) and, when the run
 // ends well, with the same stack. A budget too small for all the rounds
 // stops the counted loop on the way in, before its rounds wrote the frame:
 // the twin wrote some of it first. No host reads the stack after an error.
-// Rounds of a 4-byte load from r10 + base, counting from 1 by 2 below
-// `bound`.
-std::string CountedSum(int base, int bound) {
-  return "mov %r0, 0\n mov %r3, 1\n mov %r1, %r10\n add %r1, " + std::to_string(base) +
-         "\n sum:\n ldxw %r4, [%r1+0]\n add %r0, %r4\n @MARK@\n add %r1, 4\n add %r3, 2\n"
-         " jlt %r3, " +
-         std::to_string(bound) + ", sum\n exit\n";
-}
-
-// The same rounds counting down from `rounds` to 0.
-std::string CountedDownSum(int base, int rounds) {
-  return "mov %r0, 0\n mov %r3, " + std::to_string(rounds) + "\n mov %r1, %r10\n add %r1, " +
-         std::to_string(base) +
-         "\n sum:\n ldxw %r4, [%r1+0]\n add %r0, %r4\n @MARK@\n add %r1, 4\n sub %r3, 1\n"
-         " jne %r3, 0, sum\n exit\n";
-}
-
 TEST(JitCount, BudgetPaidOnTheWayIn) {
   struct Case {
     std::string text;
@@ -892,9 +880,9 @@ TEST(JitCount, BudgetPaidOnTheWayIn) {
   };
   const Case cases[] = {
       {FrameLoopThreeTimes("8"), 1, 200},
-      {CountedSum(-40, 20), 1, 100},      // 10 rounds of 6: unrolled
-      {CountedSum(-400, 200), 0, 700},    // 100 rounds of 6: a loop
-      {CountedDownSum(-40, 10), 1, 100},  // 10 rounds of 6, counting down
+      {CountedSum(-40, 1, 2, "jlt %r3, 20"), 1, 100},    // 10 rounds of 6: unrolled
+      {CountedSum(-400, 1, 2, "jlt %r3, 200"), 0, 700},  // 100 rounds of 6: a loop
+      {CountedSum(-40, 10, -1, "jne %r3, 0"), 1, 100},   // 10 rounds of 6, counting down
   };
   for (const Case& c : cases) {
     BudgetTwin t = Twins(c.text);
